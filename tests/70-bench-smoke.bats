@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# modes: passthrough cached
+#
+# The benchmark, at toy sizes: every shmfs-bench workload runs on a shmfs
+# mount, prints its figures and checks the bytes it reads back; a wrong
+# byte makes it fail; run-bench mounts, measures and cleans up after
+# itself. No figure is asserted, only that each is printed.
+
+load helpers
+
+setup() {
+	: "${SHMFS_BUILD_DIR:=$BATS_TEST_DIRNAME/../build}"
+	BENCH="$SHMFS_BUILD_DIR/contrib/bench/shmfs-bench"
+	[ -x "$BENCH" ] || fail "shmfs-bench not built at '$BENCH'"
+	TINY=(--seq-size 4m --block 256k --mmap-size 4m --duration 0.02)
+	NUM='[0-9]+\.[0-9]'
+}
+
+@test "seq: write, read, re-read of 1 MiB-class blocks, every word checked" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" -w seq "$MNT"
+	assert_success
+	assert_line --regexp "^seq-write +$NUM MB/s +4 MiB in 256 KiB writes"
+	assert_line --regexp "^seq-read +$NUM MB/s .*every word checked"
+	assert_line --regexp "^seq-reread +$NUM MB/s .*every word checked"
+	run ls -A "$MNT"
+	assert_success
+	assert_output ""
+}
+
+@test "small: 64-byte pwrite then pread on one descriptor, reads checked" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" --small-file 4k -w small "$MNT"
+	assert_success
+	assert_line --regexp "^pwrite64 +$NUM ops/s +[1-9][0-9]* writes over 64 offsets"
+	assert_line --regexp "^pread64 +$NUM ops/s .*all checked"
+}
+
+@test "mmap: stores through MAP_SHARED are seen by a second process" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" -w mmap "$MNT"
+	assert_success
+	assert_line --regexp "^mmap-store +$NUM MB/s +4 MiB"
+	assert_line --regexp "^mmap-read +$NUM MB/s +second process: .*: ok,"
+	assert_line --regexp "^mmap-msync +$NUM ms "
+}
+
+@test "msg: the 26-byte open/write/close, open/read/close cycle" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" -w msg "$MNT"
+	assert_success
+	assert_line --regexp "^msg26 +$NUM cyc/s +[1-9][0-9]* cycles"
+	run ls -A "$MNT"
+	assert_success
+	assert_output ""
+}
+
+@test "create: segments created, sized, closed and unlinked" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" -w create "$MNT"
+	assert_success
+	assert_line --regexp "^create-unlink +$NUM ops/s +[1-9][0-9]* segments of 4096 bytes"
+	run ls -A "$MNT"
+	assert_success
+	assert_output ""
+}
+
+@test "all workloads in one run print ten figures" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" "$MNT"
+	assert_success
+	assert_equal "${#lines[@]}" 10
+	run "$BENCH" --list
+	assert_success
+	assert_output $'seq\nsmall\nmmap\nmsg\ncreate'
+}
+
+@test "a corrupted byte fails each data workload with status 3" {
+	shmfs_mount
+	local w
+	for w in seq small mmap msg; do
+		run "$BENCH" "${TINY[@]}" --inject-fault -w "$w" "$MNT"
+		assert_failure 3
+		assert_output --partial "wrong data"
+	done
+}
+
+@test "bad command lines are refused" {
+	run "$BENCH"
+	assert_failure 2
+	assert_output --partial "usage: shmfs-bench"
+	run "$BENCH" -w nosuch "$BATS_TEST_TMPDIR"
+	assert_failure 2
+	assert_output --partial "unknown workload 'nosuch'"
+	run "$BENCH" --seq-size 3m --block 2m "$BATS_TEST_TMPDIR"
+	assert_failure 2
+	assert_output --partial "multiple of --block"
+	run "$BENCH" "$BATS_TEST_TMPDIR/missing"
+	assert_failure 1
+	assert_output --partial "cannot open directory"
+}
+
+@test "run-bench: one quick round on tmpfs and shmfs, then nothing left" {
+	# run-bench mounts both data paths itself: once per ctest run is enough.
+	[ "$SHMFS_TEST_MODE" = cached ] || skip "run in the cached-mode pass only"
+	SHMFS_BENCH=$BENCH TMPDIR=$BATS_TEST_TMPDIR run \
+		"$BATS_TEST_DIRNAME/../contrib/bench/run-bench" --quick \
+		--seq-size 8m --mmap-size 8m --duration 0.02 --markdown
+	assert_success
+	assert_line --regexp '^\| workload \| unit \| tmpfs \|.* shmfs cached \| ratio \|$'
+	local m
+	for m in seq-write seq-read seq-reread pwrite64 pread64 mmap-store \
+		mmap-read msg26 create-unlink; do
+		assert_line --regexp "^\| $m \| [a-zA-Z/]+ \| [0-9,.]+ \|"
+	done
+	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
+	assert_failure 1
+	assert_output 0
+	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-bench.*'
+	assert_success
+	assert_output ""
+}
