@@ -45,6 +45,20 @@ double shmfs_bench_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Whether a looping workload goes on after DONE iterations in ELAPSED s. */
+int shmfs_bench_more(const struct shmfs_bench *b, uint64_t done, double elapsed)
+{
+	return b->count ? done < b->count : elapsed < b->duration;
+}
+
+/* Where a batch of iterations between two looks at the clock ends. */
+uint64_t shmfs_bench_batch_end(const struct shmfs_bench *b, uint64_t done)
+{
+	uint64_t end = done + SHMFS_BENCH_CLOCK_EVERY;
+
+	return b->count && end > b->count ? b->count : end;
+}
+
 void shmfs_bench_report(const char *metric, double value, const char *unit,
 			const char *fmt, ...)
 {
@@ -154,6 +168,7 @@ static void bench_usage(FILE *f)
 		"\n"
 		"  -w, --workload LIST   comma-separated workloads (default: all)\n"
 		"  -t, --duration SECS   seconds per looping measurement (default 1)\n"
+		"  -n, --count N         run N iterations of each loop instead\n"
 		"      --seq-size SIZE   bytes written and read by seq (default 1g)\n"
 		"      --block SIZE      bytes per seq write/read (default 1m)\n"
 		"      --mmap-size SIZE  bytes of the mapped segment (default 256m)\n"
@@ -181,6 +196,7 @@ enum {
 static const struct option bench_options[] = {
 	{ "workload", required_argument, NULL, 'w' },
 	{ "duration", required_argument, NULL, 't' },
+	{ "count", required_argument, NULL, 'n' },
 	{ "seq-size", required_argument, NULL, OPT_SEQ_SIZE },
 	{ "block", required_argument, NULL, OPT_BLOCK },
 	{ "mmap-size", required_argument, NULL, OPT_MMAP_SIZE },
@@ -237,7 +253,7 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 	char *end;
 	int c, any = 0;
 
-	while ((c = getopt_long(argc, argv, "w:t:lh", bench_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "w:t:n:lh", bench_options, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			if (bench_select(optarg, sel) < 0)
@@ -248,6 +264,14 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 			b->duration = strtod(optarg, &end);
 			if (*end || end == optarg || !(b->duration > 0 && b->duration < 3600)) {
 				fprintf(stderr, "shmfs-bench: bad duration '%s'\n", optarg);
+				return SHMFS_BENCH_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			errno = 0;
+			b->count = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || !b->count || optarg[0] == '-') {
+				fprintf(stderr, "shmfs-bench: bad count '%s'\n", optarg);
 				return SHMFS_BENCH_EXIT_USAGE;
 			}
 			break;

@@ -17,6 +17,8 @@
 #define SHMFS_BENCH_EXIT_USAGE	2	/* bad command line */
 #define SHMFS_BENCH_EXIT_DATA	3	/* wrong bytes read back */
 
+#define SHMFS_BENCH_CLOCK_EVERY	64	/* loop iterations between clock reads */
+
 struct shmfs_bench {
 	const char *dir;	/* directory the workloads run in */
 	int dirfd;
@@ -25,6 +27,7 @@ struct shmfs_bench {
 	uint64_t mmap_size;	/* bytes of the mapped segment */
 	size_t small_file;	/* file size for 64-byte pwrite/pread */
 	double duration;	/* seconds per time-bounded measurement */
+	uint64_t count;		/* if not 0: iterations instead of duration */
 	int inject_fault;	/* corrupt one byte before each check */
 };
 
@@ -36,6 +39,8 @@ struct shmfs_bench_workload {
 };
 
 double shmfs_bench_now(void);
+int shmfs_bench_more(const struct shmfs_bench *b, uint64_t done, double elapsed);
+uint64_t shmfs_bench_batch_end(const struct shmfs_bench *b, uint64_t done);
 void shmfs_bench_report(const char *metric, double value, const char *unit,
 			const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

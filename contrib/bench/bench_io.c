@@ -31,7 +31,6 @@
 #define MSG_LEN		26
 #define SEG_PREFIX	"shmfs-bench-seg-"
 #define SEG_SIZE	4096
-#define CLOCK_EVERY	64	/* iterations between looks at the clock */
 
 static uint64_t bench_seed(void)
 {
@@ -207,7 +206,7 @@ static int small_pwrite(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t *
 
 	t0 = shmfs_bench_now();
 	do {
-		uint64_t end = i + CLOCK_EVERY;
+		uint64_t end = shmfs_bench_batch_end(b, i);
 
 		for (; i < end; i++) {
 			small_expect(buf, i, seed);
@@ -216,7 +215,7 @@ static int small_pwrite(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t *
 							strerror(errno));
 		}
 		t = shmfs_bench_now() - t0;
-	} while (t < b->duration);
+	} while (shmfs_bench_more(b, i, t));
 	*count = i;
 	shmfs_bench_report("pwrite64", i / t, "ops/s",
 			   "%" PRIu64 " writes over %" PRIu64 " offsets, %.3f s",
@@ -232,7 +231,7 @@ static int small_pread(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t wr
 
 	t0 = shmfs_bench_now();
 	do {
-		uint64_t end = j + CLOCK_EVERY;
+		uint64_t end = shmfs_bench_batch_end(b, j);
 
 		for (; j < end; j++) {
 			s = j % slots;
@@ -252,7 +251,7 @@ static int small_pread(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t wr
 			}
 		}
 		t = shmfs_bench_now() - t0;
-	} while (t < b->duration);
+	} while (shmfs_bench_more(b, j, t));
 	shmfs_bench_report("pread64", j / t, "ops/s",
 			   "%" PRIu64 " reads over %" PRIu64 " offsets, %.3f s, all checked",
 			   j, slots, t);
@@ -336,7 +335,7 @@ int shmfs_bench_msg(struct shmfs_bench *b)
 	do {
 		ret = msg_cycle(b, i++, seed);
 		t = shmfs_bench_now() - t0;
-	} while (!ret && t < b->duration);
+	} while (!ret && shmfs_bench_more(b, i, t));
 	bench_unlink(b, MSG_FILE);
 	if (ret)
 		return ret;
@@ -399,7 +398,7 @@ int shmfs_bench_create(struct shmfs_bench *b)
 		if (unlinkat(b->dirfd, name, 0) < 0)
 			return shmfs_bench_fail(m, "unlink '%s': %s", name, strerror(errno));
 		t = shmfs_bench_now() - t0;
-	} while (t < b->duration);
+	} while (shmfs_bench_more(b, i, t));
 	shmfs_bench_report(m, i / t, "ops/s",
 			   "%" PRIu64 " segments of %d bytes created and unlinked, %.3f s",
 			   i, SEG_SIZE, t);
