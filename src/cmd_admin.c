@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/*
+ * "shmfs umount", "shmfs discard" and "shmfs status": the commands that
+ * look at or end a mount. They learn about the daemon from the root's
+ * "user.shmfs.status" attribute.
+ */
+#include "commands.h"
+#include "mountinfo.h"
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATUS_XATTR "user.shmfs.status"
+#define DAEMON_EXIT_WAIT_MS 10000
+
+/* The daemon's status attribute, split into "key=value" lines. */
+struct status {
+	char text[4096];
+	const char *key[32];
+	const char *val[32];
+	int n;
+};
+
+/* The value of key, or "?" when the daemon did not say. */
+static const char *status_get(const struct status *st, const char *key)
+{
+	for (int i = 0; i < st->n; i++)
+		if (!strcmp(st->key[i], key))
+			return st->val[i];
+	return "?";
+}
+
+static int status_read(const char *mp, struct status *st)
+{
+	ssize_t n = getxattr(mp, STATUS_XATTR, st->text, sizeof(st->text) - 1);
+	char *line, *save, *eq;
+
+	if (n < 0)
+		return -errno;
+	st->text[n] = '\0';
+	st->n = 0;
+	for (line = strtok_r(st->text, "\n", &save); line && st->n < 32;
+	     line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		st->key[st->n] = line;
+		st->val[st->n++] = eq + 1;
+	}
+	return 0;
+}
+
+/* Resolve a mountpoint argument and require a shmfs mount there. */
+static char *shmfs_mount_arg(const char *arg)
+{
+	char fstype[64];
+	char *mp = shmfs_abspath(arg);
+
+	if (!mp) {
+		fprintf(stderr, "shmfs: '%s' does not exist\n", arg);
+		return NULL;
+	}
+	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs")) {
+		fprintf(stderr, "shmfs: '%s' is not a shmfs mount\n", mp);
+		free(mp);
+		return NULL;
+	}
+	return mp;
+}
+
+static int run_fusermount(const char *mp, bool lazy)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", lazy ? "-z" : "-u", mp, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
+}
+
+static void wait_for_exit(pid_t pid)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < DAEMON_EXIT_WAIT_MS / 10 && kill(pid, 0) == 0; i++)
+		nanosleep(&ts, NULL);
+}
+
+static int discard_path(const char *store)
+{
+	int err = shmfs_store_discard(store);
+
+	if (err == -EBUSY)
+		fprintf(stderr, "shmfs: store '%s' is still in use by a shmfs daemon\n", store);
+	else if (err == -ENOENT)
+		fprintf(stderr, "shmfs: there is no store at '%s'\n", store);
+	else if (err)
+		fprintf(stderr, "shmfs: cannot discard store '%s': %s\n", store, strerror(-err));
+	return err ? 1 : 0;
+}
+
+int shmfs_cmd_umount(int argc, char **argv)
+{
+	bool lazy = false, discard = false;
+	struct status st;
+	const char *arg = NULL;
+	char *mp, *store = NULL;
+	pid_t pid = 0;
+	int err, rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "--lazy"))
+			lazy = true;
+		else if (!strcmp(argv[i], "--discard"))
+			discard = true;
+		else if (argv[i][0] == '-' || arg)
+			return fprintf(stderr, "shmfs: umount: unexpected argument '%s'\n", argv[i]), 2;
+		else
+			arg = argv[i];
+	}
+	if (!arg)
+		return fprintf(stderr, "shmfs: umount: no mountpoint given\n"), 2;
+	if (lazy && discard)
+		return fprintf(stderr, "shmfs: umount: --discard cannot be lazy\n"), 2;
+	mp = shmfs_mount_arg(arg);
+	if (!mp)
+		return 1;
+	if (status_read(mp, &st) == 0) {
+		pid = (pid_t)atoi(status_get(&st, "pid"));
+		store = strdup(status_get(&st, "store"));
+	} else if (discard) {
+		store = shmfs_store_default_path(mp);
+	}
+	if (geteuid() == 0)
+		err = umount2(mp, lazy ? MNT_DETACH : 0) ? -errno : 0;
+	else
+		err = run_fusermount(mp, lazy);
+	if (err == -EBUSY) {
+		fprintf(stderr, "shmfs: '%s' is busy (a process uses it); "
+			"'shmfs umount -l %s' detaches it now and finishes when the last user is gone\n",
+			mp, mp);
+		rc = 1;
+	} else if (err) {
+		fprintf(stderr, "shmfs: cannot unmount '%s': %s\n", mp, strerror(-err));
+		rc = 1;
+	} else if (pid > 0 && !lazy) {
+		wait_for_exit(pid);
+	}
+	if (!rc && discard && store)
+		rc = discard_path(store);
+	free(store);
+	free(mp);
+	return rc;
+}
+
+int shmfs_cmd_discard(int argc, char **argv)
+{
+	char fstype[64];
+	char *mp, *store;
+	int rc;
+
+	if (argc == 3 && !strcmp(argv[1], "--store"))
+		return discard_path(argv[2]);
+	if (argc != 2 || argv[1][0] == '-')
+		return fprintf(stderr, "shmfs: usage: shmfs discard MOUNTPOINT | --store DIR\n"), 2;
+	mp = shmfs_abspath(argv[1]);
+	if (!mp)
+		return fprintf(stderr, "shmfs: '%s' does not exist\n", argv[1]), 1;
+	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) && !strcmp(fstype, "fuse.shmfs")) {
+		fprintf(stderr, "shmfs: '%s' is mounted; 'shmfs umount --discard %s' ends it\n",
+			mp, mp);
+		free(mp);
+		return 1;
+	}
+	store = shmfs_store_default_path(mp);
+	rc = store ? discard_path(store) : 1;
+	free(store);
+	free(mp);
+	return rc;
+}
+
+static void print_bytes(const char *label, const char *used, const char *limit)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double u = strtod(used, NULL), l = strtod(limit, NULL);
+	int i = 0;
+
+	while (l >= 1024 && i < 4) {
+		l /= 1024;
+		u /= 1024;
+		i++;
+	}
+	printf("%-14s %.1f %s of %.1f %s\n", label, u, units[i], l, units[i]);
+}
+
+int shmfs_cmd_status(int argc, char **argv)
+{
+	struct status st;
+	char *mp;
+	int err;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return fprintf(stderr, "shmfs: usage: shmfs status MOUNTPOINT\n"), 2;
+	mp = shmfs_mount_arg(argv[1]);
+	if (!mp)
+		return 1;
+	err = status_read(mp, &st);
+	if (err) {
+		fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp, strerror(-err),
+			err == -ENOTCONN ? " (the daemon is gone; mount it again)" : "");
+		free(mp);
+		return 1;
+	}
+	printf("%-14s %s\n", "mountpoint:", mp);
+	printf("%-14s %s\n", "data path:", status_get(&st, "data_path"));
+	printf("%-14s %s (%s)\n", "store:", status_get(&st, "store"), status_get(&st, "store_kind"));
+	printf("%-14s %s\n", "segments:", status_get(&st, "segments"));
+	print_bytes("memory:", status_get(&st, "bytes_used"), status_get(&st, "bytes_limit"));
+	printf("%-14s %s of %s\n", "inodes:", status_get(&st, "inodes_used"),
+	       status_get(&st, "inodes_limit"));
+	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
+	printf("%-14s %s\n", "daemon pid:", status_get(&st, "pid"));
+	free(mp);
+	return 0;
+}

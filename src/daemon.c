@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * "shmfs mount": check everything that can be checked before mounting,
+ * open the store, mount, and serve requests until unmounted.
+ *
+ * Without -f the command returns only once the kernel's INIT has been
+ * answered (the daemon reports over a pipe), so the mount answers when it
+ * returns, and any failure up to then is one line on stderr and exit 1.
+ */
+#include "commands.h"
+#include "fs.h"
+#include "log.h"
+#include "mountinfo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define ENTRY_TIMEOUT 86400.0
+
+void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
+{
+	bool ok = !strcmp(msg, "ok");
+
+	fs->failed = !ok;
+	if (fs->ready_fd < 0) {
+		if (!ok)
+			shmfs_err("%s", msg);
+		return;
+	}
+	if (write(fs->ready_fd, msg, strlen(msg)) < 0)
+		shmfs_warn_errno(errno, "cannot report to the waiting command");
+	close(fs->ready_fd);
+	fs->ready_fd = -1;
+}
+
+/* Detach a dead shmfs mount (its daemon was killed) so it can be mounted again. */
+static int detach_dead_mount(const char *mp)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() == 0)
+		return umount2(mp, MNT_DETACH) ? -errno : 0;
+	pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", "-q", mp, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
+}
+
+/* A shmfs mount whose daemon is gone: requests fail with ENOTCONN. */
+static bool is_dead_shmfs(const char *mp)
+{
+	char fstype[64], buf[1];
+
+	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs"))
+		return false;
+	/* Attributes may come from the kernel's cache; xattrs always ask the daemon. */
+	return getxattr(mp, "user.shmfs.status", buf, 0) < 0 && errno == ENOTCONN;
+}
+
+/* The mountpoint must be a directory that nothing is mounted on. */
+static int check_mountpoint(const char *mp)
+{
+	char fstype[64];
+	struct stat sb;
+	int err;
+
+	if (is_dead_shmfs(mp)) {
+		err = detach_dead_mount(mp);
+		if (err) {
+			fprintf(stderr, "shmfs: cannot detach the dead mount at '%s': %s\n", mp,
+				strerror(-err));
+			return 1;
+		}
+		fprintf(stderr, "shmfs: detached the dead mount at '%s'\n", mp);
+	}
+	if (stat(mp, &sb)) {
+		if (errno == ENOENT)
+			fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", mp);
+		else
+			fprintf(stderr, "shmfs: cannot use mountpoint '%s': %s\n", mp,
+				strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "shmfs: mountpoint '%s' is not a directory\n", mp);
+		return 1;
+	}
+	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype))) {
+		fprintf(stderr, "shmfs: '%s' is already mounted (%s)\n", mp, fstype);
+		return 1;
+	}
+	return 0;
+}
+
+static int build_fuse_args(struct shmfs_options *o, const char *argv0)
+{
+	char opts[256];
+
+	snprintf(opts, sizeof(opts), "subtype=shmfs,fsname=shmfs,default_permissions%s%s",
+		 (o->allow_other || geteuid() == 0) ? ",allow_other" : "",
+		 o->read_only ? ",ro" : "");
+	if (fuse_opt_add_arg(&o->fuse_args, argv0) || fuse_opt_add_arg(&o->fuse_args, "-o") ||
+	    fuse_opt_add_arg(&o->fuse_args, opts))
+		return -ENOMEM;
+	if (o->debug && fuse_opt_add_arg(&o->fuse_args, "-d"))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Fork; the parent waits for the child's word on INIT and exits with it.
+ * Returns in the child only, with the pipe's write end.
+ */
+static int background(void)
+{
+	int pfd[2], status;
+	char msg[256];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) || (pid = fork()) < 0) {
+		fprintf(stderr, "shmfs: cannot start the daemon: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		close(pfd[1]);
+		n = read(pfd[0], msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		if (n == 2 && !strcmp(msg, "ok"))
+			exit(0);
+		if (n > 0)
+			fprintf(stderr, "shmfs: %s\n", msg);
+		else if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+			fprintf(stderr, "shmfs: the daemon died (%s)\n", strsignal(WTERMSIG(status)));
+		else
+			fprintf(stderr, "shmfs: the daemon stopped before the mount was ready\n");
+		exit(1);
+	}
+	close(pfd[0]);
+	setsid();
+	if (chdir("/"))
+		_exit(1);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	return pfd[1];
+}
+
+static int serve(struct shmfs_fs *fs)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int err;
+
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	err = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return err;
+}
+
+static int run(struct shmfs_fs *fs, struct shmfs_options *o)
+{
+	const char *why;
+	int err;
+
+	err = shmfs_store_open(&fs->store, o, o->mountpoint, &why);
+	if (err) {
+		fprintf(stderr, "shmfs: %s '%s': %s\n", why,
+			fs->store.path ? fs->store.path : (o->store ? o->store : o->mountpoint),
+			strerror(-err));
+		return 1;
+	}
+	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd);
+	if (err) {
+		fprintf(stderr, "shmfs: cannot read the store's root: %s\n", strerror(-err));
+		goto out_store;
+	}
+	fs->store.rootfd = -1;	/* now owned by the table's root entry */
+	fs->se = fuse_session_new(&o->fuse_args, &shmfs_ops, sizeof(shmfs_ops), fs);
+	if (!fs->se)
+		goto out_inodes;
+	if (fuse_session_mount(fs->se, o->mountpoint)) {
+		fprintf(stderr, "shmfs: cannot mount '%s'\n", o->mountpoint);
+		goto out_session;
+	}
+	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->passthrough);
+	if (err) {
+		fprintf(stderr, "shmfs: passthrough=on, but %s\n", fs->pt.why_not);
+		goto out_unmount;
+	}
+	fs->ready_fd = o->foreground ? -1 : background();
+	shmfs_log_init(!o->foreground, o->debug);
+	if (fuse_set_signal_handlers(fs->se))
+		goto out_unmount;
+	err = serve(fs);
+	fuse_remove_signal_handlers(fs->se);
+	fuse_session_unmount(fs->se);
+	fuse_session_destroy(fs->se);
+	shmfs_inode_table_release(&fs->inodes);
+	shmfs_store_release(&fs->store);
+	if (fs->ready_fd >= 0 || fs->failed)	/* INIT never came, or failed */
+		return 1;
+	return err ? 1 : 0;
+out_unmount:
+	fuse_session_unmount(fs->se);
+out_session:
+	fuse_session_destroy(fs->se);
+out_inodes:
+	shmfs_inode_table_release(&fs->inodes);
+out_store:
+	shmfs_store_release(&fs->store);
+	return 1;
+}
+
+int shmfs_cmd_mount(int argc, char **argv)
+{
+	struct shmfs_options o;
+	struct shmfs_fs fs = { .ready_fd = -1, .timeout = ENTRY_TIMEOUT };
+	char *abs;
+	int rc;
+
+	rc = shmfs_options_parse(&o, argc, argv);
+	if (rc)
+		return rc;
+	shmfs_log_init(false, o.debug);
+	abs = shmfs_abspath(o.mountpoint);
+	if (!abs) {
+		fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", o.mountpoint);
+		rc = 1;
+		goto out;
+	}
+	free(o.mountpoint);
+	o.mountpoint = abs;
+	rc = check_mountpoint(o.mountpoint);
+	if (rc)
+		goto out;
+	if (build_fuse_args(&o, argv[0])) {
+		rc = 1;
+		goto out;
+	}
+	umask(0);	/* modes from the kernel are final */
+	fs.opts = &o;
+	fs.mountpoint = o.mountpoint;
+	fs.can_chown = geteuid() == 0;
+	rc = run(&fs, &o);
+out:
+	shmfs_options_release(&o);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One mounted shmfs: the state that every request handler reaches through
+ * fuse_req_userdata(). Set up by daemon.c, used by ops.c.
+ */
+#ifndef SHMFS_FS_H
+#define SHMFS_FS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <fuse_lowlevel.h>
+
+#include "inode.h"
+#include "options.h"
+#include "passthrough.h"
+#include "store.h"
+
+struct shmfs_fs {
+	const struct shmfs_options *opts;
+	struct shmfs_store store;
+	struct shmfs_inode_table inodes;
+	struct shmfs_passthrough pt;
+	struct fuse_session *se;
+	const char *mountpoint;
+	int ready_fd;		/* tells the waiting parent the outcome of INIT */
+	bool failed;		/* INIT found the mount unusable */
+	bool can_chown;		/* the daemon may give files to their creators */
+	double timeout;		/* entry and attribute cache lifetime, seconds */
+
+	/* Statistics for "shmfs status"; relaxed atomics. */
+	atomic_uint_fast64_t nr_open;
+	atomic_uint_fast64_t nr_read;
+	atomic_uint_fast64_t nr_write;
+};
+
+extern const struct fuse_lowlevel_ops shmfs_ops;
+
+/* Tell whoever waits for the mount: "ok", or an error line (which fails it). */
+void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg);
+
+#endif

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The inode table: a chained hash table under one mutex. Lookups and
+ * forgets are short; data-path operations never take the table lock.
+ */
+#include "inode.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INITIAL_BUCKETS 1024
+
+static size_t hash_key(dev_t dev, ino_t ino, size_t nbuckets)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev;
+
+	return (size_t)(h >> 17) & (nbuckets - 1);
+}
+
+static void inode_setup(struct shmfs_inode *inode, int fd, const struct stat *sb)
+{
+	memset(inode, 0, sizeof(*inode));
+	inode->fd = fd;
+	inode->dev = sb->st_dev;
+	inode->ino = sb->st_ino;
+	inode->type = sb->st_mode & S_IFMT;
+	inode->backing_fd = -1;
+	pthread_mutex_init(&inode->lock, NULL);
+}
+
+int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd)
+{
+	struct stat sb;
+
+	if (fstatat(rootfd, "", &sb, AT_EMPTY_PATH))
+		return -errno;
+	memset(t, 0, sizeof(*t));
+	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
+	if (!t->buckets)
+		return -ENOMEM;
+	t->nbuckets = INITIAL_BUCKETS;
+	pthread_mutex_init(&t->lock, NULL);
+	inode_setup(&t->root, rootfd, &sb);
+	t->root.nlookup = 2;	/* never forgotten */
+	return 0;
+}
+
+static void grow(struct shmfs_inode_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct shmfs_inode **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;		/* longer chains, still correct */
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct shmfs_inode *e = t->buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t h = hash_key(e->dev, e->ino, n);
+
+			next = e->next;
+			e->next = b[h];
+			b[h] = e;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
+					  const struct stat *sb)
+{
+	struct shmfs_inode *e;
+	size_t h;
+
+	if (sb->st_dev == t->root.dev && sb->st_ino == t->root.ino) {
+		close(fd);
+		pthread_mutex_lock(&t->lock);
+		t->root.nlookup++;
+		pthread_mutex_unlock(&t->lock);
+		return &t->root;
+	}
+	pthread_mutex_lock(&t->lock);
+	h = hash_key(sb->st_dev, sb->st_ino, t->nbuckets);
+	for (e = t->buckets[h]; e; e = e->next) {
+		if (e->ino == sb->st_ino && e->dev == sb->st_dev) {
+			e->nlookup++;
+			pthread_mutex_unlock(&t->lock);
+			close(fd);
+			return e;
+		}
+	}
+	e = malloc(sizeof(*e));
+	if (!e) {
+		pthread_mutex_unlock(&t->lock);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	inode_setup(e, fd, sb);
+	e->nlookup = 1;
+	e->next = t->buckets[h];
+	t->buckets[h] = e;
+	if (++t->count > t->nbuckets)
+		grow(t);
+	pthread_mutex_unlock(&t->lock);
+	return e;
+}
+
+static void unlink_entry(struct shmfs_inode_table *t, struct shmfs_inode *inode)
+{
+	struct shmfs_inode **pp = &t->buckets[hash_key(inode->dev, inode->ino, t->nbuckets)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == inode) {
+			*pp = inode->next;
+			t->count--;
+			return;
+		}
+	}
+}
+
+static void inode_free(struct shmfs_inode *inode)
+{
+	close(inode->fd);
+	if (inode->backing_fd >= 0)
+		close(inode->backing_fd);
+	pthread_mutex_destroy(&inode->lock);
+	free(inode);
+}
+
+void shmfs_inode_table_forget(struct shmfs_inode_table *t,
+			      struct shmfs_inode *inode, uint64_t n)
+{
+	bool gone = false;
+
+	pthread_mutex_lock(&t->lock);
+	inode->nlookup = inode->nlookup > n ? inode->nlookup - n : 0;
+	if (inode->nlookup == 0 && inode != &t->root) {
+		unlink_entry(t, inode);
+		gone = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (gone)
+		inode_free(inode);
+}
+
+void shmfs_inode_table_release(struct shmfs_inode_table *t)
+{
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct shmfs_inode *e = t->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			inode_free(e);
+		}
+	}
+	free(t->buckets);
+	t->buckets = NULL;
+	pthread_mutex_destroy(&t->root.lock);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inode table: one entry per backing object that the kernel knows
+ * about, keyed by the backing (st_dev, st_ino). An entry holds an O_PATH
+ * descriptor of its object, so no path is ever resolved twice and renames
+ * in the store need no bookkeeping. The FUSE node id of an entry is its
+ * address; the root is the table's own entry. Nothing here speaks FUSE.
+ */
+#ifndef SHMFS_INODE_H
+#define SHMFS_INODE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct shmfs_inode {
+	int fd;			/* O_PATH, owned */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;		/* S_IFMT bits, fixed for life */
+	uint64_t nlookup;	/* table lock */
+	struct shmfs_inode *next;	/* hash chain, table lock */
+
+	pthread_mutex_t lock;	/* guards the fields below */
+	unsigned int nopen;	/* open handles */
+	int backing_id;		/* passthrough id, 0 when none */
+	int backing_fd;		/* the file registered under backing_id */
+};
+
+struct shmfs_inode_table {
+	pthread_mutex_t lock;
+	struct shmfs_inode **buckets;
+	size_t nbuckets;
+	size_t count;
+	struct shmfs_inode root;
+};
+
+int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd);
+void shmfs_inode_table_release(struct shmfs_inode_table *t);
+
+/*
+ * Account one lookup of the object open as fd (O_PATH) with attributes sb.
+ * Takes ownership of fd. Returns the entry, or NULL with errno set.
+ */
+struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
+					  const struct stat *sb);
+/* Drop n lookups; the entry goes when none remain. */
+void shmfs_inode_table_forget(struct shmfs_inode_table *t,
+			      struct shmfs_inode *inode, uint64_t n);
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shmfs command line: picks the subcommand and hands over. Called as
+ * mount.shmfs or mount.fuse.shmfs, it behaves as "shmfs mount".
+ */
+#include "commands.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ "mount", shmfs_cmd_mount, "mount [SOURCE] MOUNTPOINT [-o OPTIONS] [-f] [-d]" },
+	{ "umount", shmfs_cmd_umount, "umount [-l] [--discard] MOUNTPOINT" },
+	{ "status", shmfs_cmd_status, "status MOUNTPOINT" },
+	{ "discard", shmfs_cmd_discard, "discard MOUNTPOINT | --store DIR" },
+	{ "create", shmfs_cmd_create, "create [--transient] NAME SIZE" },
+	{ "ls", shmfs_cmd_ls, "ls [--json] [MOUNTPOINT]" },
+	{ "rm", shmfs_cmd_rm, "rm NAME..." },
+};
+
+static void usage(FILE *out)
+{
+	fputs("Usage: shmfs COMMAND [ARGS]\n\nCommands:\n", out);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  shmfs %s\n", commands[i].usage);
+	fputs("\nMount options (-o, comma-separated):\n"
+	      "  size=BYTES[k|m|g|%]   RAM the segments may use (default: half of RAM)\n"
+	      "  nr_inodes=N           most segments and directories (0: no limit)\n"
+	      "  mode=OCTAL            mode of the root directory (root: 1777)\n"
+	      "  uid=USER, gid=GROUP   owner of the root directory\n"
+	      "  store=DIR             keep segments in DIR (default: a private tmpfs)\n"
+	      "  passthrough=auto|on|off  kernel passthrough data path (default auto)\n"
+	      "  allow_other, ro, rw   as for any FUSE filesystem\n"
+	      "\nFlags: -f stay in the foreground, -d trace requests (implies -f)\n"
+	      "       -h, --help, --version\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = strrchr(argv[0], '/');
+
+	self = self ? self + 1 : argv[0];
+	if (!strncmp(self, "mount.", 6))
+		return shmfs_cmd_mount(argc, argv);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("shmfs %s\n", SHMFS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "shmfs: unknown command '%s' (try 'shmfs --help')\n", argv[1]);
+	return 2;
+}

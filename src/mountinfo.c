@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reading /proc/self/mountinfo. Fields there escape space, tab, newline
+ * and backslash as octal (\040); the mount point is the fifth field and
+ * the filesystem type the first after the " - " separator.
+ */
+#include "mountinfo.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *save, *mp, *sep;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		/* Later lines are mounted on top of earlier ones: keep the last. */
+		strtok_r(line, " ", &save);
+		for (int i = 0; i < 3; i++)
+			strtok_r(NULL, " ", &save);
+		mp = strtok_r(NULL, " ", &save);
+		sep = save ? strstr(save, " - ") : NULL;
+		if (!mp || !sep)
+			continue;
+		unescape(mp);
+		if (strcmp(mp, path))
+			continue;
+		found = true;
+		sep += 3;
+		snprintf(fstype, len, "%.*s", (int)strcspn(sep, " "), sep);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+char *shmfs_abspath(const char *path)
+{
+	char *copy = strdup(path), *slash, *dir, *res = NULL;
+	const char *base;
+
+	if (!copy)
+		return NULL;
+	while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
+		copy[strlen(copy) - 1] = '\0';
+	slash = strrchr(copy, '/');
+	if (!slash) {
+		base = copy;
+		dir = realpath(".", NULL);
+	} else if (slash == copy) {
+		base = copy + 1;
+		dir = strdup("/");
+	} else {
+		*slash = '\0';
+		base = slash + 1;
+		dir = realpath(copy, NULL);
+	}
+	if (dir) {
+		if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+			res = realpath(path, NULL);
+		else if (asprintf(&res, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", base) < 0)
+			res = NULL;
+	}
+	free(dir);
+	free(copy);
+	return res;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What is mounted where: /proc/self/mountinfo, and paths that may name a
+ * dead FUSE mount (where stat() fails with ENOTCONN).
+ */
+#ifndef SHMFS_MOUNTINFO_H
+#define SHMFS_MOUNTINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * If path (absolute) is a mount point, copy its filesystem type (for
+ * example "fuse.shmfs") to fstype and return true.
+ */
+bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len);
+
+/*
+ * Make path absolute and canonical without looking at its last component,
+ * which may be a dead mount. Returns a malloc()ed string, or NULL with
+ * errno set.
+ */
+char *shmfs_abspath(const char *path);
+
+#endif

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The FUSE operations table, connection set-up, and the handlers for
+ * lookup, forget and attributes.
+ *
+ * Caching: the store is private to the daemon, so every change to a
+ * segment comes through this mount and the kernel's caches of entries and
+ * attributes can live long; negative entries are cached too, which makes
+ * create-or-open of a new name cheap.
+ */
+#include "ops.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e)
+{
+	struct shmfs_inode *inode;
+	struct stat sb;
+	int err;
+
+	if (fstatat(fd, "", &sb, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	inode = shmfs_inode_table_get(&fs->inodes, fd, &sb);
+	if (!inode)
+		return -errno;
+	memset(e, 0, sizeof(*e));
+	e->ino = inode == &fs->inodes.root ? FUSE_ROOT_ID : (uintptr_t)inode;
+	e->attr = sb;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+	return 0;
+}
+
+int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
+		       const char *name, struct fuse_entry_param *e)
+{
+	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return shmfs_entry_from_fd(fs, fd, e);
+}
+
+int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct stat psb;
+	gid_t gid = ctx->gid;
+	int err;
+
+	if (!fs->can_chown)
+		return 0;
+	if (fstatat(parent->fd, "", &psb, AT_EMPTY_PATH))
+		return -errno;
+	if (psb.st_mode & S_ISGID)
+		gid = (gid_t)-1;	/* the store already gave the directory's group */
+	if (fd >= 0)
+		err = fchown(fd, ctx->uid, gid);
+	else
+		err = fchownat(parent->fd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
+	return err ? -errno : 0;
+}
+
+static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct shmfs_fs *fs = userdata;
+
+	/* Nobody changes the store behind the kernel's back. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (!shmfs_passthrough_negotiate(&fs->pt, conn)) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "passthrough=on, but %s", fs->pt.why_not);
+		shmfs_fs_report_ready(fs, msg);
+		fuse_session_exit(fs->se);
+		return;
+	}
+	if (fs->pt.active)
+		shmfs_info("'%s' ready, data path: passthrough", fs->mountpoint);
+	else
+		shmfs_info("'%s' ready, data path: cached (%s)", fs->mountpoint, fs->pt.why_not);
+	shmfs_fs_report_ready(fs, "ok");
+}
+
+static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct fuse_entry_param e;
+	int err = shmfs_entry_lookup(fs, shmfs_req_inode(req, parent), name, &e);
+
+	if (err == -ENOENT) {
+		/* A negative entry, cached like a positive one. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->timeout;
+		fuse_reply_entry(req, &e);
+	} else if (err) {
+		fuse_reply_err(req, -err);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+static void shmfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	shmfs_inode_table_forget(&shmfs_req_fs(req)->inodes, shmfs_req_inode(req, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void shmfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+
+	for (size_t i = 0; i < count; i++)
+		shmfs_inode_table_forget(&fs->inodes, shmfs_req_inode(req, forgets[i].ino),
+					 forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void reply_attr(fuse_req_t req, struct shmfs_inode *inode)
+{
+	struct stat sb;
+
+	if (fstatat(inode->fd, "", &sb, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_attr(req, &sb, shmfs_req_fs(req)->timeout);
+}
+
+static void shmfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	reply_attr(req, shmfs_req_inode(req, ino));
+}
+
+static int set_times(struct shmfs_inode *inode, const struct stat *attr, int valid)
+{
+	char path[SHMFS_PROC_PATH_MAX];
+	struct timespec tv[2];
+
+	tv[0].tv_nsec = tv[1].tv_nsec = UTIME_OMIT;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+	if (inode->type == S_IFLNK)
+		return utimensat(inode->fd, "", tv, AT_EMPTY_PATH) ? -errno : 0;
+	shmfs_proc_path(path, inode->fd);
+	return utimensat(AT_FDCWD, path, tv, 0) ? -errno : 0;
+}
+
+static int set_mode(struct shmfs_inode *inode, mode_t mode)
+{
+	char path[SHMFS_PROC_PATH_MAX];
+
+	if (inode->type == S_IFLNK)
+		return -EOPNOTSUPP;
+	shmfs_proc_path(path, inode->fd);
+	return chmod(path, mode & 07777) ? -errno : 0;
+}
+
+static void shmfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+			  struct fuse_file_info *fi)
+{
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
+	int err = 0;
+
+	if (valid & FUSE_SET_ATTR_MODE)
+		err = set_mode(inode, attr->st_mode);
+	if (!err && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+			err = -errno;
+	}
+	if (!err && (valid & FUSE_SET_ATTR_SIZE))
+		err = shmfs_file_truncate(fs, inode, fi, attr->st_size);
+	if (!err && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+		err = set_times(inode, attr, valid);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		reply_attr(req, inode);
+}
+
+static void shmfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	int err = shmfs_store_statfs(&shmfs_req_fs(req)->store, &sv);
+
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops shmfs_ops = {
+	.init = shmfs_init,
+	.lookup = shmfs_lookup,
+	.forget = shmfs_forget,
+	.forget_multi = shmfs_forget_multi,
+	.getattr = shmfs_getattr,
+	.setattr = shmfs_setattr,
+	.statfs = shmfs_statfs,
+	.readlink = shmfs_op_readlink,
+	.mknod = shmfs_op_mknod,
+	.mkdir = shmfs_op_mkdir,
+	.symlink = shmfs_op_symlink,
+	.link = shmfs_op_link,
+	.unlink = shmfs_op_unlink,
+	.rmdir = shmfs_op_rmdir,
+	.rename = shmfs_op_rename,
+	.create = shmfs_op_create,
+	.open = shmfs_op_open,
+	.read = shmfs_op_read,
+	.write = shmfs_op_write,
+	.release = shmfs_op_release,
+	.fallocate = shmfs_op_fallocate,
+	.opendir = shmfs_op_opendir,
+	.readdir = shmfs_op_readdir,
+	.readdirplus = shmfs_op_readdirplus,
+	.releasedir = shmfs_op_releasedir,
+	.setxattr = shmfs_op_setxattr,
+	.getxattr = shmfs_op_getxattr,
+	.listxattr = shmfs_op_listxattr,
+	.removexattr = shmfs_op_removexattr,
+	/*
+	 * No flush, fsync, fsyncdir, access or locks: the store is RAM, so
+	 * the first ENOSYS tells the kernel to stop sending flush and fsync
+	 * (fsync then succeeds without a round trip), default_permissions
+	 * does the access checks, and flock/POSIX locks are kept by the
+	 * kernel for this host.
+	 */
+};

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the request handlers share. The handlers themselves are split by
+ * concern (ops.c: table, attributes, lifecycle; ops_namespace.c: names;
+ * ops_file.c: open files and data; ops_dir.c: directory listing;
+ * ops_xattr.c: extended attributes and the status attribute). Each decodes
+ * its request, does the work through the store's descriptors, and replies
+ * exactly once.
+ */
+#ifndef SHMFS_OPS_H
+#define SHMFS_OPS_H
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+
+static inline struct shmfs_fs *shmfs_req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct shmfs_inode *shmfs_req_inode(fuse_req_t req, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &shmfs_req_fs(req)->inodes.root;
+	return (struct shmfs_inode *)(uintptr_t)ino;
+}
+
+/* "/proc/self/fd/N": reach an O_PATH descriptor's object by path. */
+#define SHMFS_PROC_PATH_MAX 32
+static inline void shmfs_proc_path(char *buf, int fd)
+{
+	snprintf(buf, SHMFS_PROC_PATH_MAX, "/proc/self/fd/%d", fd);
+}
+
+/*
+ * Account a lookup of the object open as fd (O_PATH, owned) and fill the
+ * entry for the kernel. 0 or -errno.
+ */
+int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e);
+/* Look parent/name up and fill the entry. 0 or -errno. */
+int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
+		       const char *name, struct fuse_entry_param *e);
+/* Give a new object parent/name (or fd when >= 0) to the caller. */
+int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd);
+
+/* Handlers living outside ops.c. */
+void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name);
+void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void shmfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname, unsigned int flags);
+void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+
+void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     struct fuse_file_info *fi);
+void shmfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		    off_t off, struct fuse_file_info *fi);
+void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			off_t length, struct fuse_file_info *fi);
+/* Truncate ino's backing file (for setattr). 0 or -errno. */
+int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
+			struct fuse_file_info *fi, off_t size);
+
+void shmfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+void shmfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi);
+void shmfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		       const char *value, size_t size, int flags);
+void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Command-line parsing for "shmfs mount". One fuse_opt table; values are
+ * checked here so that a bad option is a one-line error before anything is
+ * mounted or created. Unknown options are errors, not warnings.
+ */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+enum {
+	KEY_SIZE,
+	KEY_NR_INODES,
+	KEY_MODE,
+	KEY_UID,
+	KEY_GID,
+	KEY_STORE,
+	KEY_PASSTHROUGH,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_RO,
+	KEY_RW,
+	KEY_ALLOW_OTHER,
+	KEY_IGNORED,
+};
+
+static const struct fuse_opt option_table[] = {
+	FUSE_OPT_KEY("size=", KEY_SIZE),
+	FUSE_OPT_KEY("nr_inodes=", KEY_NR_INODES),
+	FUSE_OPT_KEY("mode=", KEY_MODE),
+	FUSE_OPT_KEY("uid=", KEY_UID),
+	FUSE_OPT_KEY("gid=", KEY_GID),
+	FUSE_OPT_KEY("store=", KEY_STORE),
+	FUSE_OPT_KEY("passthrough=", KEY_PASSTHROUGH),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("--foreground", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("--debug", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	/* Accepted and dropped, as mount.fuse3 does. */
+	FUSE_OPT_KEY("auto", KEY_IGNORED),
+	FUSE_OPT_KEY("noauto", KEY_IGNORED),
+	FUSE_OPT_KEY("user", KEY_IGNORED),
+	FUSE_OPT_KEY("nouser", KEY_IGNORED),
+	FUSE_OPT_KEY("users", KEY_IGNORED),
+	FUSE_OPT_KEY("_netdev", KEY_IGNORED),
+	FUSE_OPT_KEY("nofail", KEY_IGNORED),
+	FUSE_OPT_KEY("defaults", KEY_IGNORED),
+	FUSE_OPT_KEY("default_permissions", KEY_IGNORED),
+	FUSE_OPT_KEY("dev", KEY_IGNORED),
+	FUSE_OPT_KEY("nodev", KEY_IGNORED),
+	FUSE_OPT_KEY("suid", KEY_IGNORED),
+	FUSE_OPT_KEY("nosuid", KEY_IGNORED),
+	FUSE_OPT_KEY("exec", KEY_IGNORED),
+	FUSE_OPT_KEY("noexec", KEY_IGNORED),
+	FUSE_OPT_KEY("atime", KEY_IGNORED),
+	FUSE_OPT_KEY("noatime", KEY_IGNORED),
+	FUSE_OPT_KEY("relatime", KEY_IGNORED),
+	FUSE_OPT_KEY("x-systemd.", KEY_IGNORED),
+	FUSE_OPT_KEY("comment=", KEY_IGNORED),
+	FUSE_OPT_END,
+};
+
+int shmfs_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -errno;
+	if (*end == '%' && end[1] == '\0') {
+		struct sysinfo si;
+
+		if (v > 100 || sysinfo(&si))
+			return -ERANGE;
+		*out = (uint64_t)si.totalram * si.mem_unit / 100 * v;
+		return 0;
+	}
+	switch (tolower((unsigned char)*end)) {
+	case 'e': shift += 10; /* fall through */
+	case 'p': shift += 10; /* fall through */
+	case 't': shift += 10; /* fall through */
+	case 'g': shift += 10; /* fall through */
+	case 'm': shift += 10; /* fall through */
+	case 'k': shift += 10; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end != '\0')
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	return shmfs_parse_size(s, out);
+}
+
+static int parse_id(const char *s, bool group, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s && !*end && !errno && v < UINT_MAX && isdigit((unsigned char)*s)) {
+		*out = (unsigned int)v;
+		return 0;
+	}
+	if (group) {
+		struct group *gr = getgrnam(s);
+
+		if (!gr)
+			return -EINVAL;
+		*out = gr->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(s);
+
+		if (!pw)
+			return -EINVAL;
+		*out = pw->pw_uid;
+	}
+	return 0;
+}
+
+static int parse_mode(const char *s, mode_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (!*s || *end || errno || v > 07777)
+		return -EINVAL;
+	*out = (mode_t)v;
+	return 0;
+}
+
+static int bad_value(const char *arg)
+{
+	fprintf(stderr, "shmfs: bad value in option '%s'\n", arg);
+	return -1;
+}
+
+static int option_value(struct shmfs_options *o, const char *arg, int key)
+{
+	const char *val = strchr(arg, '=') + 1;
+	int err = 0;
+
+	switch (key) {
+	case KEY_SIZE:
+		err = shmfs_parse_size(val, &o->size);
+		o->size_set = true;
+		break;
+	case KEY_NR_INODES:
+		err = parse_u64(val, &o->nr_inodes);
+		o->nr_inodes_set = true;
+		break;
+	case KEY_MODE:
+		err = parse_mode(val, &o->mode);
+		o->mode_set = true;
+		break;
+	case KEY_UID:
+		err = parse_id(val, false, &o->uid);
+		o->uid_set = true;
+		break;
+	case KEY_GID:
+		err = parse_id(val, true, &o->gid);
+		o->gid_set = true;
+		break;
+	case KEY_STORE:
+		if (!*val)
+			return bad_value(arg);
+		free(o->store);
+		o->store = strdup(val);
+		if (!o->store)
+			return -1;
+		break;
+	case KEY_PASSTHROUGH:
+		if (!strcmp(val, "auto"))
+			o->passthrough = SHMFS_PASSTHROUGH_AUTO;
+		else if (!strcmp(val, "on"))
+			o->passthrough = SHMFS_PASSTHROUGH_ON;
+		else if (!strcmp(val, "off"))
+			o->passthrough = SHMFS_PASSTHROUGH_OFF;
+		else
+			err = -EINVAL;
+		break;
+	}
+	return err ? bad_value(arg) : 0;
+}
+
+static int option_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct shmfs_options *o = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!o->mountpoint) {
+			o->mountpoint = strdup(arg);
+		} else if (!o->source) {
+			o->source = o->mountpoint;
+			o->mountpoint = strdup(arg);
+		} else {
+			fprintf(stderr, "shmfs: unexpected argument '%s'\n", arg);
+			return -1;
+		}
+		return o->mountpoint ? 0 : -1;
+	case FUSE_OPT_KEY_OPT:
+		if (arg[0] == '-')
+			fprintf(stderr, "shmfs: unknown flag '%s'\n", arg);
+		else
+			fprintf(stderr, "shmfs: unknown option '%s'\n", arg);
+		return -1;
+	case KEY_FOREGROUND:
+		o->foreground = true;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = true;
+		o->foreground = true;
+		return 0;
+	case KEY_RO:
+		o->read_only = true;
+		return 0;
+	case KEY_RW:
+		o->read_only = false;
+		return 0;
+	case KEY_ALLOW_OTHER:
+		o->allow_other = true;
+		return 0;
+	case KEY_IGNORED:
+		return 0;
+	default:
+		return option_value(o, arg, key);
+	}
+}
+
+int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+
+	memset(o, 0, sizeof(*o));
+	o->passthrough = SHMFS_PASSTHROUGH_AUTO;
+	if (fuse_opt_parse(&args, o, option_table, option_proc) == -1) {
+		fuse_opt_free_args(&args);
+		return 2;
+	}
+	fuse_opt_free_args(&args);
+	if (!o->mountpoint) {
+		fprintf(stderr, "shmfs: no mountpoint given (try 'shmfs --help')\n");
+		return 2;
+	}
+	return 0;
+}
+
+void shmfs_options_release(struct shmfs_options *o)
+{
+	free(o->source);
+	free(o->mountpoint);
+	free(o->store);
+	fuse_opt_free_args(&o->fuse_args);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mount options: tmpfs's vocabulary (size=, nr_inodes=, mode=, uid=, gid=)
+ * plus shmfs's own (store=, passthrough=), the standard FUSE flags that make
+ * sense here, and the fstab-only words that mount(8) passes on.
+ */
+#ifndef SHMFS_OPTIONS_H
+#define SHMFS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <fuse_opt.h>
+
+enum shmfs_passthrough_mode {
+	SHMFS_PASSTHROUGH_AUTO,
+	SHMFS_PASSTHROUGH_ON,
+	SHMFS_PASSTHROUGH_OFF,
+};
+
+struct shmfs_options {
+	char *source;		/* first of two positional arguments, unused */
+	char *mountpoint;	/* absolute, resolved */
+	char *store;		/* store=DIR, NULL for the default */
+	uint64_t size;		/* bytes of RAM, 0 = the store's default */
+	uint64_t nr_inodes;	/* 0 = no limit */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool size_set, nr_inodes_set, mode_set, uid_set, gid_set;
+	enum shmfs_passthrough_mode passthrough;
+	bool foreground;
+	bool debug;
+	bool read_only;
+	bool allow_other;
+	struct fuse_args fuse_args;	/* what goes on to fuse_session_new */
+};
+
+/*
+ * Parse "mount" arguments (argv[0] is the command name). Returns 0, or an
+ * exit status (2, usage) after one line on stderr.
+ */
+int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv);
+void shmfs_options_release(struct shmfs_options *o);
+
+/* "1g", "512k", "4096", "10%": bytes, or -EINVAL / -ERANGE. */
+int shmfs_parse_size(const char *s, uint64_t *out);
+
+#endif

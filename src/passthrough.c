@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Choosing the data path at INIT, and the backing ids of passthrough
+ * opens. See passthrough.h.
+ */
+#include "passthrough.h"
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SHMFS_HAVE_FUSE_PASSTHROUGH
+#include "passthrough_compat.h"
+#endif
+
+/* The kernel refuses backing files to a daemon without CAP_SYS_ADMIN. */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+int shmfs_passthrough_attach(struct shmfs_passthrough *pt, struct fuse_session *se,
+			     enum shmfs_passthrough_mode mode)
+{
+	pt->mode = mode;
+	pt->active = false;
+	pt->devfd = fuse_session_fd(se);
+	pt->why_not = "disabled by passthrough=off";
+	if (mode == SHMFS_PASSTHROUGH_OFF)
+		return 0;
+	pt->why_not = "the daemon lacks CAP_SYS_ADMIN";
+	if (!have_sys_admin())
+		return mode == SHMFS_PASSTHROUGH_ON ? -EPERM : 0;
+#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
+	return 0;
+#else
+	return shmfs_passthrough_compat_attach(pt, se);
+#endif
+}
+
+bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt, struct fuse_conn_info *conn)
+{
+	if (pt->mode != SHMFS_PASSTHROUGH_OFF && have_sys_admin()) {
+#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
+		if (fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
+			conn->max_backing_stack_depth = 1;
+			pt->active = true;
+		}
+#else
+		pt->active = pt->kernel_offers;
+#endif
+		if (!pt->active)
+			pt->why_not = "the kernel does not offer FUSE passthrough";
+	}
+	if (pt->active)
+		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	return pt->active || pt->mode != SHMFS_PASSTHROUGH_ON;
+}
+
+int shmfs_passthrough_backing_open(struct shmfs_passthrough *pt, fuse_req_t req, int fd)
+{
+#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
+	int id = fuse_passthrough_open(req, fd);
+
+	return id > 0 ? id : -EIO;
+#else
+	return shmfs_passthrough_compat_backing_open(pt->devfd, fd);
+#endif
+}
+
+void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, fuse_req_t req, int id)
+{
+#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
+	fuse_passthrough_close(req, id);
+#else
+	shmfs_passthrough_compat_backing_close(pt->devfd, id);
+#endif
+}
+
+void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt,
+				     struct fuse_file_info *fi, int backing_id)
+{
+	fi->keep_cache = 0;
+	fi->direct_io = 0;
+#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
+	fi->backing_id = backing_id;
+#else
+	shmfs_passthrough_compat_prepare(backing_id);
+#endif
+}

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Store set-up, limits and destruction. See store.h for the layout.
+ *
+ * The store's own bookkeeping (its top directory, S/root and S/lock) uses
+ * three inodes of a tmpfs store; nr_inodes= is raised by that much so the
+ * user gets exactly the number of segments and directories asked for, and
+ * statfs hides them again.
+ */
+#include "store.h"
+#include "options.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_OWN_INODES 3
+#define RUN_DIR "/run/shmfs"
+#define SHM_DIR "/dev/shm"
+
+/* "/mnt/shm" -> "mnt-shm"; bytes other than [A-Za-z0-9_.] as \xNN. */
+static char *escape_path(const char *p)
+{
+	size_t n = strlen(p);
+	char *out = malloc(4 * n + 2), *q = out;
+
+	if (!out)
+		return NULL;
+	while (*p == '/')
+		p++;
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '/')
+			*q++ = '-';
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '_' || c == '.')
+			*q++ = (char)c;
+		else
+			q += sprintf(q, "\\x%02x", c);
+	}
+	if (q == out)
+		*q++ = '-';
+	*q = '\0';
+	return out;
+}
+
+char *shmfs_store_default_path(const char *mountpoint)
+{
+	char *key = escape_path(mountpoint), *path = NULL;
+	int n;
+
+	if (!key)
+		return NULL;
+	if (geteuid() == 0)
+		n = asprintf(&path, RUN_DIR "/%s", key);
+	else
+		n = asprintf(&path, SHM_DIR "/shmfs-%u/%s", (unsigned)geteuid(), key);
+	free(key);
+	return n < 0 ? NULL : path;
+}
+
+/* mkdir that accepts an existing directory owned by us and private to us. */
+static int mkdir_private(const char *path)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &sb))
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	if (sb.st_uid != geteuid())
+		return -EPERM;
+	if ((sb.st_mode & 07777) != 0700 && chmod(path, 0700))
+		return -errno;
+	return 0;
+}
+
+static int parent_dir(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || n >= len)
+		return -EINVAL;
+	memcpy(buf, path, n);
+	buf[n ? n : 1] = '\0';
+	if (!n)
+		buf[0] = '/';
+	return 0;
+}
+
+static bool is_mountpoint(const char *path)
+{
+	char parent[PATH_MAX];
+	struct stat a, b;
+
+	if (parent_dir(path, parent, sizeof(parent)) || stat(path, &a) ||
+	    stat(parent, &b))
+		return false;
+	return a.st_dev != b.st_dev;
+}
+
+static int tmpfs_prepare(struct shmfs_store *st, const struct shmfs_options *o)
+{
+	char data[128];
+	size_t n = 0;
+	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	bool mounted;
+	int err;
+
+	err = mkdir_private(RUN_DIR);
+	if (!err)
+		err = mkdir_private(st->path);
+	if (err)
+		return err;
+	mounted = is_mountpoint(st->path);
+	data[0] = '\0';
+	if (!mounted)
+		n += snprintf(data + n, sizeof(data) - n, "mode=0700");
+	if (o->size_set)
+		n += snprintf(data + n, sizeof(data) - n, "%ssize=%" PRIu64,
+			      n ? "," : "", o->size);
+	if (o->nr_inodes_set)
+		n += snprintf(data + n, sizeof(data) - n, "%snr_inodes=%" PRIu64,
+			      n ? "," : "",
+			      o->nr_inodes ? o->nr_inodes + STORE_OWN_INODES : 0);
+	if (mounted && !n)
+		return 0;
+	if (mounted)
+		flags |= MS_REMOUNT;
+	if (mount("shmfs-store", st->path, "tmpfs", flags, data))
+		return -errno;
+	return 0;
+}
+
+static int tmpfs_statfs(struct shmfs_store *st, struct statvfs *sv)
+{
+	if (fstatvfs(st->dirfd, sv))
+		return -errno;
+	if (sv->f_files > STORE_OWN_INODES) {
+		sv->f_files -= STORE_OWN_INODES;
+		if (sv->f_ffree > sv->f_files)
+			sv->f_ffree = sv->f_favail = sv->f_files;
+	}
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type,
+		    struct FTW *ftw)
+{
+	if (type == FTW_DP)
+		return rmdir(path) ? -1 : 0;
+	return unlink(path) ? -1 : 0;
+}
+
+static int rm_tree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int tmpfs_destroy(const char *path)
+{
+	if (is_mountpoint(path) && umount2(path, MNT_DETACH))
+		return -errno;
+	return rm_tree(path);
+}
+
+static int dir_prepare(struct shmfs_store *st, const struct shmfs_options *o)
+{
+	char parent[PATH_MAX];
+	int err;
+
+	if (!o->store && geteuid() != 0) {
+		err = parent_dir(st->path, parent, sizeof(parent));
+		if (!err)
+			err = mkdir_private(parent);
+		if (err)
+			return err;
+	}
+	return mkdir_private(st->path);
+}
+
+static int dir_statfs(struct shmfs_store *st, struct statvfs *sv)
+{
+	return fstatvfs(st->dirfd, sv) ? -errno : 0;
+}
+
+static const struct shmfs_store_kind store_tmpfs = {
+	.name = "tmpfs",
+	.prepare = tmpfs_prepare,
+	.statfs = tmpfs_statfs,
+	.destroy = tmpfs_destroy,
+};
+
+static const struct shmfs_store_kind store_dir = {
+	.name = "directory",
+	.prepare = dir_prepare,
+	.statfs = dir_statfs,
+	.destroy = rm_tree,
+};
+
+/* S/root: created with the mount's mode and owner, which later mounts may change. */
+static int open_root(struct shmfs_store *st, const struct shmfs_options *o)
+{
+	bool created = false;
+	mode_t mode = o->mode_set ? o->mode : (geteuid() == 0 ? 01777 : 0700);
+	int fd;
+
+	if (mkdirat(st->dirfd, "root", 0700) == 0)
+		created = true;
+	else if (errno != EEXIST)
+		return -errno;
+	fd = openat(st->dirfd, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	st->rootfd = fd;
+	if ((created || o->mode_set) &&
+	    fchmodat(st->dirfd, "root", mode, AT_SYMLINK_NOFOLLOW) && errno != ENOTSUP)
+		return -errno;
+	if ((o->uid_set || o->gid_set) &&
+	    fchownat(fd, "", o->uid_set ? o->uid : (uid_t)-1,
+		     o->gid_set ? o->gid : (gid_t)-1, AT_EMPTY_PATH))
+		return -errno;
+	return 0;
+}
+
+static int take_lock(struct shmfs_store *st)
+{
+	int fd = openat(st->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	st->lockfd = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+static const struct shmfs_store_kind *store_kind_for(const struct shmfs_options *o)
+{
+	return (!o->store && geteuid() == 0) ? &store_tmpfs : &store_dir;
+}
+
+int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
+		     const char *mountpoint, const char **why)
+{
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	st->dirfd = st->rootfd = st->lockfd = -1;
+	st->kind = store_kind_for(o);
+	st->path = o->store ? realpath(o->store, NULL) : shmfs_store_default_path(mountpoint);
+	if (!st->path && o->store && errno == ENOENT) {
+		if (mkdir(o->store, 0700) == 0)
+			st->path = realpath(o->store, NULL);
+	}
+	*why = "cannot find store";
+	if (!st->path)
+		return -errno;
+	*why = "cannot prepare store";
+	err = st->kind->prepare(st, o);
+	if (err)
+		goto out;
+	*why = "cannot open store";
+	st->dirfd = open(st->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->dirfd < 0) {
+		err = -errno;
+		goto out;
+	}
+	*why = "store is in use by another shmfs daemon";
+	err = take_lock(st);
+	if (err)
+		goto out;
+	*why = "cannot set up the store's root";
+	err = open_root(st, o);
+out:
+	if (err)
+		shmfs_store_release(st);
+	return err;
+}
+
+void shmfs_store_release(struct shmfs_store *st)
+{
+	if (st->rootfd >= 0)
+		close(st->rootfd);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	free(st->path);
+	st->path = NULL;
+	st->dirfd = st->rootfd = st->lockfd = -1;
+}
+
+int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv)
+{
+	return st->kind->statfs(st, sv);
+}
+
+int shmfs_store_discard(const char *path)
+{
+	char lock[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(lock, sizeof(lock), "%s/lock", path) >= (int)sizeof(lock))
+		return -ENAMETOOLONG;
+	fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return err;
+	}
+	close(fd);
+	if (is_mountpoint(path))
+		return store_tmpfs.destroy(path);
+	return store_dir.destroy(path);
+}

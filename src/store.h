@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store: where segments really live. A store is a private directory S
+ * (mode 0700, owned by the daemon's user) holding
+ *
+ *   S/root   the tree that the mount shows, one backing file per segment;
+ *   S/lock   flock()ed by the daemon that serves the store.
+ *
+ * Two kinds sit behind one small table: a tmpfs that shmfs mounts for the
+ * store (root only; the kernel enforces size= and nr_inodes=, even for
+ * passthrough writes), and a plain directory on an existing filesystem
+ * (/dev/shm for unprivileged users, or any store=DIR). Nothing here knows
+ * about FUSE. A store outlives its daemon: only shmfs_store_discard()
+ * destroys one.
+ */
+#ifndef SHMFS_STORE_H
+#define SHMFS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+struct shmfs_options;
+struct shmfs_store;
+
+struct shmfs_store_kind {
+	const char *name;
+	/* Make S exist and be ready, applying the limits in the options. */
+	int (*prepare)(struct shmfs_store *st, const struct shmfs_options *o);
+	int (*statfs)(struct shmfs_store *st, struct statvfs *sv);
+	/* Undo prepare() for good: unmount, remove. Called with no daemon. */
+	int (*destroy)(const char *path);
+};
+
+struct shmfs_store {
+	char *path;		/* S */
+	int dirfd;		/* S */
+	int rootfd;		/* S/root, O_PATH */
+	int lockfd;		/* S/lock, holds the daemon's flock */
+	const struct shmfs_store_kind *kind;
+};
+
+/*
+ * The default store path for a mountpoint (absolute): a tmpfs under
+ * /run/shmfs for root, a directory under /dev/shm/shmfs-UID otherwise.
+ * Returns a malloc()ed string or NULL.
+ */
+char *shmfs_store_default_path(const char *mountpoint);
+
+/*
+ * Open (creating if need be) the store named in the options, or the default
+ * one for the mountpoint, and take its lock. Returns 0 or a negative errno;
+ * on failure *why names what failed (a static string).
+ */
+int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
+		     const char *mountpoint, const char **why);
+void shmfs_store_release(struct shmfs_store *st);
+int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv);
+
+/* Destroy the store at path; -EBUSY while a daemon serves it. */
+int shmfs_store_discard(const char *path);
+
+#endif

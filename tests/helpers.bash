@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the bats suites: mounting a private shmfs under
+# BATS_TEST_TMPDIR, waiting for it, unmounting it whatever happened, and
+# probing for features a test needs.
+#
+# Environment (set by ctest; defaults let a suite run by hand from the
+# source tree after a build in ./build):
+#   SHMFS           the shmfs binary
+#   SHMFS_TEST_BIN  where the small C test programs were built
+#   SHMFS_TEST_MODE passthrough | cached | none
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${SHMFS:=$BATS_TEST_DIRNAME/../build/src/shmfs}"
+: "${SHMFS_TEST_BIN:=$BATS_TEST_DIRNAME/../build/tests}"
+: "${SHMFS_TEST_MODE:=none}"
+export SHMFS SHMFS_TEST_BIN SHMFS_TEST_MODE
+
+# The -o passthrough= value that the suite's mode asks for.
+shmfs_mode_option() {
+	case "$SHMFS_TEST_MODE" in
+	passthrough) echo "passthrough=on" ;;
+	cached) echo "passthrough=off" ;;
+	*) echo "passthrough=auto" ;;
+	esac
+}
+
+# requires FEATURE...: skip the test unless each feature is present.
+requires() {
+	local f
+	for f in "$@"; do
+		case "$f" in
+		root)
+			[ "$(id -u)" = 0 ] || skip "needs root" ;;
+		passthrough)
+			[ "$(id -u)" = 0 ] || skip "passthrough needs CAP_SYS_ADMIN"
+			grep -q fuse_passthrough_open /proc/kallsyms 2>/dev/null ||
+				skip "kernel without FUSE passthrough" ;;
+		cmd:*)
+			command -v "${f#cmd:}" >/dev/null || skip "needs ${f#cmd:}" ;;
+		*)
+			fail "requires: unknown feature '$f'" ;;
+		esac
+	done
+}
+
+# Skip passthrough-mode runs where passthrough cannot work.
+requires_mode() {
+	[ "$SHMFS_TEST_MODE" != passthrough ] || requires passthrough
+}
+
+# shmfs_mount [MOUNTPOINT] [-o opts]...: mount in the foreground as a
+# background job with its own log; return when the mount answers. Fails at
+# once if the daemon died. MNT, SHMFS_PID and SHMFS_LOG describe the mount.
+shmfs_mount() {
+	local mnt="$BATS_TEST_TMPDIR/mnt"
+	if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+		mnt=$1
+		shift
+	fi
+	requires_mode
+	# The mountpoint may hold a dead mount (its daemon was killed): do not stat it.
+	mkdir -p "$mnt" 2>/dev/null || true
+	MNT=$(cd "$(dirname "$mnt")" && pwd -P)/$(basename "$mnt")
+	SHMFS_LOG="$BATS_TEST_TMPDIR/shmfs.$(basename "$MNT").log"
+	"$SHMFS" mount -f -o "$(shmfs_mode_option)" "$@" "$MNT" \
+		>"$SHMFS_LOG" 2>&1 3>&- &
+	SHMFS_PID=$!
+	SHMFS_MOUNTS+=("$MNT")
+	SHMFS_PIDS+=("$SHMFS_PID")
+	local i
+	for ((i = 0; i < 200; i++)); do
+		if ! kill -0 "$SHMFS_PID" 2>/dev/null; then
+			wait "$SHMFS_PID" || true
+			cat "$SHMFS_LOG" >&2
+			fail "shmfs died before the mount was ready"
+		fi
+		if shmfs_is_mounted "$MNT" && stat "$MNT" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	cat "$SHMFS_LOG" >&2
+	fail "shmfs did not answer at '$MNT' within 10 s"
+}
+
+shmfs_is_mounted() {
+	awk -v m="$1" '$5 == m && $0 ~ / - fuse\.shmfs / { found = 1 } END { exit !found }' \
+		/proc/self/mountinfo
+}
+
+# Unmount one mount started by shmfs_mount and require its daemon to exit 0.
+shmfs_umount() {
+	local mnt=${1:-$MNT} i pid=""
+	for i in "${!SHMFS_MOUNTS[@]}"; do
+		[ "${SHMFS_MOUNTS[$i]}" = "$mnt" ] && pid=${SHMFS_PIDS[$i]}
+	done
+	if shmfs_is_mounted "$mnt"; then
+		fusermount3 -u "$mnt" 2>/dev/null || umount "$mnt" 2>/dev/null ||
+			umount -l "$mnt"
+	fi
+	[ -n "$pid" ] || return 0
+	local status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 0 ] || { cat "$SHMFS_LOG" >&2; return 1; }
+}
+
+# Teardown: unmount everything this test mounted, then destroy its stores.
+# Always succeeds in detaching; reports a daemon that exited badly.
+shmfs_teardown() {
+	local mnt rc=0
+	for mnt in "${SHMFS_MOUNTS[@]}"; do
+		shmfs_umount "$mnt" || rc=1
+		"$SHMFS" discard "$mnt" >/dev/null 2>&1 || true
+	done
+	SHMFS_MOUNTS=()
+	SHMFS_PIDS=()
+	return $rc
+}
+
+# Kill the daemon without unmounting (simulated crash).
+shmfs_kill9() {
+	local i
+	kill -9 "$SHMFS_PID"
+	wait "$SHMFS_PID" 2>/dev/null || true
+	for i in "${!SHMFS_PIDS[@]}"; do
+		[ "${SHMFS_PIDS[$i]}" != "$SHMFS_PID" ] || SHMFS_PIDS[$i]=""
+	done
+}
+
+SHMFS_MOUNTS=()
+SHMFS_PIDS=()
+
+# A teardown for suites that need nothing else.
+teardown() {
+	shmfs_teardown
+}
