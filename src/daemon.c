@@ -7,6 +7,7 @@
  * answered (the daemon reports over a pipe), so the mount answers when it
  * returns, and any failure up to then is one line on stderr and exit 1.
  */
+#include "caps.h"
 #include "commands.h"
 #include "fs.h"
 #include "log.h"
@@ -190,7 +191,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		fprintf(stderr, "shmfs: %s '%s': %s\n", why,
 			fs->store.path ? fs->store.path : (o->store ? o->store : o->mountpoint),
 			strerror(-err));
-		return 1;
+		goto out_store;
 	}
 	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd);
 	if (err) {
@@ -256,6 +257,11 @@ int shmfs_cmd_mount(int argc, char **argv)
 	rc = check_mountpoint(o.mountpoint);
 	if (rc)
 		goto out;
+	if (o.passthrough == SHMFS_PASSTHROUGH_ON && !shmfs_caps_sys_admin()) {
+		fprintf(stderr, "shmfs: passthrough=on, but the daemon lacks CAP_SYS_ADMIN\n");
+		rc = 1;
+		goto out;
+	}
 	if (build_fuse_args(&o, argv[0])) {
 		rc = 1;
 		goto out;
@@ -263,7 +269,7 @@ int shmfs_cmd_mount(int argc, char **argv)
 	umask(0);	/* modes from the kernel are final */
 	fs.opts = &o;
 	fs.mountpoint = o.mountpoint;
-	fs.can_chown = geteuid() == 0;
+	fs.can_chown = geteuid() == 0;	/* CAP_CHOWN, strictly; checked by fchown itself */
 	rc = run(&fs, &o);
 out:
 	shmfs_options_release(&o);

@@ -4,28 +4,15 @@
  * opens. See passthrough.h.
  */
 #include "passthrough.h"
+#include "caps.h"
 #include "config.h"
 #include "log.h"
 
 #include <errno.h>
-#include <linux/capability.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #ifndef SHMFS_HAVE_FUSE_PASSTHROUGH
 #include "passthrough_compat.h"
 #endif
-
-/* The kernel refuses backing files to a daemon without CAP_SYS_ADMIN. */
-static bool have_sys_admin(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
-}
 
 int shmfs_passthrough_attach(struct shmfs_passthrough *pt, struct fuse_session *se,
 			     enum shmfs_passthrough_mode mode)
@@ -37,7 +24,7 @@ int shmfs_passthrough_attach(struct shmfs_passthrough *pt, struct fuse_session *
 	if (mode == SHMFS_PASSTHROUGH_OFF)
 		return 0;
 	pt->why_not = "the daemon lacks CAP_SYS_ADMIN";
-	if (!have_sys_admin())
+	if (!shmfs_caps_sys_admin())
 		return mode == SHMFS_PASSTHROUGH_ON ? -EPERM : 0;
 #ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
 	return 0;
@@ -48,7 +35,7 @@ int shmfs_passthrough_attach(struct shmfs_passthrough *pt, struct fuse_session *
 
 bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt, struct fuse_conn_info *conn)
 {
-	if (pt->mode != SHMFS_PASSTHROUGH_OFF && have_sys_admin()) {
+	if (pt->mode != SHMFS_PASSTHROUGH_OFF && shmfs_caps_sys_admin()) {
 #ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
 		if (fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
 			conn->max_backing_stack_depth = 1;

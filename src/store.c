@@ -8,6 +8,7 @@
  * statfs hides them again.
  */
 #include "store.h"
+#include "caps.h"
 #include "options.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ char *shmfs_store_default_path(const char *mountpoint)
 
 	if (!key)
 		return NULL;
-	if (geteuid() == 0)
+	if (shmfs_caps_sys_admin())
 		n = asprintf(&path, RUN_DIR "/%s", key);
 	else
 		n = asprintf(&path, SHM_DIR "/shmfs-%u/%s", (unsigned)geteuid(), key);
@@ -184,7 +185,7 @@ static int dir_prepare(struct shmfs_store *st, const struct shmfs_options *o)
 	char parent[PATH_MAX];
 	int err;
 
-	if (!o->store && geteuid() != 0) {
+	if (!o->store) {
 		err = parent_dir(st->path, parent, sizeof(parent));
 		if (!err)
 			err = mkdir_private(parent);
@@ -252,7 +253,7 @@ static int take_lock(struct shmfs_store *st)
 
 static const struct shmfs_store_kind *store_kind_for(const struct shmfs_options *o)
 {
-	return (!o->store && geteuid() == 0) ? &store_tmpfs : &store_dir;
+	return (!o->store && shmfs_caps_sys_admin()) ? &store_tmpfs : &store_dir;
 }
 
 int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
@@ -288,8 +289,6 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 	*why = "cannot set up the store's root";
 	err = open_root(st, o);
 out:
-	if (err)
-		shmfs_store_release(st);
 	return err;
 }
 

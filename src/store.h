@@ -51,7 +51,7 @@ char *shmfs_store_default_path(const char *mountpoint);
 /*
  * Open (creating if need be) the store named in the options, or the default
  * one for the mountpoint, and take its lock. Returns 0 or a negative errno;
- * on failure *why names what failed (a static string).
+ * on failure *why names what failed (a static string). Release st either way.
  */
 int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 		     const char *mountpoint, const char **why);

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Capability checks. Being uid 0 is not enough: a root process may have
+ * dropped CAP_SYS_ADMIN (containers, setpriv), and then neither its own
+ * tmpfs store nor FUSE passthrough is possible.
+ */
+#include "caps.h"
+
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+bool shmfs_caps_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Which data path a mount uses, and proof that passthrough is real.
+
+load helpers
+
+status_field() {
+	getfattr --absolute-names --only-values -n user.shmfs.status "$MNT" |
+		sed -n "s/^$1=//p"
+}
+
+@test "passthrough=on: reads, writes and mmap never reach the daemon" {
+	SHMFS_TEST_MODE=passthrough shmfs_mount
+	run "$SHMFS" status "$MNT"
+	assert_success
+	assert_line --regexp '^data path: +passthrough$'
+	dd if=/dev/urandom of="$MNT/seg" bs=64k count=64 status=none
+	cat "$MNT/seg" >/dev/null
+	python3 -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 4096)
+m[0:4] = b"ABCD"
+assert os.pread(fd, 4, 0) == b"ABCD"' "$MNT/seg"
+	run status_field read_requests
+	assert_output "0"
+	run status_field write_requests
+	assert_output "0"
+}
+
+@test "passthrough=on: bytes written to the backing file show through the mount at once" {
+	SHMFS_TEST_MODE=passthrough shmfs_mount
+	printf 'before' >"$MNT/seg"
+	store=$(status_field store)
+	exec 5<"$MNT/seg"
+	printf 'AFTER!' | dd of="$store/root/seg" conv=notrunc status=none
+	run head -c 6 /dev/fd/5
+	exec 5<&-
+	assert_output "AFTER!"
+	run cat "$MNT/seg"
+	assert_output "AFTER!"
+}
+
+@test "passthrough=off: the cached path serves data through the daemon" {
+	SHMFS_TEST_MODE=cached shmfs_mount
+	run "$SHMFS" status "$MNT"
+	assert_line --regexp '^data path: +cached$'
+	printf 'cached bytes' >"$MNT/seg"
+	run cat "$MNT/seg"
+	assert_output "cached bytes"
+	run status_field write_requests
+	[ "$output" -ge 1 ]
+}
+
+@test "passthrough=auto picks passthrough where the kernel and privileges allow" {
+	requires passthrough
+	SHMFS_TEST_MODE=none shmfs_mount
+	run status_field data_path
+	assert_output "passthrough"
+}
+
+@test "-d says which data path the mount uses" {
+	requires passthrough
+	SHMFS_TEST_MODE=none shmfs_mount -d
+	run cat "$SHMFS_LOG"
+	assert_output --regexp "ready, data path: passthrough"
+}
+
+@test "passthrough=on without CAP_SYS_ADMIN fails with a clear message" {
+	requires root cmd:setpriv
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	run setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin \
+		"$SHMFS" mount -o passthrough=on "$BATS_TEST_TMPDIR/mnt"
+	assert_failure 1
+	assert_output "shmfs: passthrough=on, but the daemon lacks CAP_SYS_ADMIN"
+	run grep -c " $BATS_TEST_TMPDIR/mnt " /proc/mounts
+	assert_output "0"
+	# Refused before anything was created.
+	run "$SHMFS" discard "$BATS_TEST_TMPDIR/mnt"
+	assert_failure 1
+	assert_output --partial "there is no store"
+}
