@@ -183,7 +183,7 @@ static int serve(struct shmfs_fs *fs)
 
 static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 {
-	const char *why;
+	const char *why, *limit_reason = NULL;
 	int err;
 
 	err = shmfs_store_open(&fs->store, o, o->mountpoint, &why);
@@ -192,6 +192,17 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 			fs->store.path ? fs->store.path : (o->store ? o->store : o->mountpoint),
 			strerror(-err));
 		goto out_store;
+	}
+	if (fs->store.quota && fs->store.quota->max_bytes &&
+	    o->passthrough != SHMFS_PASSTHROUGH_OFF) {
+		/* Passthrough writes would bypass the daemon's size accounting. */
+		if (o->passthrough == SHMFS_PASSTHROUGH_ON) {
+			fprintf(stderr, "shmfs: passthrough=on cannot enforce size= on a "
+				"directory store; use the default store or passthrough=off\n");
+			goto out_store;
+		}
+		o->passthrough = SHMFS_PASSTHROUGH_OFF;
+		limit_reason = "size= on a directory store is kept by the daemon";
 	}
 	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd);
 	if (err) {
@@ -207,6 +218,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		goto out_session;
 	}
 	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->passthrough);
+	if (limit_reason)
+		fs->pt.why_not = limit_reason;
 	if (err) {
 		fprintf(stderr, "shmfs: passthrough=on, but %s\n", fs->pt.why_not);
 		goto out_unmount;

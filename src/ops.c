@@ -70,6 +70,42 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
 	return err ? -errno : 0;
 }
 
+int shmfs_charge_name(struct shmfs_fs *fs)
+{
+	return fs->store.quota ? shmfs_quota_inode(fs->store.quota, 1) : 0;
+}
+
+void shmfs_refund_name(struct shmfs_fs *fs)
+{
+	if (fs->store.quota)
+		shmfs_quota_inode(fs->store.quota, -1);
+}
+
+void shmfs_freed_probe(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
+		       struct shmfs_freed *f)
+{
+	struct stat sb;
+
+	f->name = false;
+	f->bytes_of = 0;
+	if (!fs->store.quota || fstatat(parent->fd, name, &sb, AT_SYMLINK_NOFOLLOW))
+		return;
+	f->name = true;
+	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1)
+		f->bytes_of = sb.st_size;
+}
+
+void shmfs_freed_refund(struct shmfs_fs *fs, const struct shmfs_freed *f)
+{
+	off_t zero = 0;
+
+	if (!f->name)
+		return;
+	shmfs_refund_name(fs);
+	if (f->bytes_of)
+		shmfs_quota_resize(fs->store.quota, f->bytes_of, &zero, false);
+}
+
 static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct shmfs_fs *fs = userdata;

@@ -45,6 +45,22 @@ int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
 /* Give a new object parent/name (or fd when >= 0) to the caller. */
 int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd);
 
+/*
+ * Limits the daemon enforces on a directory store (see quota.h): charge
+ * a new name before making it, and give back what a removed name held.
+ * No-ops when the kernel enforces the limits.
+ */
+int shmfs_charge_name(struct shmfs_fs *fs);
+void shmfs_refund_name(struct shmfs_fs *fs);
+/* Look at parent/name before it is removed: what removing it frees. */
+struct shmfs_freed {
+	bool name;
+	off_t bytes_of;		/* length of the last link to a segment, or 0 */
+};
+void shmfs_freed_probe(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
+		       struct shmfs_freed *f);
+void shmfs_freed_refund(struct shmfs_fs *fs, const struct shmfs_freed *f);
+
 /* Handlers living outside ops.c. */
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);

@@ -124,11 +124,24 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int flags = (fi->flags & ~(CALLER_ONLY_FLAGS | O_ACCMODE)) | O_CREAT | O_RDWR |
 		    O_CLOEXEC | O_NOFOLLOW | (fi->flags & O_EXCL);
 	struct fuse_entry_param e;
+	struct stat sb;
 	int fd, pathfd, err;
 
+	err = shmfs_charge_name(fs);
+	if (err) {
+		/* An existing name costs nothing: open it as O_CREAT would. */
+		if (fi->flags & O_EXCL || fstatat(p->fd, name, &sb, AT_SYMLINK_NOFOLLOW)) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+		flags &= ~O_CREAT;
+	}
 	fd = openat(p->fd, name, flags, mode);
 	if (fd < 0) {
-		fuse_reply_err(req, errno);
+		err = errno;
+		if (flags & O_CREAT)
+			shmfs_refund_name(fs);
+		fuse_reply_err(req, err);
 		return;
 	}
 	err = shmfs_owner_set(req, p, name, fd);
@@ -148,7 +161,10 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	return;
 out_unlink:
 	close(fd);
-	unlinkat(p->fd, name, 0);
+	if (flags & O_CREAT) {
+		unlinkat(p->fd, name, 0);
+		shmfs_refund_name(fs);
+	}
 	fuse_reply_err(req, -err);
 }
 
@@ -174,15 +190,68 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/*
+ * A write under a daemon-kept size limit: the growth it causes is charged
+ * first, and a write that only partly fits is cut short, as on a full
+ * tmpfs. The inode lock keeps the size stable from fstat to pwrite.
+ */
+static ssize_t write_limited(struct shmfs_quota *l, struct shmfs_inode *inode, int fd,
+			     const char *buf, size_t size, off_t off)
+{
+	off_t end = off + (off_t)size, charged, done;
+	struct stat sb;
+	ssize_t n;
+	int err;
+
+	pthread_mutex_lock(&inode->lock);
+	if (fstat(fd, &sb)) {
+		n = -errno;
+		goto out;
+	}
+	charged = end > sb.st_size ? end : sb.st_size;
+	err = shmfs_quota_resize(l, sb.st_size, &charged, true);
+	if (!err && charged <= off) {
+		shmfs_quota_resize(l, charged, &sb.st_size, false);
+		err = -ENOSPC;
+	}
+	if (err) {
+		n = err;
+		goto out;
+	}
+	if (charged < end)
+		size = (size_t)(charged - off);
+	n = pwrite(fd, buf, size, off);
+	done = off + (n > 0 ? n : 0);
+	if (done < charged) {
+		/* Give back what was charged but not written. */
+		if (done < sb.st_size)
+			done = sb.st_size;
+		shmfs_quota_resize(l, charged, &done, false);
+	}
+	if (n < 0)
+		n = -errno;
+out:
+	pthread_mutex_unlock(&inode->lock);
+	return n;
+}
+
 void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi)
 {
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_quota *l = fs->store.quota;
 	ssize_t n;
 
-	atomic_fetch_add_explicit(&shmfs_req_fs(req)->nr_write, 1, memory_order_relaxed);
-	n = pwrite((int)fi->fh, buf, size, off);
+	atomic_fetch_add_explicit(&fs->nr_write, 1, memory_order_relaxed);
+	if (l && l->max_bytes) {
+		n = write_limited(l, shmfs_req_inode(req, ino), (int)fi->fh, buf, size, off);
+	} else {
+		n = pwrite((int)fi->fh, buf, size, off);
+		if (n < 0)
+			n = -errno;
+	}
 	if (n < 0)
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
 }
@@ -205,38 +274,97 @@ static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_f
 	return inode->backing_fd;	/* only while open, so stable here */
 }
 
+/* Set fd's length to len, charging a daemon-kept size limit. Inode lock held. */
+static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate)
+{
+	struct stat sb;
+	off_t want = len;
+	int err;
+
+	if (!l || !l->max_bytes)
+		return ftruncate(fd, len) ? -errno : 0;
+	if (fstat(fd, &sb))
+		return -errno;
+	if (!truncate && len <= sb.st_size)
+		return 0;
+	err = shmfs_quota_resize(l, sb.st_size, &want, false);
+	if (err)
+		return err;
+	if (ftruncate(fd, len)) {
+		err = -errno;
+		want = sb.st_size;
+		shmfs_quota_resize(l, len, &want, false);
+	}
+	return err;
+}
+
+/*
+ * Run fn on a descriptor of inode's data, under the inode lock: the
+ * request's handle, the passthrough backing file, or one opened for it.
+ */
+static int with_data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode,
+			struct fuse_file_info *fi,
+			int (*fn)(struct shmfs_fs *fs, int fd, void *arg), void *arg)
+{
+	int fd, own = -1, err;
+
+	pthread_mutex_lock(&inode->lock);
+	fd = data_fd(fs, inode, fi);
+	if (fd < 0) {
+		pthread_mutex_unlock(&inode->lock);
+		own = open_backing(inode, 0);
+		if (own < 0)
+			return own;
+		pthread_mutex_lock(&inode->lock);
+		fd = own;
+	}
+	err = fn(fs, fd, arg);
+	pthread_mutex_unlock(&inode->lock);
+	if (own >= 0)
+		close(own);
+	return err;
+}
+
+struct falloc_args {
+	int mode;
+	off_t offset, length;
+};
+
+static int do_fallocate(struct shmfs_fs *fs, int fd, void *arg)
+{
+	struct falloc_args *a = arg;
+	struct shmfs_quota *l = fs->store.quota;
+	int err;
+
+	if (l && l->max_bytes && a->mode == 0) {
+		/* Charge the growth first; the blocks themselves follow. */
+		err = resize_locked(l, fd, a->offset + a->length, false);
+		if (err)
+			return err;
+	} else if (l && l->max_bytes && !(a->mode & FALLOC_FL_PUNCH_HOLE)) {
+		return -EOPNOTSUPP;	/* space beyond the end that no length shows */
+	}
+	return fallocate(fd, a->mode, a->offset, a->length) ? -errno : 0;
+}
+
 void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			off_t length, struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = shmfs_req_fs(req);
-	int fd = data_fd(fs, shmfs_req_inode(req, ino), fi);
+	struct falloc_args a = { mode, offset, length };
 
-	if (fd < 0)
-		fuse_reply_err(req, EBADF);
-	else
-		fuse_reply_err(req, fallocate(fd, mode, offset, length) ? errno : 0);
+	fuse_reply_err(req, -with_data_fd(shmfs_req_fs(req), shmfs_req_inode(req, ino), fi,
+					  do_fallocate, &a));
+}
+
+static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
+{
+	return resize_locked(fs->store.quota, fd, *(off_t *)arg, true);
 }
 
 int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 			struct fuse_file_info *fi, off_t size)
 {
-	int fd, err = 0;
-
 	if (inode->type != S_IFREG)
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
-	pthread_mutex_lock(&inode->lock);
-	fd = data_fd(fs, inode, fi);
-	if (fd >= 0) {
-		err = ftruncate(fd, size) ? -errno : 0;
-		pthread_mutex_unlock(&inode->lock);
-		return err;
-	}
-	pthread_mutex_unlock(&inode->lock);
-	fd = open_backing(inode, 0);
-	if (fd < 0)
-		return fd;
-	if (ftruncate(fd, size))
-		err = -errno;
-	close(fd);
-	return err;
+	return with_data_fd(fs, inode, fi, do_truncate, &size);
 }

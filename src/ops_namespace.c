@@ -23,10 +23,30 @@ static void reply_new(fuse_req_t req, struct shmfs_inode *parent, const char *na
 		err = shmfs_entry_lookup(shmfs_req_fs(req), parent, name, &e);
 	if (err) {
 		unlinkat(parent->fd, name, is_dir ? AT_REMOVEDIR : 0);
+		shmfs_refund_name(shmfs_req_fs(req));
 		fuse_reply_err(req, -err);
 		return;
 	}
 	fuse_reply_entry(req, &e);
+}
+
+/* The store failed to make a name: give back its charge and say why. */
+static void reply_failed(fuse_req_t req)
+{
+	int err = errno;
+
+	shmfs_refund_name(shmfs_req_fs(req));
+	fuse_reply_err(req, err);
+}
+
+/* Charge a name about to be made; false (and replied) if none is left. */
+static bool charge(fuse_req_t req)
+{
+	int err = shmfs_charge_name(shmfs_req_fs(req));
+
+	if (err)
+		fuse_reply_err(req, -err);
+	return !err;
 }
 
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -34,8 +54,10 @@ void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 {
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 
+	if (!charge(req))
+		return;
 	if (mknodat(p->fd, name, mode, rdev))
-		fuse_reply_err(req, errno);
+		reply_failed(req);
 	else
 		reply_new(req, p, name, false);
 }
@@ -44,8 +66,10 @@ void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 {
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 
+	if (!charge(req))
+		return;
 	if (mkdirat(p->fd, name, mode))
-		fuse_reply_err(req, errno);
+		reply_failed(req);
 	else
 		reply_new(req, p, name, true);
 }
@@ -54,8 +78,10 @@ void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const
 {
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 
+	if (!charge(req))
+		return;
 	if (symlinkat(link, p->fd, name))
-		fuse_reply_err(req, errno);
+		reply_failed(req);
 	else
 		reply_new(req, p, name, false);
 }
@@ -68,8 +94,10 @@ void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char
 	struct fuse_entry_param e;
 	int err;
 
+	if (!charge(req))
+		return;
 	if (linkat(inode->fd, "", p->fd, name, AT_EMPTY_PATH)) {
-		fuse_reply_err(req, errno);
+		reply_failed(req);
 		return;
 	}
 	err = shmfs_entry_lookup(fs, p, name, &e);
@@ -79,24 +107,46 @@ void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char
 		fuse_reply_entry(req, &e);
 }
 
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
+{
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	struct shmfs_freed freed;
+
+	shmfs_freed_probe(fs, p, name, &freed);
+	if (unlinkat(p->fd, name, flags)) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	shmfs_freed_refund(fs, &freed);
+	fuse_reply_err(req, 0);
+}
+
 void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, unlinkat(shmfs_req_inode(req, parent)->fd, name, 0) ? errno : 0);
+	remove_name(req, parent, name, 0);
 }
 
 void shmfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, unlinkat(shmfs_req_inode(req, parent)->fd, name, AT_REMOVEDIR) ?
-				    errno : 0);
+	remove_name(req, parent, name, AT_REMOVEDIR);
 }
 
 void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	int err = renameat2(shmfs_req_inode(req, parent)->fd, name,
-			    shmfs_req_inode(req, newparent)->fd, newname, flags);
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
+	struct shmfs_freed replaced = { 0 };
 
-	fuse_reply_err(req, err ? errno : 0);
+	if (!(flags & RENAME_EXCHANGE))
+		shmfs_freed_probe(fs, np, newname, &replaced);
+	if (renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags)) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	shmfs_freed_refund(fs, &replaced);
+	fuse_reply_err(req, 0);
 }
 
 void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -195,9 +195,30 @@ static int dir_prepare(struct shmfs_store *st, const struct shmfs_options *o)
 	return mkdir_private(st->path);
 }
 
+static const struct shmfs_store_kind store_dir;
+
 static int dir_statfs(struct shmfs_store *st, struct statvfs *sv)
 {
-	return fstatvfs(st->dirfd, sv) ? -errno : 0;
+	if (fstatvfs(st->dirfd, sv))
+		return -errno;
+	if (st->quota)
+		shmfs_quota_statfs(st->quota, sv);
+	return 0;
+}
+
+/* A directory store has no kernel limits: the daemon keeps them. */
+static int dir_limits(struct shmfs_store *st, const struct shmfs_options *o)
+{
+	uint64_t max_bytes = o->size_set ? o->size : 0;
+	uint64_t max_inodes = o->nr_inodes_set ? o->nr_inodes : 0;
+	int err;
+
+	if (st->kind != &store_dir || (!max_bytes && !max_inodes))
+		return 0;
+	err = shmfs_quota_init(&st->quota_data, st->rootfd, max_bytes, max_inodes);
+	if (!err)
+		st->quota = &st->quota_data;
+	return err;
 }
 
 static const struct shmfs_store_kind store_tmpfs = {
@@ -288,6 +309,10 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 		goto out;
 	*why = "cannot set up the store's root";
 	err = open_root(st, o);
+	if (err)
+		goto out;
+	*why = "cannot count what the store holds";
+	err = dir_limits(st, o);
 out:
 	return err;
 }
@@ -302,6 +327,7 @@ void shmfs_store_release(struct shmfs_store *st)
 		close(st->dirfd);
 	free(st->path);
 	st->path = NULL;
+	st->quota = NULL;
 	st->dirfd = st->rootfd = st->lockfd = -1;
 }
 

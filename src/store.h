@@ -21,6 +21,8 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include "quota.h"
+
 struct shmfs_options;
 struct shmfs_store;
 
@@ -39,6 +41,9 @@ struct shmfs_store {
 	int rootfd;		/* S/root, O_PATH */
 	int lockfd;		/* S/lock, holds the daemon's flock */
 	const struct shmfs_store_kind *kind;
+	/* Set when the daemon itself must enforce size= or nr_inodes=. */
+	struct shmfs_quota *quota;
+	struct shmfs_quota quota_data;
 };
 
 /*

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Limits that the daemon enforces itself: size= and nr_inodes= on a
+ * directory store, where no kernel does it. A segment is charged for its
+ * length rounded up to whole pages (holes included, so the charge never
+ * falls short of what the store may come to hold); every name made in the
+ * store is charged one inode. Nothing here knows about FUSE.
+ */
+#ifndef SHMFS_QUOTA_H
+#define SHMFS_QUOTA_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+struct shmfs_quota {
+	uint64_t max_bytes;	/* 0: no limit */
+	uint64_t max_inodes;	/* 0: no limit */
+	atomic_uint_fast64_t bytes;
+	atomic_uint_fast64_t inodes;
+};
+
+/* Start from what the tree under dirfd already holds. 0 or -errno. */
+int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
+		      uint64_t max_inodes);
+/* The charge for a segment of this length. */
+uint64_t shmfs_quota_cost(off_t length);
+/*
+ * Charge the growth of a segment from old_len to new_len; a shrink gives
+ * back. Returns 0, or -ENOSPC with nothing charged. With partial set, a
+ * growth that does not fit whole is cut down to what fits: *new_len is
+ * lowered, and -ENOSPC is returned only if nothing fits.
+ */
+int shmfs_quota_resize(struct shmfs_quota *l, off_t old_len, off_t *new_len, bool partial);
+/* One more (n = 1) or one fewer (n = -1) name. 0 or -ENOSPC. */
+int shmfs_quota_inode(struct shmfs_quota *l, int n);
+/* Fill statfs figures from the limits. */
+void shmfs_quota_statfs(struct shmfs_quota *l, struct statvfs *sv);
+
+#endif
