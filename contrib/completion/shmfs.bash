@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: MIT
+# bash completion for shmfs(8): subcommands, their flags, the names of the
+# -o options (and the values of passthrough=, uid=, gid=, store=), shmfs
+# mountpoints from /proc/mounts, and segment names under $SHMFS_DIR.
+# Needs nothing from the bash-completion package.
+
+_shmfs_commands="mount umount status discard create ls rm"
+_shmfs_mount_options="size= nr_inodes= mode= uid= gid= store= passthrough= allow_other ro rw"
+
+# Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
+# split at characters of COMP_WORDBREAKS ("size" "=" "1g" -> "size=1g"),
+# and cutting the current word at the cursor.
+_shmfs_words()
+{
+	local line i w pos=0 glued
+
+	words=()
+	cword=0
+	if [[ -z ${COMP_LINE+set} ]]; then
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+		return
+	fi
+	line=${COMP_LINE:0:COMP_POINT}
+	for ((i = 0; i <= COMP_CWORD && i < ${#COMP_WORDS[@]}; i++)); do
+		w=${COMP_WORDS[i]}
+		glued=1
+		while [[ ${line:pos:1} == [[:space:]] ]]; do
+			pos=$((pos + 1))
+			glued=0
+		done
+		if ((i == COMP_CWORD)); then
+			w=${line:pos}
+		fi
+		if ((i > 0 && glued)); then
+			words[${#words[@]} - 1]+=$w
+		else
+			words+=("$w")
+		fi
+		pos=$((pos + ${#w}))
+	done
+	if ((COMP_CWORD >= ${#COMP_WORDS[@]})); then
+		words+=("")
+	fi
+	cword=$((${#words[@]} - 1))
+}
+
+# Readline replaces only the text after the last word-break character of
+# the current word: drop that much from each candidate.
+_shmfs_trim_reply()
+{
+	local cur=$1 i prefix=
+
+	[[ -n ${COMP_LINE+set} ]] || return 0
+	for ((i = ${#cur} - 1; i >= 0; i--)); do
+		if [[ $COMP_WORDBREAKS == *"${cur:i:1}"* ]]; then
+			prefix=${cur:0:i+1}
+			break
+		fi
+	done
+	if [[ -n $prefix ]]; then
+		for i in "${!COMPREPLY[@]}"; do
+			COMPREPLY[i]=${COMPREPLY[i]#"$prefix"}
+		done
+	fi
+}
+
+# Candidates that end in "=" or "/" want more text after them.
+_shmfs_nospace()
+{
+	local c
+
+	for c in "${COMPREPLY[@]}"; do
+		if [[ $c == *[=/] ]]; then
+			compopt -o nospace 2>/dev/null
+			return
+		fi
+	done
+}
+
+_shmfs_mountpoints()
+{
+	local src mp type rest
+
+	while read -r src mp type rest; do
+		[[ $type == fuse.shmfs ]] && printf '%b\n' "$mp"
+	done </proc/mounts
+}
+
+# Words from the newline-separated list $1 that start with $2.
+_shmfs_match()
+{
+	local w
+
+	while IFS= read -r w; do
+		[[ -n $w && $w == "$2"* ]] && COMPREPLY+=("$w")
+	done <<<"$1"
+}
+
+_shmfs_dirs()
+{
+	local d
+
+	while IFS= read -r d; do
+		COMPREPLY+=("$d/")
+	done < <(compgen -d -- "$1")
+}
+
+# The value of -o: complete the last comma-separated option.
+_shmfs_options()
+{
+	local cur=$1 head last key val
+
+	head=
+	last=$cur
+	if [[ $cur == *,* ]]; then
+		head=${cur%,*},
+		last=${cur##*,}
+	fi
+	if [[ $last != *=* ]]; then
+		_shmfs_match "$(printf '%s\n' $_shmfs_mount_options)" "$last"
+		COMPREPLY=("${COMPREPLY[@]/#/"$head"}")
+		return
+	fi
+	key=${last%%=*}
+	val=${last#*=}
+	case $key in
+	passthrough) _shmfs_match $'auto\non\noff' "$val" ;;
+	uid) _shmfs_match "$(compgen -u)" "$val" ;;
+	gid) _shmfs_match "$(compgen -g)" "$val" ;;
+	store) _shmfs_dirs "$val" ;;
+	*) return ;;
+	esac
+	COMPREPLY=("${COMPREPLY[@]/#/"$head$key="}")
+}
+
+# Segment names below the segment directory.
+_shmfs_segments()
+{
+	local dir=${SHMFS_DIR:-/mnt/shm} f
+
+	dir=${dir%/}
+	while IFS= read -r f; do
+		if [[ -d $f ]]; then
+			COMPREPLY+=("${f#"$dir"/}/")
+		else
+			COMPREPLY+=("${f#"$dir"/}")
+		fi
+	done < <(compgen -f -- "$dir/$1")
+}
+
+_shmfs()
+{
+	local words cword cur prev cmd i npos=0
+
+	COMPREPLY=()
+	_shmfs_words
+	cur=${words[cword]}
+	prev=
+	((cword > 0)) && prev=${words[cword - 1]}
+
+	if ((cword == 1)); then
+		if [[ $cur == -* ]]; then
+			_shmfs_match $'-h\n--help\n-V\n--version' "$cur"
+		else
+			_shmfs_match "$(printf '%s\n' $_shmfs_commands)" "$cur"
+		fi
+		_shmfs_trim_reply "$cur"
+		return 0
+	fi
+	cmd=${words[1]}
+	for ((i = 2; i < cword; i++)); do
+		case ${words[i]} in
+		-o | --store) i=$((i + 1)) ;;
+		-*) ;;
+		*) npos=$((npos + 1)) ;;
+		esac
+	done
+
+	case $cmd in
+	mount)
+		if [[ $prev == -o ]]; then
+			_shmfs_options "$cur"
+		elif [[ $cur == -* ]]; then
+			_shmfs_match $'-o\n-f\n-d\n-h\n--help' "$cur"
+		else
+			_shmfs_dirs "$cur"
+		fi
+		;;
+	umount)
+		if [[ $cur == -* ]]; then
+			_shmfs_match $'-l\n--lazy\n--discard' "$cur"
+		elif ((npos == 0)); then
+			_shmfs_match "$(_shmfs_mountpoints)" "$cur"
+		fi
+		;;
+	status)
+		((npos == 0)) && _shmfs_match "$(_shmfs_mountpoints)" "$cur"
+		;;
+	discard)
+		if [[ $prev == --store ]]; then
+			_shmfs_dirs "$cur"
+		elif [[ $cur == -* ]]; then
+			_shmfs_match --store "$cur"
+		elif ((npos == 0)); then
+			_shmfs_dirs "$cur"
+		fi
+		;;
+	create)
+		if [[ $cur == -* ]]; then
+			_shmfs_match $'--transient\n--help' "$cur"
+		elif ((npos == 0)); then
+			_shmfs_segments "$cur"
+		fi
+		;;
+	ls)
+		if [[ $cur == -* ]]; then
+			_shmfs_match $'--json\n--help' "$cur"
+		elif ((npos == 0)); then
+			_shmfs_match "$(_shmfs_mountpoints)" "$cur"
+		fi
+		;;
+	rm)
+		if [[ $cur == -* ]]; then
+			_shmfs_match --help "$cur"
+		else
+			_shmfs_segments "$cur"
+		fi
+		;;
+	esac
+	_shmfs_trim_reply "$cur"
+	_shmfs_nospace
+	return 0
+}
+
+complete -F _shmfs shmfs
