@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Checks of the libshmfs mailbox against $SHMFS_DIR.
+ *
+ *   lib_mailbox basic          the API's contract, error by error
+ *   lib_mailbox wake           a reader blocked in shmfs_mailbox_wait() in
+ *                              another process wakes when a message comes
+ *   lib_mailbox stress [N [R]] one publisher, N numbered messages (default
+ *                              100000) of varying length, now and then
+ *                              about 500 KB; R reader processes (default 4,
+ *                              half blocking in wait, half spinning) check
+ *                              that every message they read is whole and
+ *                              that sequence numbers only grow
+ *
+ * With no argument, runs all three.
+ */
+#include <shmfs.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int checks, failures;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		checks++;                                                      \
+		if (!(cond)) {                                                 \
+			failures++;                                            \
+			fprintf(stderr, "FAIL line %d: ", __LINE__);           \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+		}                                                              \
+	} while (0)
+
+#define CHECK_ERR(expr, want)                                                  \
+	do {                                                                   \
+		int got_ = (expr);                                             \
+		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_,    \
+		      strerror(got_ < 0 ? -got_ : got_), (int)(want));         \
+	} while (0)
+
+/* ------------------------------------------------------------- basic */
+
+static void check_basic_errors(void)
+{
+	struct shmfs_mailbox *mb = NULL, *rd = NULL;
+	struct shmfs_segment *seg = NULL;
+
+	shmfs_segment_unlink("mb-basic");
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), -ENOENT);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 100, 0, &mb), -ENOENT);
+
+	/* An empty segment is not set up yet; an opener with a capacity and
+	 * write access sets it up. */
+	CHECK_ERR(shmfs_segment_open("mb-basic", 0, SHMFS_OPEN_CREATE, &seg), 0);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, 0, &rd), -EAGAIN);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), -EAGAIN);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 100, SHMFS_OPEN_CREATE, &mb), 0);
+	if (!mb)
+		return;
+	CHECK(shmfs_mailbox_capacity(mb) >= 100 &&
+	      shmfs_mailbox_capacity(mb) < 108, "capacity %zu",
+	      shmfs_mailbox_capacity(mb));
+	CHECK(shmfs_mailbox_segment(mb) != NULL, "segment accessor");
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 1000, 0, &rd), -EFBIG);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 50, SHMFS_RDONLY, &rd), 0);
+	shmfs_mailbox_close(rd);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), 0);
+	shmfs_mailbox_close(mb);
+	shmfs_segment_close(seg);
+	if (rd) {
+		uint8_t b = 0;
+
+		CHECK_ERR(shmfs_mailbox_publish(rd, &b, 1, NULL), -EBADF);
+		shmfs_mailbox_close(rd);
+	}
+
+	/* Something else under that name is not a mailbox. */
+	shmfs_segment_unlink("mb-other");
+	CHECK_ERR(shmfs_segment_open("mb-other", 300, SHMFS_OPEN_CREATE, &seg), 0);
+	if (seg) {
+		struct shmfs_view *v;
+
+		if (!shmfs_view_map(seg, 0, 0, 0, &v)) {
+			memset(shmfs_view_addr(v), 'x', 300);
+			shmfs_view_unmap(v);
+		}
+		shmfs_segment_close(seg);
+	}
+	CHECK_ERR(shmfs_mailbox_open("mb-other", 100, SHMFS_OPEN_CREATE, &mb),
+		  -EPROTO);
+	CHECK_ERR(shmfs_mailbox_open("mb-other", 0, SHMFS_RDONLY, &mb), -EPROTO);
+	shmfs_segment_unlink("mb-other");
+}
+
+/* Poke the shared header directly, as a broken or dead publisher would. */
+static void poke(const char *name, size_t off, const void *bytes, size_t len)
+{
+	struct shmfs_segment *seg;
+	struct shmfs_view *v;
+
+	if (shmfs_segment_open(name, 0, 0, &seg))
+		return;
+	if (!shmfs_view_map(seg, 0, 0, 0, &v)) {
+		shmfs_view_write(v, off, bytes, len);
+		shmfs_view_unmap(v);
+	}
+	shmfs_segment_close(seg);
+}
+
+static void check_basic_messages(void)
+{
+	struct shmfs_mailbox *mb = NULL, *rd = NULL;
+	char buf[256];
+	size_t len = 0;
+	uint64_t seq = 99, odd;
+
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, 0, &mb), 0);
+	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), 0);
+	if (!mb || !rd)
+		return;
+	CHECK(shmfs_mailbox_seq(rd) == 0, "nothing published yet");
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), -ENOMSG);
+	CHECK_ERR(shmfs_mailbox_wait(rd, 0, 0), -ETIMEDOUT);
+	CHECK_ERR(shmfs_mailbox_wait(rd, 0, 30), -ETIMEDOUT);
+
+	CHECK_ERR(shmfs_mailbox_publish(mb, buf, shmfs_mailbox_capacity(mb) + 1,
+					NULL), -EMSGSIZE);
+	CHECK_ERR(shmfs_mailbox_publish(mb, "hello", 5, &seq), 0);
+	CHECK(seq == 1, "first message is 1, got %ju", (uintmax_t)seq);
+	CHECK_ERR(shmfs_mailbox_wait(rd, 0, -1), 0);
+	CHECK_ERR(shmfs_mailbox_wait(rd, 1, 0), -ETIMEDOUT);
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, 2, &len, &seq), -EMSGSIZE);
+	CHECK(len == 5 && seq == 1, "EMSGSIZE reports len %zu seq %ju", len,
+	      (uintmax_t)seq);
+	memset(buf, 0, sizeof(buf));
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), 0);
+	CHECK(len == 5 && seq == 1 && !memcmp(buf, "hello", 5), "read hello");
+	CHECK_ERR(shmfs_mailbox_publish(mb, "", 0, &seq), 0);
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, 0, &len, &seq), 0);
+	CHECK(len == 0 && seq == 2, "empty message");
+	CHECK_ERR(shmfs_mailbox_publish(mb, buf, shmfs_mailbox_capacity(mb), &seq), 0);
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, NULL), 0);
+	CHECK(len == shmfs_mailbox_capacity(mb), "a message of full capacity");
+
+	/* A wrong checksum is caught. */
+	poke("mb-basic", 32, "\1\2\3\4\5\6\7\10", 8);
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), -EBADMSG);
+
+	/* A publisher that died half-way leaves the counter odd: readers give
+	 * up after a while rather than spin for ever, and the next publish
+	 * repairs the slot. */
+	odd = 2 * shmfs_mailbox_seq(rd) + 1;
+	poke("mb-basic", 16, &odd, 8);
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), -EAGAIN);
+	CHECK_ERR(shmfs_mailbox_publish(mb, "again", 5, &seq), 0);
+	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), 0);
+	CHECK(len == 5 && !memcmp(buf, "again", 5) && seq == 4,
+	      "repaired: seq %ju", (uintmax_t)seq);
+	shmfs_mailbox_close(rd);
+	shmfs_mailbox_close(mb);
+	shmfs_segment_unlink("mb-basic");
+}
+
+/* -------------------------------------------------------------- wake */
+
+static void check_wake(void)
+{
+	struct shmfs_mailbox *mb = NULL;
+	int ready[2], status = -1;
+	char c;
+	pid_t pid;
+
+	shmfs_segment_unlink("mb-wake");
+	CHECK_ERR(shmfs_mailbox_open("mb-wake", 64, SHMFS_OPEN_CREATE, &mb), 0);
+	if (!mb || pipe(ready) < 0)
+		return;
+	for (int round = 0; round < 5; round++) {
+		pid = fork();
+		if (pid == 0) {
+			struct shmfs_mailbox *rd;
+			uint64_t seen;
+			int err;
+
+			if (shmfs_mailbox_open("mb-wake", 0, SHMFS_RDONLY, &rd))
+				_exit(10);
+			seen = shmfs_mailbox_seq(rd);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(11);
+			/* Blocks in the futex until the publish below. */
+			err = shmfs_mailbox_wait(rd, seen, 60000);
+			if (err)
+				_exit(err == -ETIMEDOUT ? 12 : 13);
+			_exit(shmfs_mailbox_seq(rd) > seen ? 0 : 14);
+		}
+		CHECK(read(ready[0], &c, 1) == 1, "child ready");
+		/* Give the child time to block; correctness does not depend on
+		 * it, it only makes the futex path the one usually taken. */
+		usleep(50000);
+		CHECK_ERR(shmfs_mailbox_publish(mb, "wake up", 7, NULL), 0);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "waiter woke: status %d", status);
+	}
+	close(ready[0]);
+	close(ready[1]);
+	shmfs_mailbox_close(mb);
+	shmfs_segment_unlink("mb-wake");
+}
+
+/* ------------------------------------------------------------ stress */
+
+#define STRESS_CAP (512 * 1024)
+
+/* A message: its number, its length, then bytes that depend on both. */
+struct stress_head {
+	uint64_t number;
+	uint64_t length;
+};
+
+static size_t stress_len(uint64_t k)
+{
+	if (k % 997 == 0)
+		return 400 * 1024 + (size_t)(k % 100) * 1024;	/* ~500 KB */
+	return sizeof(struct stress_head) + (size_t)((k * 7919) % 4096);
+}
+
+static unsigned char stress_byte(uint64_t k, size_t i)
+{
+	return (unsigned char)((k * 131) ^ (i * 7) ^ (i >> 8));
+}
+
+static void stress_fill(unsigned char *buf, uint64_t k, size_t len)
+{
+	struct stress_head h = { k, len };
+
+	memcpy(buf, &h, sizeof(h));
+	for (size_t i = sizeof(h); i < len; i++)
+		buf[i] = stress_byte(k, i);
+}
+
+/* 0 if buf[0..len) is exactly message number SEQ. */
+static int stress_verify(const unsigned char *buf, size_t len, uint64_t seq)
+{
+	struct stress_head h;
+
+	if (len < sizeof(h))
+		return 1;
+	memcpy(&h, buf, sizeof(h));
+	if (h.number != seq || h.length != len || len != stress_len(seq))
+		return 2;
+	for (size_t i = sizeof(h); i < len; i++)
+		if (buf[i] != stress_byte(seq, i))
+			return 3;
+	return 0;
+}
+
+/* A reader process: reads until it has seen message TOTAL. */
+static int stress_reader(int id, uint64_t total, bool blocking, int ready)
+{
+	struct shmfs_mailbox *mb;
+	unsigned char *buf = malloc(STRESS_CAP);
+	uint64_t last = 0, seq, seen = 0, waits = 0;
+	size_t len;
+	int err;
+
+	if (!buf || shmfs_mailbox_open("mb-stress", 0, SHMFS_RDONLY, &mb))
+		return 10;
+	if (write(ready, "r", 1) != 1)
+		return 11;
+	while (last < total) {
+		if (blocking) {
+			err = shmfs_mailbox_wait(mb, last, 30000);
+			waits++;
+			if (err) {
+				fprintf(stderr, "reader %d: wait after %ju: %s\n",
+					id, (uintmax_t)last, strerror(-err));
+				return 12;
+			}
+		}
+		err = shmfs_mailbox_read(mb, buf, STRESS_CAP, &len, &seq);
+		if (err == -ENOMSG && !blocking) {
+			sched_yield();
+			continue;
+		}
+		if (err) {
+			fprintf(stderr, "reader %d: read: %s\n", id, strerror(-err));
+			return 13;
+		}
+		if (seq < last || (blocking && seq == last)) {
+			fprintf(stderr, "reader %d: sequence went from %ju to %ju\n",
+				id, (uintmax_t)last, (uintmax_t)seq);
+			return 14;
+		}
+		if (seq == last) {
+			sched_yield();
+			continue;
+		}
+		err = stress_verify(buf, len, seq);
+		if (err) {
+			fprintf(stderr, "reader %d: message %ju (%zu bytes) is "
+				"torn (check %d)\n", id, (uintmax_t)seq, len, err);
+			return 15;
+		}
+		last = seq;
+		seen++;
+	}
+	printf("reader %d (%s): %ju whole messages, last %ju\n", id,
+	       blocking ? "waiting" : "spinning", (uintmax_t)seen,
+	       (uintmax_t)last);
+	shmfs_mailbox_close(mb);
+	free(buf);
+	return 0;
+}
+
+static void check_stress(uint64_t total, int readers)
+{
+	struct shmfs_mailbox *mb = NULL;
+	unsigned char *buf = malloc(STRESS_CAP);
+	pid_t pids[64];
+	int ready[2], status, bad = 0;
+	uint64_t seq = 0, big = 0;
+	char c;
+
+	if (readers > 64)
+		readers = 64;
+	shmfs_segment_unlink("mb-stress");
+	CHECK_ERR(shmfs_mailbox_open("mb-stress", STRESS_CAP, SHMFS_OPEN_CREATE,
+				     &mb), 0);
+	if (!mb || !buf || pipe(ready) < 0)
+		return;
+	for (int r = 0; r < readers; r++) {
+		pids[r] = fork();
+		if (pids[r] == 0) {
+			fflush(stdout);
+			_exit(stress_reader(r, total, r % 2 == 0, ready[1]));
+		}
+	}
+	for (int r = 0; r < readers; r++)
+		CHECK(read(ready[0], &c, 1) == 1, "reader ready");
+	for (uint64_t k = 1; k <= total; k++) {
+		size_t len = stress_len(k);
+		int err;
+
+		stress_fill(buf, k, len);
+		err = shmfs_mailbox_publish(mb, buf, len, &seq);
+		if (err || seq != k) {
+			CHECK(0, "publish %ju: %d, seq %ju", (uintmax_t)k, err,
+			      (uintmax_t)seq);
+			break;
+		}
+		big += len > 400 * 1024;
+	}
+	for (int r = 0; r < readers; r++) {
+		if (waitpid(pids[r], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			bad++;
+			fprintf(stderr, "reader %d failed: status %d\n", r, status);
+		}
+	}
+	CHECK(bad == 0, "%d readers failed", bad);
+	printf("stress: published %ju messages (%ju of about 500 KB) to %d "
+	       "readers\n", (uintmax_t)seq, (uintmax_t)big, readers);
+	close(ready[0]);
+	close(ready[1]);
+	shmfs_mailbox_close(mb);
+	shmfs_segment_unlink("mb-stress");
+	free(buf);
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "all";
+	bool all = !strcmp(what, "all");
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (all || !strcmp(what, "basic")) {
+		check_basic_errors();
+		check_basic_messages();
+	}
+	if (all || !strcmp(what, "wake"))
+		check_wake();
+	if (all || !strcmp(what, "stress"))
+		check_stress(argc > 2 ? strtoull(argv[2], NULL, 0) : 100000,
+			     argc > 3 ? atoi(argv[3]) : 4);
+	if (!checks) {
+		fprintf(stderr, "usage: lib_mailbox [basic|wake|stress [N [R]]]\n");
+		return 2;
+	}
+	if (failures) {
+		printf("lib_mailbox %s: %d of %d checks failed\n", what,
+		       failures, checks);
+		return 1;
+	}
+	printf("lib_mailbox %s: all %d checks passed\n", what, checks);
+	return 0;
+}
