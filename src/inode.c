@@ -72,6 +72,15 @@ static void grow(struct shmfs_inode_table *t)
 	t->nbuckets = n;
 }
 
+static struct shmfs_inode *find_locked(struct shmfs_inode_table *t, dev_t dev, ino_t ino)
+{
+	struct shmfs_inode *e = t->buckets[hash_key(dev, ino, t->nbuckets)];
+
+	while (e && (e->ino != ino || e->dev != dev))
+		e = e->next;
+	return e;
+}
+
 struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 					  const struct stat *sb)
 {
@@ -86,15 +95,14 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 		return &t->root;
 	}
 	pthread_mutex_lock(&t->lock);
-	h = hash_key(sb->st_dev, sb->st_ino, t->nbuckets);
-	for (e = t->buckets[h]; e; e = e->next) {
-		if (e->ino == sb->st_ino && e->dev == sb->st_dev) {
-			e->nlookup++;
-			pthread_mutex_unlock(&t->lock);
-			close(fd);
-			return e;
-		}
+	e = find_locked(t, sb->st_dev, sb->st_ino);
+	if (e) {
+		e->nlookup++;
+		pthread_mutex_unlock(&t->lock);
+		close(fd);
+		return e;
 	}
+	h = hash_key(sb->st_dev, sb->st_ino, t->nbuckets);
 	e = malloc(sizeof(*e));
 	if (!e) {
 		pthread_mutex_unlock(&t->lock);
@@ -110,6 +118,31 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 		grow(t);
 	pthread_mutex_unlock(&t->lock);
 	return e;
+}
+
+struct shmfs_inode *shmfs_inode_table_find(struct shmfs_inode_table *t, dev_t dev, ino_t ino)
+{
+	struct shmfs_inode *e;
+
+	if (dev == t->root.dev && ino == t->root.ino)
+		return &t->root;
+	pthread_mutex_lock(&t->lock);
+	e = find_locked(t, dev, ino);
+	pthread_mutex_unlock(&t->lock);
+	return e;
+}
+
+unsigned int shmfs_inode_table_nopen(struct shmfs_inode_table *t, dev_t dev, ino_t ino)
+{
+	struct shmfs_inode *e;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	e = find_locked(t, dev, ino);
+	if (e)
+		n = __atomic_load_n(&e->nopen, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }
 
 static void unlink_entry(struct shmfs_inode_table *t, struct shmfs_inode *inode)

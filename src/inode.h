@@ -23,7 +23,7 @@ struct shmfs_inode {
 	struct shmfs_inode *next;	/* hash chain, table lock */
 
 	pthread_mutex_t lock;	/* guards the fields below */
-	unsigned int nopen;	/* open handles */
+	unsigned int nopen;	/* open handles; read unlocked with __atomic_load_n */
 	int backing_id;		/* passthrough id, 0 when none */
 	int backing_fd;		/* the file registered under backing_id */
 };
@@ -45,6 +45,13 @@ void shmfs_inode_table_release(struct shmfs_inode_table *t);
  */
 struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 					  const struct stat *sb);
+/*
+ * The entry for (dev, ino), or NULL. No reference is taken: the result
+ * may only be used as a number (a node id), never dereferenced.
+ */
+struct shmfs_inode *shmfs_inode_table_find(struct shmfs_inode_table *t, dev_t dev, ino_t ino);
+/* Open handles of the entry for (dev, ino); 0 if there is none. */
+unsigned int shmfs_inode_table_nopen(struct shmfs_inode_table *t, dev_t dev, ino_t ino);
 /* Drop n lookups; the entry goes when none remain. */
 void shmfs_inode_table_forget(struct shmfs_inode_table *t,
 			      struct shmfs_inode *inode, uint64_t n);

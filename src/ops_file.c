@@ -13,6 +13,7 @@
  * the backing file when the kernel asks.
  */
 #include "ops.h"
+#include "transient.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +57,7 @@ static int inode_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *i
 		inode->backing_fd = fd;
 		inode->backing_id = id;
 	}
-	inode->nopen++;
+	__atomic_store_n(&inode->nopen, inode->nopen + 1, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&fs->nr_open, 1, memory_order_relaxed);
 out:
 	pthread_mutex_unlock(&inode->lock);
@@ -66,12 +67,15 @@ out:
 static void inode_close(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode)
 {
 	pthread_mutex_lock(&inode->lock);
-	if (--inode->nopen == 0 && inode->backing_id) {
+	__atomic_store_n(&inode->nopen, inode->nopen - 1, __ATOMIC_RELAXED);
+	if (inode->nopen == 0 && inode->backing_id) {
 		shmfs_passthrough_backing_close(&fs->pt, req, inode->backing_id);
 		close(inode->backing_fd);
 		inode->backing_id = 0;
 		inode->backing_fd = -1;
 	}
+	if (inode->nopen == 0)
+		shmfs_transient_released(fs, inode);
 	pthread_mutex_unlock(&inode->lock);
 	atomic_fetch_sub_explicit(&fs->nr_open, 1, memory_order_relaxed);
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Transient segments go when the last process has closed and unmapped them.
+# modes: passthrough cached
+
+load helpers
+
+setup() {
+	shmfs_mount
+}
+
+# Wait up to 5 s for a path to disappear.
+wait_gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$1" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "a transient segment goes with its last close" {
+	exec 5>"$MNT/t"
+	setfattr -n user.shmfs.transient -v 1 "$MNT/t"
+	echo data >&5
+	run cat "$MNT/t"
+	assert_output "data"
+	exec 5>&-
+	run wait_gone "$MNT/t"
+	assert_success
+	run ls -A "$MNT"
+	assert_output ""
+}
+
+@test "a transient segment stays while a process maps it" {
+	printf 'mapped!' >"$MNT/m"
+	setfattr -n user.shmfs.transient -v 1 "$MNT/m"
+	[ -e "$MNT/m" ]
+	python3 - "$MNT/m" "$BATS_TEST_TMPDIR/go" <<-'EOF' &
+	import mmap, os, sys, time
+	fd = os.open(sys.argv[1], os.O_RDWR)
+	m = mmap.mmap(fd, 7)
+	os.close(fd)
+	open(sys.argv[2] + ".mapped", "w").close()
+	while not os.path.exists(sys.argv[2]):
+	    time.sleep(0.02)
+	m.close()
+	EOF
+	pid=$!
+	while [ ! -e "$BATS_TEST_TMPDIR/go.mapped" ]; do sleep 0.02; done
+	sleep 1.2	# longer than the daemon's re-check interval
+	run cat "$MNT/m"
+	assert_success
+	assert_output "mapped!"
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$pid"
+	run wait_gone "$MNT/m"
+	assert_success
+}
+
+@test "persistent segments are the default" {
+	printf 'stay' >"$MNT/p"
+	cat "$MNT/p" >/dev/null
+	sleep 1
+	run cat "$MNT/p"
+	assert_success
+	assert_output "stay"
+}
