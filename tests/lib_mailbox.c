@@ -355,7 +355,7 @@ static void check_stress(uint64_t total, int readers)
 			      (uintmax_t)seq);
 			break;
 		}
-		big += len > 400 * 1024;
+		big += len >= 400 * 1024;
 	}
 	for (int r = 0; r < readers; r++) {
 		if (waitpid(pids[r], &status, 0) < 0 || !WIFEXITED(status) ||
