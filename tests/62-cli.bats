@@ -196,3 +196,156 @@ fresh_dir() {
 	assert_output "small"
 	[ "$(cat "$MNT/segment" "$MNT/dir/other" | md5sum)" = "$sum" ]
 }
+
+# Bash completion (contrib/completion/shmfs.bash). complete_line LINE calls
+# the completion function as bash would for LINE with the cursor at its
+# end: COMP_WORDS split at blanks and at the word-break characters = and :,
+# as bash does. It prints the candidates sorted, one a line.
+complete_line() {
+	local tok piece
+	source "$BATS_TEST_DIRNAME/../contrib/completion/shmfs.bash"
+	COMP_LINE=$1
+	COMP_POINT=${#1}
+	COMP_WORDS=()
+	for tok in $1; do
+		while [[ $tok =~ ^([^=:]*)([=:]+)(.*)$ ]]; do
+			[ -z "${BASH_REMATCH[1]}" ] || COMP_WORDS+=("${BASH_REMATCH[1]}")
+			COMP_WORDS+=("${BASH_REMATCH[2]}")
+			tok=${BASH_REMATCH[3]}
+		done
+		[ -z "$tok" ] || COMP_WORDS+=("$tok")
+	done
+	[[ $1 != *[[:space:]] ]] || COMP_WORDS+=("")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_shmfs shmfs "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+	printf '%s\n' "${COMPREPLY[@]}" | sort
+}
+
+@test "completion: subcommands and global flags" {
+	run complete_line "shmfs "
+	assert_success
+	assert_output "$(printf '%s\n' create discard ls mount rm status umount)"
+	run complete_line "shmfs u"
+	assert_success
+	assert_output umount
+	run complete_line "shmfs --v"
+	assert_success
+	assert_output --version
+}
+
+@test "completion: mount flags and -o option names" {
+	run complete_line "shmfs mount -"
+	assert_success
+	assert_output "$(printf '%s\n' --help -d -f -h -o | sort)"
+	run complete_line "shmfs mount -o "
+	assert_success
+	assert_output "$(printf '%s\n' allow_other gid= mode= nr_inodes= passthrough= ro rw \
+		size= store= uid= | sort)"
+	run complete_line "shmfs mount -o pass"
+	assert_success
+	assert_output passthrough=
+	# bash replaces only the text after the last "=": candidates start there.
+	run complete_line "shmfs mount -o size=1g,n"
+	assert_success
+	assert_output 1g,nr_inodes=
+}
+
+@test "completion: passthrough=, uid= and gid= values" {
+	run complete_line "shmfs mount -o passthrough="
+	assert_success
+	assert_output "$(printf '%s\n' auto off on)"
+	run complete_line "shmfs mount -o ro,passthrough=o"
+	assert_success
+	assert_output "$(printf '%s\n' off on)"
+	run complete_line "shmfs mount -o uid=roo"
+	assert_success
+	assert_output root
+	run complete_line "shmfs mount /tmp -o size=1m,gid=roo"
+	assert_success
+	assert_output root
+}
+
+@test "completion: umount, status and ls offer shmfs mountpoints" {
+	shmfs_mount
+	mkdir "$BATS_TEST_TMPDIR/plain"
+	for cmd in umount status ls; do
+		run complete_line "shmfs $cmd $BATS_TEST_TMPDIR/"
+		assert_success
+		assert_output "$MNT"
+	done
+	run complete_line "shmfs umount --d"
+	assert_success
+	assert_output --discard
+	run complete_line "shmfs umount $MNT "
+	assert_success
+	assert_output ""
+}
+
+@test "completion: create and rm offer segment names below SHMFS_DIR" {
+	export SHMFS_DIR=$BATS_TEST_TMPDIR/segs
+	mkdir -p "$SHMFS_DIR/beta"
+	touch "$SHMFS_DIR/alpha" "$SHMFS_DIR/beta/gamma"
+	run complete_line "shmfs rm "
+	assert_success
+	assert_output "$(printf '%s\n' alpha beta/)"
+	run complete_line "shmfs rm beta/"
+	assert_success
+	assert_output beta/gamma
+	run complete_line "shmfs create --transient a"
+	assert_success
+	assert_output alpha
+	run complete_line "shmfs create alpha "
+	assert_success
+	assert_output ""
+}
+
+@test "completion: works from COMP_WORDS and COMP_CWORD alone" {
+	source "$BATS_TEST_DIRNAME/../contrib/completion/shmfs.bash"
+	unset COMP_LINE COMP_POINT
+	COMP_WORDS=(shmfs mount -o "size=1g,passthrough=of")
+	COMP_CWORD=3
+	_shmfs shmfs "${COMP_WORDS[3]}" -o
+	[ "${#COMPREPLY[@]}" -eq 1 ]
+	[ "${COMPREPLY[0]}" = "size=1g,passthrough=off" ]
+	COMP_WORDS=(shmfs dis)
+	COMP_CWORD=1
+	_shmfs shmfs dis shmfs
+	[ "${COMPREPLY[*]}" = discard ]
+}
+
+@test "completion: an interactive bash completes with TAB" {
+	requires cmd:python3
+	run python3 - "$BATS_TEST_DIRNAME/../contrib/completion/shmfs.bash" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["PS1"] = "$ "
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+def send(s):
+    os.write(fd, s.encode())
+send("source '%s'; shmfs() { printf '<%%s>' \"$@\"; echo; }\n" % sys.argv[1])
+send("shmfs umount --disc\t /x\n")
+send("shmfs mount -o size=1g,passthrough=au\t /y\n")
+send("shmfs stat\t /z\n")
+send("echo END-OF-TEST; exit\n")
+out, deadline = b"", time.time() + 20
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 1)
+    if r:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+os.waitpid(pid, 0)
+for line in out.decode(errors="replace").splitlines():
+    if line.startswith("<"):
+        print(line.strip())
+PY
+	assert_success
+	assert_output "$(printf '%s\n' '<umount><--discard></x>' \
+		'<mount><-o><size=1g,passthrough=auto></y>' '<status></z>')"
+}

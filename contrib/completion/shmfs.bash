@@ -73,9 +73,10 @@ _shmfs_nospace()
 	for c in "${COMPREPLY[@]}"; do
 		if [[ $c == *[=/] ]]; then
 			compopt -o nospace 2>/dev/null
-			return
+			return 0
 		fi
 	done
+	return 0
 }
 
 _shmfs_mountpoints()
@@ -85,6 +86,7 @@ _shmfs_mountpoints()
 	while read -r src mp type rest; do
 		[[ $type == fuse.shmfs ]] && printf '%b\n' "$mp"
 	done </proc/mounts
+	return 0
 }
 
 # Words from the newline-separated list $1 that start with $2.
@@ -95,6 +97,7 @@ _shmfs_match()
 	while IFS= read -r w; do
 		[[ -n $w && $w == "$2"* ]] && COMPREPLY+=("$w")
 	done <<<"$1"
+	return 0
 }
 
 _shmfs_dirs()
@@ -120,7 +123,7 @@ _shmfs_options()
 	if [[ $last != *=* ]]; then
 		_shmfs_match "$(printf '%s\n' $_shmfs_mount_options)" "$last"
 		COMPREPLY=("${COMPREPLY[@]/#/"$head"}")
-		return
+		return 0
 	fi
 	key=${last%%=*}
 	val=${last#*=}
@@ -129,7 +132,7 @@ _shmfs_options()
 	uid) _shmfs_match "$(compgen -u)" "$val" ;;
 	gid) _shmfs_match "$(compgen -g)" "$val" ;;
 	store) _shmfs_dirs "$val" ;;
-	*) return ;;
+	*) return 0 ;;
 	esac
 	COMPREPLY=("${COMPREPLY[@]/#/"$head$key="}")
 }
