@@ -23,7 +23,7 @@
 #include "bench.h"
 
 static const struct shmfs_bench_workload workloads[] = {
-	{ "seq", "sequential write, then read (page cache dropped), then re-read",
+	{ "seq", "sequential write, overwrite, read (page cache dropped), re-read",
 	  shmfs_bench_seq },
 	{ "small", "64-byte pwrite, then 64-byte pread, on one open descriptor",
 	  shmfs_bench_small },
