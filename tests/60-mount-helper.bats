@@ -172,6 +172,7 @@ fstype_at() {
 	[ -z "$(fstype_at)" ]
 	run in_ns "$SHMFS" umount "$MNT"
 	assert_success
+	assert_output ""
 	[ -z "$(fstype_at ns)" ]
 }
 
@@ -204,6 +205,7 @@ fstype_at() {
 	assert_output ""
 	run in_ns sh -c 'printf kept >"$1/seg"' sh "$MNT"
 	assert_success
+	assert_output ""
 	run in_ns umount "$MNT"
 	assert_success
 	assert_output ""

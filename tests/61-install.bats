@@ -105,11 +105,14 @@ install_to_prefix() {
 	assert_output mount.shmfs
 	run grep -x "SHMFS='$P/bin/shmfs'" "$P/sbin/mount.shmfs"
 	assert_success
+	assert_output "SHMFS='$P/bin/shmfs'"
 	run grep -x "ExecStart=$P/bin/shmfs mount shmfs %f -o mode=1777,allow_other" \
 		"$P/lib/systemd/system/shmfs@.service"
 	assert_success
+	assert_output "ExecStart=$P/bin/shmfs mount shmfs %f -o mode=1777,allow_other"
 	run cmp "$BATS_TEST_DIRNAME/../mount/shmfs.8" "$P/share/man/man8/shmfs.8"
 	assert_success
+	assert_output ""
 	run bash -c 'source "$1" && complete -p shmfs' bash \
 		"$P/share/bash-completion/completions/shmfs"
 	assert_success
@@ -136,6 +139,7 @@ install_to_prefix() {
 	# The helper names the binary where it will be, not where it was staged.
 	run grep -x "SHMFS='$prefix/$bindir/shmfs'" "$BATS_TEST_TMPDIR/stage$sbin/mount.shmfs"
 	assert_success
+	assert_output "SHMFS='$prefix/$bindir/shmfs'"
 	[ "$(ls -d "$sbin/mount.shmfs" "$units/mnt-shm.mount" 2>/dev/null || true)" = "$real_before" ]
 }
 
@@ -155,6 +159,7 @@ install_to_prefix() {
 	assert_output ""
 	run grep -x "SHMFS='/opt/shmfs/bin/shmfs'" "$BATS_TEST_TMPDIR/stage/opt/shmfs/sbin/mount.shmfs"
 	assert_success
+	assert_output "SHMFS='/opt/shmfs/bin/shmfs'"
 }
 
 @test "the installed binary runs" {
@@ -292,6 +297,7 @@ cap_mask() {
 	assert_output ""
 	run "$P/bin/shmfs" status "$SHARED_MNT"
 	assert_success
+	assert_output --partial "daemon pid:"
 	pid=$(sed -n 's/^daemon pid: *//p' <<<"$output")
 	[ -n "$pid" ]
 	run sed -n 's/^CapEff:\t//p' "/proc/$pid/status"

@@ -76,6 +76,7 @@ fresh_dir() {
 	dir=$(fresh_dir mnt)
 	run --separate-stderr "$SHMFS" mount -x "$dir"
 	assert_failure 2
+	assert_output ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == *"'-x'"* ]]
 	refute shmfs_is_mounted "$dir"
@@ -98,6 +99,7 @@ fresh_dir() {
 @test "mount without a mountpoint is a usage error" {
 	run --separate-stderr "$SHMFS" mount -o size=1m
 	assert_failure 2
+	assert_output ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == *"no mountpoint"* ]]
 }
@@ -105,6 +107,7 @@ fresh_dir() {
 @test "a mountpoint that does not exist is a system error" {
 	run --separate-stderr "$SHMFS" mount "$BATS_TEST_TMPDIR/nowhere"
 	assert_failure 1
+	assert_output ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == *"nowhere"*"does not exist"* ]]
 	[ ! -e "$BATS_TEST_TMPDIR/nowhere" ]
@@ -114,6 +117,7 @@ fresh_dir() {
 	printf 'keep' >"$BATS_TEST_TMPDIR/file"
 	run --separate-stderr "$SHMFS" mount "$BATS_TEST_TMPDIR/file"
 	assert_failure 1
+	assert_output ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == *"file"*"not a directory"* ]]
 	run cat "$BATS_TEST_TMPDIR/file"
@@ -126,6 +130,7 @@ fresh_dir() {
 	printf 'first' >"$MNT/seg"
 	run --separate-stderr "$SHMFS" mount "$MNT"
 	assert_failure 1
+	assert_output ""
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == *"already mounted"* ]]
 	run cat "$MNT/seg"
