@@ -45,10 +45,10 @@ teardown() {
 }
 
 # Start a private mount namespace whose /sbin has the build tree's helpers
-# (SBIN_TARGET overrides where they point) and nothing else.
+# and nothing else.
 ns_start() {
 	requires root cmd:unshare cmd:nsenter
-	local sbin target=${1:-$SHMFS_BUILD_DIR/mount} i
+	local sbin target=$SHMFS_BUILD_DIR/mount i
 	sbin=$(readlink -f /sbin)
 	unshare --mount --propagation private sh -c '
 		mount -t tmpfs -o mode=0755 shmfs-test-sbin "$1" || exit 1

@@ -207,7 +207,7 @@ fresh_dir() {
 # end: COMP_WORDS split at blanks and at the word-break characters = and :,
 # as bash does. It prints the candidates sorted, one a line.
 complete_line() {
-	local tok piece
+	local tok
 	source "$BATS_TEST_DIRNAME/../contrib/completion/shmfs.bash"
 	COMP_LINE=$1
 	COMP_POINT=${#1}

@@ -4,8 +4,8 @@
 # mountpoints from /proc/mounts, and segment names under $SHMFS_DIR.
 # Needs nothing from the bash-completion package.
 
-_shmfs_commands="mount umount status discard create ls rm"
-_shmfs_mount_options="size= nr_inodes= mode= uid= gid= store= passthrough= allow_other ro rw"
+_shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm'
+_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nallow_other\nro\nrw'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
 # split at characters of COMP_WORDBREAKS ("size" "=" "1g" -> "size=1g"),
@@ -81,9 +81,9 @@ _shmfs_nospace()
 
 _shmfs_mountpoints()
 {
-	local src mp type rest
+	local mp type
 
-	while read -r src mp type rest; do
+	while read -r _ mp type _; do
 		[[ $type == fuse.shmfs ]] && printf '%b\n' "$mp"
 	done </proc/mounts
 	return 0
@@ -121,7 +121,7 @@ _shmfs_options()
 		last=${cur##*,}
 	fi
 	if [[ $last != *=* ]]; then
-		_shmfs_match "$(printf '%s\n' $_shmfs_mount_options)" "$last"
+		_shmfs_match "$_shmfs_mount_options" "$last"
 		COMPREPLY=("${COMPREPLY[@]/#/"$head"}")
 		return 0
 	fi
@@ -166,7 +166,7 @@ _shmfs()
 		if [[ $cur == -* ]]; then
 			_shmfs_match $'-h\n--help\n-V\n--version' "$cur"
 		else
-			_shmfs_match "$(printf '%s\n' $_shmfs_commands)" "$cur"
+			_shmfs_match "$_shmfs_commands" "$cur"
 		fi
 		_shmfs_trim_reply "$cur"
 		return 0
