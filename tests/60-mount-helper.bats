@@ -260,6 +260,30 @@ fstype_at() {
 	[ -z "$(fstype_at ns)" ]
 }
 
+@test "x-systemd.automount: shmfs mounts over the autofs trigger" {
+	# systemd mounts the filesystem on top of its own autofs mount at the
+	# mountpoint; make such a trigger (nobody serves it, so nothing may
+	# touch what is behind it: every step is under a timeout).
+	ns_start
+	mkfifo "$BATS_TEST_TMPDIR/autofs.pipe"
+	run in_ns sh -c 'mount -t autofs -o "fd=7,pgrp=$2,minproto=5,maxproto=5,direct" \
+		shmfs-automount "$1" 7<>"$3"' sh "$MNT" "$NS_PID" "$BATS_TEST_TMPDIR/autofs.pipe"
+	assert_success
+	assert_output ""
+	[ "$(fstype_at ns)" = autofs ]
+	run in_ns timeout 20 mount -t fuse.shmfs shmfs "$MNT" -o size=16m,x-systemd.automount
+	assert_success
+	assert_output ""
+	[ "$(fstype_at ns)" = fuse.shmfs ]
+	run in_ns timeout 20 sh -c 'printf auto >"$1/seg" && cat "$1/seg"' sh "$MNT"
+	assert_success
+	assert_output auto
+	run in_ns timeout 20 umount "$MNT"
+	assert_success
+	assert_output ""
+	[ "$(fstype_at ns)" = autofs ]
+}
+
 @test "the installed helper serves mount -t shmfs on this host" {
 	requires root
 	[ -x /sbin/mount.shmfs ] ||
