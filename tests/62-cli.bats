@@ -96,6 +96,20 @@ fresh_dir() {
 	done
 }
 
+@test "fstab-only words are accepted and dropped" {
+	shmfs_mount -o auto,noauto,user,nouser,users,_netdev,nofail,defaults,size=16m
+	run "$SHMFS" status "$MNT"
+	assert_success
+	assert_output --partial "of 16.0 MiB"
+}
+
+@test "x-* and comment= options, meant for other programs, are dropped" {
+	shmfs_mount -o x-systemd.automount,x-systemd.requires=a.service,comment=x,x-gvfs-show
+	run "$SHMFS" status "$MNT"
+	assert_success
+	assert_output --partial "mountpoint:"
+}
+
 @test "mount without a mountpoint is a usage error" {
 	run --separate-stderr "$SHMFS" mount -o size=1m
 	assert_failure 2
