@@ -111,6 +111,24 @@ fstype_at() {
 	assert_output --partial "Read-only file system"
 }
 
+# The per-mount options of the kernel mount at $MNT (mountinfo field 6).
+mount_flags_at() {
+	awk -v m="$MNT" '$5 == m { o = $6 } END { print o }' /proc/self/mountinfo
+}
+
+@test "noexec, nosuid, nodev and noatime reach the kernel mount" {
+	# fstab's "user" makes mount(8) pass noexec,nosuid,nodev: they must hold.
+	run "$HELPER" shmfs "$MNT" -o rw,noexec,nosuid,nodev,noatime,user,size=16m
+	assert_success
+	assert_output ""
+	[ "$(fstype_at)" = fuse.shmfs ]
+	run mount_flags_at
+	assert_success
+	for flag in noexec nosuid nodev noatime; do
+		[[ ,$output, == *,$flag,* ]] || fail "no '$flag' in '$output'"
+	done
+}
+
 @test "the helper's -f is mount(8)'s fake: nothing is mounted" {
 	run "$HELPER" shmfs "$MNT" -f -o size=16m
 	assert_success
