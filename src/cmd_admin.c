@@ -5,6 +5,7 @@
  * "user.shmfs.status" attribute.
  */
 #include "commands.h"
+#include "control.h"
 #include "mountinfo.h"
 #include "store.h"
 
@@ -17,16 +18,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
-#define STATUS_XATTR "user.shmfs.status"
 #define DAEMON_EXIT_WAIT_MS 10000
 
 /* The daemon's status attribute, split into "key=value" lines. */
 struct status {
-	char text[4096];
+	char text[SHMFS_STATUS_MAX];
 	const char *key[32];
 	const char *val[32];
 	int n;
@@ -43,12 +42,11 @@ static const char *status_get(const struct status *st, const char *key)
 
 static int status_read(const char *mp, struct status *st)
 {
-	ssize_t n = getxattr(mp, STATUS_XATTR, st->text, sizeof(st->text) - 1);
 	char *line, *save, *eq;
+	int err = shmfs_control_status(mp, st->text);
 
-	if (n < 0)
-		return -errno;
-	st->text[n] = '\0';
+	if (err)
+		return err;
 	st->n = 0;
 	for (line = strtok_r(st->text, "\n", &save); line && st->n < 32;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -212,20 +210,31 @@ static void print_bytes(const char *label, const char *used, const char *limit)
 int shmfs_cmd_status(int argc, char **argv)
 {
 	struct status st;
+	bool raw = argc == 3 && !strcmp(argv[1], "--raw");
 	char *mp;
 	int err;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return fprintf(stderr, "shmfs: usage: shmfs status MOUNTPOINT\n"), 2;
-	mp = shmfs_mount_arg(argv[1]);
+	if (argc != 2 + raw || argv[1 + raw][0] == '-')
+		return fprintf(stderr, "shmfs: usage: shmfs status [--raw] MOUNTPOINT\n"), 2;
+	mp = shmfs_mount_arg(argv[1 + raw]);
 	if (!mp)
 		return 1;
-	err = status_read(mp, &st);
+	if (raw) {
+		err = shmfs_control_status(mp, st.text);
+		if (!err)
+			fputs(st.text, stdout);
+	} else {
+		err = status_read(mp, &st);
+	}
 	if (err) {
 		fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp, strerror(-err),
 			err == -ENOTCONN ? " (the daemon is gone; mount it again)" : "");
 		free(mp);
 		return 1;
+	}
+	if (raw) {
+		free(mp);
+		return 0;
 	}
 	printf("%-14s %s\n", "mountpoint:", mp);
 	printf("%-14s %s\n", "data path:", status_get(&st, "data_path"));
@@ -235,6 +244,7 @@ int shmfs_cmd_status(int argc, char **argv)
 	printf("%-14s %s of %s\n", "inodes:", status_get(&st, "inodes_used"),
 	       status_get(&st, "inodes_limit"));
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
+	printf("%-14s %s\n", "xattr reads:", status_get(&st, "xattr"));
 	printf("%-14s %s\n", "daemon pid:", status_get(&st, "pid"));
 	free(mp);
 	return 0;

@@ -24,7 +24,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define ENTRY_TIMEOUT 86400.0
@@ -66,12 +66,13 @@ static int detach_dead_mount(const char *mp)
 /* A shmfs mount whose daemon is gone: requests fail with ENOTCONN. */
 static bool is_dead_shmfs(const char *mp)
 {
-	char fstype[64], buf[1];
+	char fstype[64];
+	struct statvfs sv;
 
 	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs"))
 		return false;
-	/* Attributes may come from the kernel's cache; xattrs always ask the daemon. */
-	return getxattr(mp, "user.shmfs.status", buf, 0) < 0 && errno == ENOTCONN;
+	/* Attributes may come from the kernel's cache; statfs always asks the daemon. */
+	return statvfs(mp, &sv) < 0 && errno == ENOTCONN;
 }
 
 /* The mountpoint must be a directory that nothing is mounted on. */
@@ -102,7 +103,8 @@ static int check_mountpoint(const char *mp)
 		fprintf(stderr, "shmfs: mountpoint '%s' is not a directory\n", mp);
 		return 1;
 	}
-	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype))) {
+	/* An automount trigger (x-systemd.automount) is meant to be mounted over. */
+	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) && strcmp(fstype, "autofs")) {
 		fprintf(stderr, "shmfs: '%s' is already mounted (%s)\n", mp, fstype);
 		return 1;
 	}
@@ -113,9 +115,10 @@ static int build_fuse_args(struct shmfs_options *o, const char *argv0)
 {
 	char opts[256];
 
-	snprintf(opts, sizeof(opts), "subtype=shmfs,fsname=shmfs,default_permissions%s%s",
+	snprintf(opts, sizeof(opts), "subtype=shmfs,fsname=shmfs,default_permissions%s%s%s%s",
 		 (o->allow_other || geteuid() == 0) ? ",allow_other" : "",
-		 o->read_only ? ",ro" : "");
+		 o->read_only ? ",ro" : "", o->mount_flags ? "," : "",
+		 o->mount_flags ? o->mount_flags : "");
 	if (fuse_opt_add_arg(&o->fuse_args, argv0) || fuse_opt_add_arg(&o->fuse_args, "-o") ||
 	    fuse_opt_add_arg(&o->fuse_args, opts))
 		return -ENOMEM;

@@ -7,10 +7,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 static bool log_syslog;
 static bool log_debug;
+static bool log_midline;	/* libfuse writes some lines in pieces */
 
 static int syslog_priority(enum fuse_log_level level)
 {
@@ -26,8 +28,10 @@ static void log_sink(enum fuse_log_level level, const char *fmt, va_list ap)
 		vsyslog(syslog_priority(level), fmt, ap);
 		return;
 	}
-	fputs("shmfs: ", stderr);
+	if (!log_midline)
+		fputs("shmfs: ", stderr);
 	vfprintf(stderr, fmt, ap);
+	log_midline = fmt[0] && fmt[strlen(fmt) - 1] != '\n';
 }
 
 void shmfs_log_init(bool to_syslog, bool debug)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The shmfs command line: picks the subcommand and hands over. Called as
- * mount.shmfs or mount.fuse.shmfs, it behaves as "shmfs mount".
+ * The shmfs command line: picks the subcommand and hands over. (mount(8)
+ * reaches "shmfs mount" through the mount.shmfs script in mount/.)
  */
 #include "commands.h"
 #include "config.h"
@@ -18,7 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "mount", shmfs_cmd_mount, "mount [SOURCE] MOUNTPOINT [-o OPTIONS] [-f] [-d]" },
 	{ "umount", shmfs_cmd_umount, "umount [-l] [--discard] MOUNTPOINT" },
-	{ "status", shmfs_cmd_status, "status MOUNTPOINT" },
+	{ "status", shmfs_cmd_status, "status [--raw] MOUNTPOINT" },
 	{ "discard", shmfs_cmd_discard, "discard MOUNTPOINT | --store DIR" },
 	{ "create", shmfs_cmd_create, "create [--transient] NAME SIZE" },
 	{ "ls", shmfs_cmd_ls, "ls [--json] [MOUNTPOINT]" },
@@ -37,18 +37,16 @@ static void usage(FILE *out)
 	      "  uid=USER, gid=GROUP   owner of the root directory\n"
 	      "  store=DIR             keep segments in DIR (default: a private tmpfs)\n"
 	      "  passthrough=auto|on|off  kernel passthrough data path (default auto)\n"
+	      "  xattr                 let extended attributes be read (each write then\n"
+	      "                        costs a daemon round trip; setting them always works)\n"
 	      "  allow_other, ro, rw   as for any FUSE filesystem\n"
+	      "  noexec, nosuid, nodev, noatime (and their opposites) for the kernel mount\n"
 	      "\nFlags: -f stay in the foreground, -d trace requests (implies -f)\n"
 	      "       -h, --help, --version\n", out);
 }
 
 int main(int argc, char **argv)
 {
-	const char *self = strrchr(argv[0], '/');
-
-	self = self ? self + 1 : argv[0];
-	if (!strncmp(self, "mount.", 6))
-		return shmfs_cmd_mount(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

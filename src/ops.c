@@ -114,6 +114,8 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_IOCTL_DIR)
+		conn->want |= FUSE_CAP_IOCTL_DIR;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (!shmfs_passthrough_negotiate(&fs->pt, conn)) {
@@ -277,6 +279,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.getxattr = shmfs_op_getxattr,
 	.listxattr = shmfs_op_listxattr,
 	.removexattr = shmfs_op_removexattr,
+	.ioctl = shmfs_op_ioctl,
 	/*
 	 * No flush, fsync, fsyncdir, access or locks: the store is RAM, so
 	 * the first ENOSYS tells the kernel to stop sending flush and fsync

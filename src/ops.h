@@ -3,7 +3,7 @@
  * What the request handlers share. The handlers themselves are split by
  * concern (ops.c: table, attributes, lifecycle; ops_namespace.c: names;
  * ops_file.c: open files and data; ops_dir.c: directory listing;
- * ops_xattr.c: extended attributes and the status attribute). Each decodes
+ * ops_xattr.c: extended attributes; ops_control.c: the status ioctl). Each decodes
  * its request, does the work through the store's descriptors, and replies
  * exactly once.
  */
@@ -98,5 +98,8 @@ void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void shmfs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		    struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
+		    size_t in_bufsz, size_t out_bufsz);
 
 #endif

@@ -30,7 +30,10 @@ enum {
 	KEY_RO,
 	KEY_RW,
 	KEY_ALLOW_OTHER,
+	KEY_XATTR,
+	KEY_NOXATTR,
 	KEY_IGNORED,
+	KEY_MOUNT_FLAG,
 };
 
 static const struct fuse_opt option_table[] = {
@@ -49,6 +52,8 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("xattr", KEY_XATTR),
+	FUSE_OPT_KEY("noxattr", KEY_NOXATTR),
 	/* Accepted and dropped, as mount.fuse3 does. */
 	FUSE_OPT_KEY("auto", KEY_IGNORED),
 	FUSE_OPT_KEY("noauto", KEY_IGNORED),
@@ -59,16 +64,15 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("nofail", KEY_IGNORED),
 	FUSE_OPT_KEY("defaults", KEY_IGNORED),
 	FUSE_OPT_KEY("default_permissions", KEY_IGNORED),
-	FUSE_OPT_KEY("dev", KEY_IGNORED),
-	FUSE_OPT_KEY("nodev", KEY_IGNORED),
-	FUSE_OPT_KEY("suid", KEY_IGNORED),
-	FUSE_OPT_KEY("nosuid", KEY_IGNORED),
-	FUSE_OPT_KEY("exec", KEY_IGNORED),
-	FUSE_OPT_KEY("noexec", KEY_IGNORED),
-	FUSE_OPT_KEY("atime", KEY_IGNORED),
-	FUSE_OPT_KEY("noatime", KEY_IGNORED),
+	FUSE_OPT_KEY("dev", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("nodev", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("suid", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("nosuid", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("exec", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("noexec", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("atime", KEY_MOUNT_FLAG),
+	FUSE_OPT_KEY("noatime", KEY_MOUNT_FLAG),
 	FUSE_OPT_KEY("relatime", KEY_IGNORED),
-	FUSE_OPT_KEY("x-systemd.", KEY_IGNORED),
 	FUSE_OPT_KEY("comment=", KEY_IGNORED),
 	FUSE_OPT_END,
 };
@@ -228,6 +232,8 @@ static int option_proc(void *data, const char *arg, int key,
 		}
 		return o->mountpoint ? 0 : -1;
 	case FUSE_OPT_KEY_OPT:
+		if (!strncmp(arg, "x-", 2))
+			return 0;	/* for other programs (x-systemd.*, x-gvfs-*) */
 		if (arg[0] == '-')
 			fprintf(stderr, "shmfs: unknown flag '%s'\n", arg);
 		else
@@ -249,8 +255,14 @@ static int option_proc(void *data, const char *arg, int key,
 	case KEY_ALLOW_OTHER:
 		o->allow_other = true;
 		return 0;
+	case KEY_XATTR:
+	case KEY_NOXATTR:
+		o->xattr = key == KEY_XATTR;
+		return 0;
 	case KEY_IGNORED:
 		return 0;
+	case KEY_MOUNT_FLAG:
+		return fuse_opt_add_opt(&o->mount_flags, arg);
 	default:
 		return option_value(o, arg, key);
 	}
@@ -279,5 +291,6 @@ void shmfs_options_release(struct shmfs_options *o)
 	free(o->source);
 	free(o->mountpoint);
 	free(o->store);
+	free(o->mount_flags);
 	fuse_opt_free_args(&o->fuse_args);
 }

@@ -22,6 +22,7 @@ struct shmfs_options {
 	char *source;		/* first of two positional arguments, unused */
 	char *mountpoint;	/* absolute, resolved */
 	char *store;		/* store=DIR, NULL for the default */
+	char *mount_flags;	/* noexec,nosuid,...: for the kernel mount */
 	uint64_t size;		/* bytes of RAM, 0 = the store's default */
 	uint64_t nr_inodes;	/* 0 = no limit */
 	mode_t mode;
@@ -33,6 +34,7 @@ struct shmfs_options {
 	bool debug;
 	bool read_only;
 	bool allow_other;
+	bool xattr;		/* reading extended attributes (costs every write a round trip) */
 	struct fuse_args fuse_args;	/* what goes on to fuse_session_new */
 };
 

@@ -150,8 +150,15 @@ sys.exit(ctypes.get_errno() if r else 0)' "$MNT/f" "$MNT/g"
 	assert_failure 17	# EEXIST: RENAME_NOREPLACE
 }
 
-@test "user xattrs are stored on segments" {
+@test "user xattrs are stored on segments; reading them needs -o xattr" {
 	printf 'x' >"$MNT/x"
+	run setfattr -n user.color -v blue "$MNT/x"
+	assert_success
+	run getfattr --absolute-names --only-values -n user.color "$MNT/x"
+	assert_failure
+	assert_output --partial "Operation not supported"
+	shmfs_umount
+	shmfs_mount -o xattr
 	run setfattr -n user.color -v blue "$MNT/x"
 	assert_success
 	run getfattr --absolute-names --only-values -n user.color "$MNT/x"

@@ -5,8 +5,7 @@
 load helpers
 
 status_field() {
-	getfattr --absolute-names --only-values -n user.shmfs.status "$MNT" |
-		sed -n "s/^$1=//p"
+	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
 }
 
 @test "passthrough=on: reads, writes and mmap never reach the daemon" {

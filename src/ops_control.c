@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon's side of the control channel (control.h): the status
+ * ioctl on the root directory. Every other ioctl is refused.
+ */
+#include "control.h"
+#include "ops.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Segments and their bytes: a walk of the store, for status only. */
+static _Thread_local uint64_t walk_files, walk_bytes;
+
+static int count_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	if (type == FTW_F && S_ISREG(sb->st_mode)) {
+		walk_files++;
+		walk_bytes += (uint64_t)sb->st_blocks * 512;
+	}
+	return 0;
+}
+
+static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
+{
+	char root[PATH_MAX];
+	struct statvfs sv;
+	int n;
+
+	walk_files = walk_bytes = 0;
+	snprintf(root, sizeof(root), "%s/root", fs->store.path);
+	nftw(root, count_entry, 16, FTW_PHYS | FTW_MOUNT);
+	if (shmfs_store_statfs(&fs->store, &sv))
+		memset(&sv, 0, sizeof(sv));
+	n = snprintf(buf, len,
+		     "pid=%d\nmountpoint=%s\ndata_path=%s\nstore=%s\nstore_kind=%s\n"
+		     "segments=%" PRIu64 "\nsegment_bytes=%" PRIu64 "\n"
+		     "bytes_used=%" PRIu64 "\nbytes_limit=%" PRIu64 "\n"
+		     "inodes_used=%" PRIu64 "\ninodes_limit=%" PRIu64 "\n"
+		     "open_handles=%" PRIuFAST64 "\nread_requests=%" PRIuFAST64
+		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n",
+		     (int)getpid(), fs->mountpoint, fs->pt.active ? "passthrough" : "cached",
+		     fs->store.path, fs->store.kind->name, walk_files, walk_bytes,
+		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
+		     (uint64_t)sv.f_blocks * sv.f_frsize,
+		     (uint64_t)(sv.f_files - sv.f_ffree), (uint64_t)sv.f_files,
+		     atomic_load_explicit(&fs->nr_open, memory_order_relaxed),
+		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
+		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
+		     fs->opts->xattr ? "on" : "off");
+	return n < 0 ? 0 : ((size_t)n < len ? (size_t)n + 1 : len);
+}
+
+void shmfs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		    struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
+		    size_t in_bufsz, size_t out_bufsz)
+{
+	char text[SHMFS_STATUS_MAX];
+	size_t n;
+
+	if (ino != FUSE_ROOT_ID || cmd != (unsigned int)SHMFS_IOC_STATUS ||
+	    out_bufsz < sizeof(text)) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	n = status_text(shmfs_req_fs(req), text, sizeof(text));
+	text[sizeof(text) - 1] = '\0';
+	fuse_reply_ioctl(req, 0, text, n);
+}
