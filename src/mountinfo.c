@@ -27,10 +27,11 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)
+/* Find the last mount at path; copy its device and filesystem type. */
+static bool lookup(const char *path, char *dev, size_t dlen, char *fstype, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *save, *mp, *sep;
+	char *line = NULL, *save, *mp, *sep, *majmin;
 	size_t cap = 0;
 	bool found = false;
 
@@ -39,8 +40,9 @@ bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)
 	while (getline(&line, &cap, f) > 0) {
 		/* Later lines are mounted on top of earlier ones: keep the last. */
 		strtok_r(line, " ", &save);
-		for (int i = 0; i < 3; i++)
-			strtok_r(NULL, " ", &save);
+		strtok_r(NULL, " ", &save);
+		majmin = strtok_r(NULL, " ", &save);
+		strtok_r(NULL, " ", &save);
 		mp = strtok_r(NULL, " ", &save);
 		sep = save ? strstr(save, " - ") : NULL;
 		if (!mp || !sep)
@@ -51,10 +53,25 @@ bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)
 		found = true;
 		sep += 3;
 		snprintf(fstype, len, "%.*s", (int)strcspn(sep, " "), sep);
+		snprintf(dev, dlen, "%s", majmin);
 	}
 	free(line);
 	fclose(f);
 	return found;
+}
+
+bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)
+{
+	char dev[32];
+
+	return lookup(path, dev, sizeof(dev), fstype, len);
+}
+
+bool shmfs_mountinfo_device(const char *path, char *dev, size_t len)
+{
+	char fstype[64];
+
+	return lookup(path, dev, len, fstype, sizeof(fstype));
 }
 
 char *shmfs_abspath(const char *path)

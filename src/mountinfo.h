@@ -14,6 +14,8 @@
  * example "fuse.shmfs") to fstype and return true.
  */
 bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len);
+/* The same, giving the device ("MAJOR:MINOR") instead. */
+bool shmfs_mountinfo_device(const char *path, char *dev, size_t len);
 
 /*
  * Make path absolute and canonical without looking at its last component,
