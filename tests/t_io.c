@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runs a list of system calls and prints, one line each, what every call
+ * returned: a number, "ok", or the errno's name. The suites compare these
+ * lines with what tmpfs gives for the same list.
+ *
+ *   t_io STEP...
+ *
+ * Steps on the current descriptor (set by open):
+ *   open PATH FLAGS      FLAGS: comma-separated rdonly wronly rdwr creat
+ *                        excl trunc append direct directory nofollow
+ *   pwrite OFF LEN [u]   LEN bytes of a pattern; u: from an unaligned buffer
+ *   pread OFF LEN [u]    prints the count
+ *   check OFF LEN        reads LEN bytes at OFF: "ok" when they are what
+ *                        pwrite put there (the pattern is a function of
+ *                        the file offset), else the first bad offset
+ *   write LEN            at the file position
+ *   ftruncate SIZE
+ *   fallocate OFF LEN    mode 0
+ *   punch OFF LEN        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+ *   size                 fstat's st_size
+ *   close
+ * Steps on paths:
+ *   truncate PATH SIZE, mkdir PATH, rmdir PATH, unlink PATH,
+ *   rename OLD NEW, stat PATH (prints the type)
+ *
+ * Numbers may be negative and take 0x; "max" is the largest off_t.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ALIGN 4096
+
+static int fd = -1;
+
+static void result(const char *step, long long v)
+{
+	if (v < 0)
+		printf("%s: %s\n", step, strerrorname_np(errno) ?: "E?");
+	else
+		printf("%s: %lld\n", step, v);
+}
+
+static void result_ok(const char *step, int v)
+{
+	if (v < 0)
+		printf("%s: %s\n", step, strerrorname_np(errno) ?: "E?");
+	else
+		printf("%s: ok\n", step);
+}
+
+static long long number(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!strcmp(s, "max"))
+		return INT64_MAX;
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno || *end) {
+		fprintf(stderr, "t_io: bad number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static int open_flags(const char *list)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} names[] = {
+		{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
+		{ "creat", O_CREAT }, { "excl", O_EXCL }, { "trunc", O_TRUNC },
+		{ "append", O_APPEND }, { "direct", O_DIRECT },
+		{ "directory", O_DIRECTORY }, { "nofollow", O_NOFOLLOW },
+	};
+	char *copy = strdup(list), *save = NULL, *w;
+	int flags = 0;
+	size_t i;
+
+	for (w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(w, names[i].name))
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			fprintf(stderr, "t_io: unknown open flag '%s'\n", w);
+			exit(2);
+		}
+		flags |= names[i].flag;
+	}
+	free(copy);
+	return flags | O_CLOEXEC;
+}
+
+/* A buffer of len pattern bytes, page-aligned or one byte off. */
+static unsigned char *pattern(size_t len, bool unaligned, long long off)
+{
+	unsigned char *buf;
+
+	if (posix_memalign((void **)&buf, ALIGN, len + ALIGN)) {
+		perror("t_io");
+		exit(2);
+	}
+	buf += unaligned;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)((off + (long long)i) * 7 + 1);
+	return buf;
+}
+
+static void free_pattern(unsigned char *buf, bool unaligned)
+{
+	free(buf - unaligned);
+}
+
+static void check_range(const char *label, const unsigned char *want, size_t len,
+			long long off)
+{
+	unsigned char *got = malloc(len + 1);
+	ssize_t n = pread(fd, got, len, (off_t)off);
+	size_t i;
+
+	if (n < 0) {
+		result(label, n);
+	} else if ((size_t)n != len) {
+		printf("%s: short read %zd\n", label, n);
+	} else {
+		for (i = 0; i < len && got[i] == want[i]; i++)
+			;
+		if (i == len)
+			printf("%s: ok\n", label);
+		else
+			printf("%s: differs at %lld\n", label, off + (long long)i);
+	}
+	free(got);
+}
+
+/* Runs the step at argv[0]; returns how many words it used. */
+static int step(char **argv, int left)
+{
+	const char *op = argv[0];
+	char label[64];
+	bool u;
+	long long a, b;
+	unsigned char *buf;
+	ssize_t n;
+	struct stat sb;
+
+#define NEED(k)                                                                \
+	do {                                                                   \
+		if (left < (k) + 1) {                                          \
+			fprintf(stderr, "t_io: %s needs %d arguments\n", op, k); \
+			exit(2);                                               \
+		}                                                              \
+	} while (0)
+
+	if (!strcmp(op, "open")) {
+		NEED(2);
+		if (fd >= 0)
+			close(fd);
+		fd = open(argv[1], open_flags(argv[2]), 0644);
+		result_ok("open", fd);
+		return 3;
+	}
+	if (!strcmp(op, "pwrite") || !strcmp(op, "pread")) {
+		NEED(2);
+		a = number(argv[1]);
+		b = number(argv[2]);
+		u = left > 3 && !strcmp(argv[3], "u");
+		snprintf(label, sizeof(label), "%s %s %s%s", op, argv[1], argv[2], u ? " u" : "");
+		buf = pattern((size_t)b, u, a);
+		if (op[1] == 'w') {
+			n = pwrite(fd, buf, (size_t)b, (off_t)a);
+		} else {
+			memset(buf, 0, (size_t)b);
+			n = pread(fd, buf, (size_t)b, (off_t)a);
+		}
+		result(label, n);
+		free_pattern(buf, u);
+		return 3 + u;
+	}
+	if (!strcmp(op, "check")) {
+		NEED(2);
+		a = number(argv[1]);
+		b = number(argv[2]);
+		snprintf(label, sizeof(label), "check %s %s", argv[1], argv[2]);
+		buf = pattern((size_t)b, false, a);
+		check_range(label, buf, (size_t)b, a);
+		free_pattern(buf, false);
+		return 3;
+	}
+	if (!strcmp(op, "write")) {
+		NEED(1);
+		b = number(argv[1]);
+		buf = pattern((size_t)b, false, 0);
+		snprintf(label, sizeof(label), "write %s", argv[1]);
+		result(label, write(fd, buf, (size_t)b));
+		free_pattern(buf, false);
+		return 2;
+	}
+	if (!strcmp(op, "ftruncate")) {
+		NEED(1);
+		snprintf(label, sizeof(label), "ftruncate %s", argv[1]);
+		result_ok(label, ftruncate(fd, (off_t)number(argv[1])));
+		return 2;
+	}
+	if (!strcmp(op, "fallocate") || !strcmp(op, "punch")) {
+		NEED(2);
+		snprintf(label, sizeof(label), "%s %s %s", op, argv[1], argv[2]);
+		result_ok(label, fallocate(fd, op[0] == 'p' ?
+					   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : 0,
+					   (off_t)number(argv[1]), (off_t)number(argv[2])));
+		return 3;
+	}
+	if (!strcmp(op, "size")) {
+		result("size", fstat(fd, &sb) ? -1 : (long long)sb.st_size);
+		return 1;
+	}
+	if (!strcmp(op, "close")) {
+		result_ok("close", close(fd));
+		fd = -1;
+		return 1;
+	}
+	if (!strcmp(op, "truncate")) {
+		NEED(2);
+		snprintf(label, sizeof(label), "truncate %s", argv[2]);
+		result_ok(label, truncate(argv[1], (off_t)number(argv[2])));
+		return 3;
+	}
+	if (!strcmp(op, "mkdir") || !strcmp(op, "rmdir") || !strcmp(op, "unlink")) {
+		NEED(1);
+		result_ok(op, op[0] == 'm' ? mkdir(argv[1], 0755) :
+			      op[0] == 'r' ? rmdir(argv[1]) : unlink(argv[1]));
+		return 2;
+	}
+	if (!strcmp(op, "rename")) {
+		NEED(2);
+		result_ok("rename", rename(argv[1], argv[2]));
+		return 3;
+	}
+	if (!strcmp(op, "stat")) {
+		NEED(1);
+		if (lstat(argv[1], &sb))
+			result_ok("stat", -1);
+		else
+			printf("stat: %s\n", S_ISDIR(sb.st_mode) ? "directory" :
+			       S_ISREG(sb.st_mode) ? "file" : "other");
+		return 2;
+	}
+	fprintf(stderr, "t_io: unknown step '%s'\n", op);
+	exit(2);
+#undef NEED
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: t_io STEP...\n");
+		return 2;
+	}
+	while (i < argc)
+		i += step(argv + i, argc - i);
+	return 0;
+}
