@@ -174,15 +174,31 @@ static int ls_add(struct ls_list *l, const char *name, const struct stat *st,
 	return 0;
 }
 
+/* Whether the xattr name list list[0..len) holds NAME. */
+static bool xattr_listed(const char *list, ssize_t len, const char *name)
+{
+	for (const char *p = list; p < list + len; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return true;
+	return false;
+}
+
 /* Whether DIRFD/NAME is marked transient. Read by path, without opening
- * the segment: a close could be what makes the daemon remove it. */
+ * the segment: a close could be what makes the daemon remove it. A mount
+ * may refuse to read xattrs (shmfs without -o xattr) but always lists
+ * them: the mark's presence then has to do. */
 static bool is_transient(int dirfd, const char *name)
 {
-	char path[PATH_MAX + 32], val[8];
+	char path[PATH_MAX + 32], list[4096], val[8];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+	n = llistxattr(path, list, sizeof(list));
+	if (n <= 0 || !xattr_listed(list, n, "user.shmfs.transient"))
+		return false;
 	n = lgetxattr(path, "user.shmfs.transient", val, sizeof(val));
+	if (n < 0)
+		return errno == ENOTSUP || errno == ENOSYS;
 	return n == 1 && val[0] == '1';
 }
 

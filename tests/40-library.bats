@@ -201,7 +201,12 @@ for e in json.loads(sys.argv[1]):
 	assert_success
 	run "$SHMFS" create --transient scratch 4k
 	assert_success
-	# The command's own handle was the last one: the segment is gone.
+	# The command's own handle was the last one: the daemon removes the
+	# segment once the (asynchronous) release reaches it.
+	for ((i = 0; i < 200; i++)); do
+		[ -e "$MNT/scratch" ] || break
+		sleep 0.05
+	done
 	run "$SHMFS" ls --json
 	assert_success
 	run python3 -c 'import json, sys; print([e["name"] for e in json.loads(sys.argv[1])])' "$output"
@@ -211,6 +216,23 @@ for e in json.loads(sys.argv[1]):
 	run "$SHMFS" rm MemoryFile
 	assert_failure 1
 	assert_output "shmfs: segment 'MemoryFile' does not exist"
+}
+
+@test "on a mount: ls marks a transient segment while it is held open" {
+	requires cmd:setfattr
+	shmfs_mount
+	export SHMFS_DIR=$MNT
+	: >"$MNT/held"
+	exec 4<"$MNT/held"
+	setfattr -n user.shmfs.transient -v 1 "$MNT/held"
+	run "$SHMFS" ls
+	assert_success
+	assert_line --regexp '^held +0 .* transient$'
+	run "$SHMFS" ls --json
+	assert_success
+	assert_output --partial '"name": "held", "size": 0'
+	assert_output --partial '"transient": true}'
+	exec 4<&-
 }
 
 @test "install puts the library, header and pkg-config file in place, and they build a program" {
