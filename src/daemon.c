@@ -246,7 +246,11 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	shmfs_store_release(&fs->store);
 	if (fs->ready_fd >= 0 || fs->failed)	/* INIT never came, or failed */
 		return 1;
-	return err ? 1 : 0;
+	/*
+	 * libfuse's loop returns the number of the signal that ended it
+	 * (SIGTERM, SIGINT, SIGHUP): that is an orderly stop, not a failure.
+	 */
+	return err < 0 ? 1 : 0;
 out_unmount:
 	fuse_session_unmount(fs->se);
 out_session:

@@ -40,7 +40,7 @@ static void usage(FILE *out)
 	      "  xattr                 let extended attributes be read (each write then\n"
 	      "                        costs a daemon round trip; setting them always works)\n"
 	      "  allow_other, ro, rw   as for any FUSE filesystem\n"
-	      "  noexec, nosuid, nodev, noatime (and their opposites) for the kernel mount\n"
+	      "  noexec, nosuid, nodev, noatime  flags of the kernel mount (and their opposites)\n"
 	      "\nFlags: -f stay in the foreground, -d trace requests (implies -f)\n"
 	      "       -h, --help, --version\n", out);
 }

@@ -13,7 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -158,19 +158,84 @@ static int tmpfs_statfs(struct shmfs_store *st, struct statvfs *sv)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int type,
-		    struct FTW *ftw)
+/*
+ * Empty the directory open at dirfd, however deep the tree below it: a
+ * store may hold nests far deeper than PATH_MAX, so walk with one
+ * directory fd at a time instead of paths or one fd per level.  Go down
+ * into the first directory that is not empty; when a directory has been
+ * emptied, go back up through ".." and rescan, which removes it.
+ */
+static int empty_dir(int dirfd)
 {
-	if (type == FTW_DP)
-		return rmdir(path) ? -1 : 0;
-	return unlink(path) ? -1 : 0;
+	int fd = dup(dirfd), depth = 0, err = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		int sub = -1, scanfd = dup(fd);
+		DIR *d = scanfd >= 0 ? fdopendir(scanfd) : NULL;
+		struct dirent *e;
+
+		if (!d) {
+			err = -errno;
+			if (scanfd >= 0)
+				close(scanfd);
+			break;
+		}
+		while (!err && sub < 0 && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (!unlinkat(fd, e->d_name, 0) || errno == ENOENT)
+				continue;
+			if (errno != EISDIR && errno != EPERM) {
+				err = -errno;
+			} else if (!unlinkat(fd, e->d_name, AT_REMOVEDIR) || errno == ENOENT) {
+				continue;
+			} else if (errno != ENOTEMPTY && errno != EEXIST) {
+				err = -errno;
+			} else {
+				sub = openat(fd, e->d_name,
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub < 0)
+					err = -errno;
+			}
+		}
+		closedir(d);
+		if (err)
+			break;
+		if (sub >= 0) {
+			close(fd);
+			fd = sub;
+			depth++;
+			continue;
+		}
+		if (!depth)
+			break;
+		sub = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0) {
+			err = -errno;
+			break;
+		}
+		close(fd);
+		fd = sub;
+		depth--;
+	}
+	close(fd);
+	return err;
 }
 
 static int rm_tree(const char *path)
 {
-	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT)
-		return -errno;
-	return 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int err;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = empty_dir(fd);
+	close(fd);
+	if (!err && rmdir(path) && errno != ENOENT)
+		err = -errno;
+	return err;
 }
 
 static int tmpfs_destroy(const char *path)
