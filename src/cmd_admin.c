@@ -193,18 +193,30 @@ int shmfs_cmd_discard(int argc, char **argv)
 	return rc;
 }
 
-static void print_bytes(const char *label, const char *used, const char *limit)
+/* A byte count in the largest binary unit that keeps it at or above 1. */
+static void human_bytes(char *buf, size_t len, double n)
 {
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double u = strtod(used, NULL), l = strtod(limit, NULL);
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	int i = 0;
 
-	while (l >= 1024 && i < 4) {
-		l /= 1024;
-		u /= 1024;
+	while (n >= 1024 && i < 5) {
+		n /= 1024;
 		i++;
 	}
-	printf("%-14s %.1f %s of %.1f %s\n", label, u, units[i], l, units[i]);
+	if (i)
+		snprintf(buf, len, "%.1f %s", n, units[i]);
+	else
+		snprintf(buf, len, "%.0f B", n);
+}
+
+static void print_bytes(const char *label, const char *used, const char *limit)
+{
+	char u[32], l[32];
+	double lim = strtod(limit, NULL);
+
+	human_bytes(u, sizeof(u), strtod(used, NULL));
+	human_bytes(l, sizeof(l), lim);
+	printf("%-14s %s of %s\n", label, u, lim > 0 ? l : "no limit");
 }
 
 int shmfs_cmd_status(int argc, char **argv)
@@ -242,7 +254,8 @@ int shmfs_cmd_status(int argc, char **argv)
 	printf("%-14s %s\n", "segments:", status_get(&st, "segments"));
 	print_bytes("memory:", status_get(&st, "bytes_used"), status_get(&st, "bytes_limit"));
 	printf("%-14s %s of %s\n", "inodes:", status_get(&st, "inodes_used"),
-	       status_get(&st, "inodes_limit"));
+	       strtoull(status_get(&st, "inodes_limit"), NULL, 10) ?
+	       status_get(&st, "inodes_limit") : "no limit");
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
 	printf("%-14s %s\n", "xattr reads:", status_get(&st, "xattr"));
 	printf("%-14s %s\n", "daemon pid:", status_get(&st, "pid"));
