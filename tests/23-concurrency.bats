@@ -107,7 +107,11 @@ check_counter() {
 	shmfs_mount
 	start_regions
 	wait_all
-	grep -q ' through the mapping' "$LOGS/regionA0.out"
+	# Both ways of writing were used by every writer.
+	for f in "$LOGS"/region??.out; do
+		grep -Eq ': [1-9][0-9]* records written, [1-9][0-9]* through the mapping$' "$f" ||
+			fail "$(basename "$f" .out) did not write both by pwrite and by mmap"
+	done
 	check_regions
 }
 
@@ -115,6 +119,10 @@ check_counter() {
 	shmfs_mount
 	start_counter
 	wait_all
+	for f in "$LOGS"/counter?.out; do
+		grep -Eq ': [1-9][0-9]* increments, [1-9][0-9]* through the mapping' "$f" ||
+			fail "$(basename "$f" .out) did not write both by pwrite and by mmap"
+	done
 	check_counter
 }
 
