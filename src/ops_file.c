@@ -19,8 +19,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-/* Flags that describe the caller's descriptor, not the store's. */
-#define CALLER_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_APPEND | O_DIRECT | O_NOFOLLOW)
+/*
+ * Flags that describe the caller's descriptor, not the store's. O_TRUNC is
+ * done by file_open, which keeps a daemon-kept size limit's count.
+ */
+#define CALLER_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_APPEND | O_DIRECT | O_NOFOLLOW | \
+			   O_TRUNC)
+
+static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate);
 
 static int open_backing(struct shmfs_inode *inode, int flags)
 {
@@ -92,24 +98,29 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	if (err)
 		goto out_close;
 	fi->noflush = 1;
-	if (fs->pt.active) {
-		if ((fi->flags & O_TRUNC) && ftruncate(inode->backing_fd, 0)) {
-			err = -errno;
-			inode_close(fs, req, inode);
-			goto out_close;
-		}
-		if (fd >= 0)
-			close(fd);
-		fi->fh = 0;
-		shmfs_passthrough_prepare_reply(&fs->pt, fi, inode->backing_id);
-		return 0;
-	}
-	if (fd < 0) {
+	if (!fs->pt.active && fd < 0) {
 		fd = open_backing(inode, fi->flags);
 		if (fd < 0) {
 			inode_close(fs, req, inode);
 			return fd;
 		}
+	}
+	if (fi->flags & O_TRUNC) {
+		pthread_mutex_lock(&inode->lock);
+		err = resize_locked(fs->store.quota, fs->pt.active ? inode->backing_fd : fd, 0,
+				    true);
+		pthread_mutex_unlock(&inode->lock);
+		if (err) {
+			inode_close(fs, req, inode);
+			goto out_close;
+		}
+	}
+	if (fs->pt.active) {
+		if (fd >= 0)
+			close(fd);
+		fi->fh = 0;
+		shmfs_passthrough_prepare_reply(&fs->pt, fi, inode->backing_id);
+		return 0;
 	}
 	fi->fh = (uint64_t)fd;
 	fi->keep_cache = 1;

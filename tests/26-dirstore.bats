@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# A directory store with size= is kept by the daemon (cached data path):
+# its byte count must follow every change of size, including opens with
+# O_TRUNC, and data must stay intact under it (fsx and the concurrency
+# workers, which then go through the daemon's limited write path).
+
+load helpers
+
+status_field() {
+	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
+}
+
+mount_dirstore() {
+	SHMFS_TEST_MODE=cached shmfs_mount -o "store=$BATS_TEST_TMPDIR/store,size=$1"
+	run status_field data_path
+	assert_output "cached"
+}
+
+@test "dir store: an open with O_TRUNC gives its bytes back to size=" {
+	local i
+	mount_dirstore 8m
+	head -c $((6 << 20)) /dev/zero >"$MNT/seg"
+	run status_field bytes_used
+	assert_output $((6 << 20))
+	: >"$MNT/seg"
+	run stat -c %s "$MNT/seg"
+	assert_output "0"
+	run status_field bytes_used
+	assert_output "0"
+	# Rewriting through O_TRUNC again and again never runs out of room.
+	for ((i = 0; i < 5; i++)); do
+		head -c $((6 << 20)) /dev/zero >"$MNT/seg" || fail "rewrite $i: out of room"
+	done
+	run status_field bytes_used
+	assert_output $((6 << 20))
+	# The count agrees with a fresh count of the store.
+	shmfs_umount
+	SHMFS_MOUNTS=()
+	SHMFS_PIDS=()
+	mount_dirstore 8m
+	run status_field bytes_used
+	assert_output $((6 << 20))
+}
+
+@test "dir store: fsx under a size limit" {
+	mount_dirstore 64m
+	run "$SHMFS_TEST_BIN/fsx" -s 21 -n 10000 -N 500 "$MNT/fsx"
+	assert_success
+	assert_line --index 1 --regexp '^fsx: 10000 ops OK, seed 21'
+	size=$(stat -c %s "$MNT/fsx")
+	run status_field bytes_used
+	assert_output $(((size + 4095) / 4096 * 4096))
+}
+
+@test "dir store: the flock counter with 8 writers under a size limit" {
+	local i logs=() pids=() H=$SHMFS_TEST_BIN/t_hammer
+	mount_dirstore 64m
+	truncate -s $((64 + 100000 * 56)) "$MNT/counter"
+	for ((i = 1; i <= 8; i++)); do
+		timeout 60 "$H" counter "$MNT/counter" "$i" 2 "$BATS_TEST_TMPDIR/c$i.log" 3>&- &
+		pids+=($!)
+		logs+=("$BATS_TEST_TMPDIR/c$i.log")
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || fail "a counter writer failed"
+	done
+	run "$H" counter-check "$MNT/counter" "${logs[@]}"
+	assert_success
+	assert_output --regexp '^counter-check: [0-9]+ records from 8 writers'
+}
