@@ -254,6 +254,13 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 		if (n < 0)
 			n = -errno;
 	}
+	/*
+	 * The kernel takes a short reply to a write-back of dirty pages
+	 * (mmap stores) as done: say ENOSPC, so that msync and fsync report
+	 * the lost pages instead of dropping them without a word.
+	 */
+	if (fi->writepage && n >= 0 && (size_t)n < size)
+		n = -ENOSPC;
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
