@@ -56,6 +56,12 @@ wait_status() {
 	fail "status: $1=$(status_of "$1"), expected $2"
 }
 
+teardown() {
+	# Descriptors that a failed status test may have left open.
+	exec 5<&- 6<&-
+	shmfs_teardown
+}
+
 t_io() {
 	"$SHMFS_TEST_BIN/t_io" "$@"
 }
