@@ -265,6 +265,13 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 		if (n < 0)
 			n = -errno;
 	}
+	/*
+	 * The kernel takes a short reply to a write-back of dirty pages
+	 * (mmap stores) as done: say ENOSPC, so that msync and fsync report
+	 * the lost pages instead of dropping them without a word.
+	 */
+	if (fi->writepage && n >= 0 && (size_t)n < size)
+		n = -ENOSPC;
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -373,7 +380,17 @@ void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 
 static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
 {
-	return resize_locked(fs->store.quota, fd, *(off_t *)arg, true);
+	off_t len = *(off_t *)arg;
+	struct stat sb;
+
+	/*
+	 * No segment grows longer than the whole mount: a tmpfs store would
+	 * take it (holes cost nothing), but its pages could never be stored.
+	 */
+	if (fs->opts->size && (uint64_t)len > fs->opts->size &&
+	    (fstat(fd, &sb) || len > sb.st_size))
+		return -EFBIG;
+	return resize_locked(fs->store.quota, fd, len, true);
 }
 
 int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,

@@ -1,0 +1,288 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Multi-user like /dev/shm: root's mount is mode 1777 with allow_other and
+# default_permissions; a segment belongs to the user who made it, with
+# that user's umask; the kernel enforces modes and the sticky bit; the
+# store is out of every other user's reach; and an unprivileged user can
+# mount a shmfs of their own through fusermount3.
+#
+# Runs as root; two test users are made for the suite and removed after.
+# modes: passthrough cached
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+setup_file() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	export U1="shmfs-t$$" U2="shmfs-u$$"
+	useradd -M -U -s /usr/sbin/nologin "$U1"
+	useradd -M -U -s /usr/sbin/nologin "$U2"
+	U1_ID=$(id -u "$U1")
+	U2_ID=$(id -u "$U2")
+	export U1_ID U2_ID
+	# An unprivileged mount needs /dev/fuse open to all, as Debian's udev
+	# rule makes it (0666); libfuse only turns to fusermount3 when mount(2)
+	# refuses, not when /dev/fuse cannot be opened. Put it back after.
+	FUSE_DEV_MODE=$(stat -c %a /dev/fuse)
+	export FUSE_DEV_MODE
+	chmod 0666 /dev/fuse
+}
+
+teardown_file() {
+	[ -z "${FUSE_DEV_MODE:-}" ] || chmod "$FUSE_DEV_MODE" /dev/fuse
+	[ -z "${U1_ID:-}" ] || rm -rf "/dev/shm/shmfs-$U1_ID"
+	[ -z "${U2_ID:-}" ] || rm -rf "/dev/shm/shmfs-$U2_ID"
+	userdel "$U1" 2>/dev/null || true
+	userdel "$U2" 2>/dev/null || true
+}
+
+setup() {
+	# bats makes its directories 0700: let the test users through.
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ] && [ "$d" != /tmp ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	USER_MNT=""
+	HOLDER=""
+}
+
+teardown() {
+	if [ -n "$HOLDER" ]; then
+		kill "$HOLDER" 2>/dev/null || true
+		wait "$HOLDER" 2>/dev/null || true
+	fi
+	if [ -n "$USER_MNT" ] && shmfs_is_mounted "$USER_MNT"; then
+		fusermount3 -u -z "$USER_MNT" || umount -l "$USER_MNT"
+	fi
+	rm -rf "/dev/shm/shmfs-$U1_ID"
+	shmfs_teardown
+}
+
+# as USER COMMAND...: run COMMAND as USER (and the user's groups), in /.
+as() {
+	local user=$1
+	shift
+	setpriv --reuid="$user" --regid="$user" --init-groups env -C / HOME=/ "$@"
+}
+
+t_io() {
+	"$SHMFS_TEST_BIN/t_io" "$@"
+}
+
+# The store's name for a mountpoint, as src/store.c makes it.
+store_key() {
+	python3 -c '
+import sys
+out = ""
+for c in sys.argv[1].lstrip("/").encode():
+    ch = chr(c)
+    out += "-" if ch == "/" else ch if ch.isascii() and (ch.isalnum() or ch in "_.") else "\\x%02x" % c
+print(out)' "$1"
+}
+
+status_of() {
+	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
+}
+
+@test "root's mount: the root is 1777 and the kernel mount has allow_other and default_permissions" {
+	shmfs_mount
+	run stat -c '%a %U %G' "$MNT"
+	assert_output "1777 root root"
+	run awk -v m="$MNT" '$5 == m { print $NF }' /proc/self/mountinfo
+	assert_output --regexp '(^|,)allow_other(,|$)'
+	assert_output --regexp '(^|,)default_permissions(,|$)'
+	run as "$U1" ls -a "$MNT"
+	assert_success
+}
+
+@test "a segment is owned by the user who made it, with their umask applied" {
+	shmfs_mount
+	run as "$U1" sh -c 'umask 077 && printf a >"$1/a" && mkdir "$1/da" &&
+		umask 022 && printf b >"$1/b" && mkdir "$1/db"' sh "$MNT"
+	assert_success
+	run stat -c '%n %U %G %a' "$MNT/a" "$MNT/da" "$MNT/b" "$MNT/db"
+	assert_output "$MNT/a $U1 $U1 600
+$MNT/da $U1 $U1 700
+$MNT/b $U1 $U1 644
+$MNT/db $U1 $U1 755"
+	run as "$U2" sh -c 'umask 027 && printf c >"$1/c"' sh "$MNT"
+	run stat -c '%U %G %a' "$MNT/c"
+	assert_output "$U2 $U2 640"
+	# What the store holds, not only what the kernel was told.
+	shmfs_umount
+	shmfs_mount
+	run stat -c '%n %U %G %a' "$MNT/a" "$MNT/c"
+	assert_output "$MNT/a $U1 $U1 600
+$MNT/c $U2 $U2 640"
+}
+
+@test "another user cannot read a 0600 segment, nor remove, rename or chown another's" {
+	shmfs_mount
+	as "$U1" sh -c 'umask 077 && printf secret >"$1/a" && umask 022 && printf open >"$1/b"' \
+		sh "$MNT"
+	run as "$U2" "$SHMFS_TEST_BIN/t_io" open "$MNT/a" rdonly open "$MNT/a" wronly \
+		open "$MNT/b" rdonly open "$MNT/b" wronly truncate "$MNT/b" 0 \
+		unlink "$MNT/a" unlink "$MNT/b" rename "$MNT/a" "$MNT/x" rename "$MNT/b" "$MNT/x"
+	assert_success
+	assert_output "open: EACCES
+open: EACCES
+open: ok
+open: EACCES
+truncate 0: EACCES
+unlink: EPERM
+unlink: EPERM
+rename: EPERM
+rename: EPERM"
+	# Nor replace it by renaming over it.
+	as "$U2" sh -c 'printf mine >"$1/m"' sh "$MNT"
+	run as "$U2" "$SHMFS_TEST_BIN/t_io" rename "$MNT/m" "$MNT/a"
+	assert_output "rename: EPERM"
+	run as "$U2" cat "$MNT/a"
+	assert_failure
+	assert_output --partial "Permission denied"
+	run as "$U2" chown "$U2" "$MNT/a"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	run as "$U2" chmod 666 "$MNT/a"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	# The owner may not give a segment away either.
+	run as "$U1" chown "$U2" "$MNT/a"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	run as "$U1" chgrp "$U2" "$MNT/a"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	run stat -c '%U %G %a %s' "$MNT/a" "$MNT/b"
+	assert_output "$U1 $U1 600 6
+$U1 $U1 644 4"
+	run as "$U1" cat "$MNT/a" "$MNT/b"
+	assert_output "secretopen"
+	# The owner can remove their own; root can remove anyone's.
+	run as "$U1" rm "$MNT/a"
+	assert_success
+	run rm "$MNT/m"
+	assert_success
+}
+
+@test "the store is out of every other user's reach, and so is the daemon's /proc" {
+	shmfs_mount
+	as "$U1" sh -c 'umask 022 && printf data >"$1/a"' sh "$MNT"
+	local store
+	store=$(status_of store)
+	assert_equal "$store" "/run/shmfs/$(store_key "$MNT")"
+	run stat -c '%a %U %G' /run/shmfs "$store"
+	assert_output "700 root root
+700 root root"
+	[ -f "$store/root/a" ] || fail "no backing file at $store/root/a"
+	# Hold the segment open: the daemon then has a descriptor of its backing file.
+	sleep 300 <"$MNT/a" &
+	HOLDER=$!
+	local fd="" f
+	for f in /proc/"$SHMFS_PID"/fd/*; do
+		[ "$(readlink "$f")" != "$store/root/a" ] || fd=${f##*/}
+	done
+	[ -n "$fd" ] || fail "the daemon holds no descriptor of the segment"
+	run as "$U1" "$SHMFS_TEST_BIN/t_io" open "$store/root/a" rdonly stat "$store" \
+		stat "$store/root" open "/proc/$SHMFS_PID/root$store/root/a" rdonly \
+		open "/proc/$SHMFS_PID/fd" rdonly,directory \
+		open "/proc/$SHMFS_PID/fd/$fd" rdonly
+	assert_success
+	assert_output "open: EACCES
+stat: EACCES
+stat: EACCES
+open: EACCES
+open: EACCES
+open: EACCES"
+	run as "$U1" ls "/proc/$SHMFS_PID/fd"
+	assert_failure
+	assert_output --partial "Permission denied"
+	# While the owner still reaches it through the mount.
+	run as "$U1" cat "$MNT/a"
+	assert_output "data"
+}
+
+@test "a setgid directory passes its group on to segments and directories" {
+	shmfs_mount
+	mkdir "$MNT/g"
+	chgrp "$U2" "$MNT/g"
+	chmod 2777 "$MNT/g"
+	run as "$U1" sh -c 'umask 022 && printf x >"$1/g/f" && mkdir "$1/g/sub" &&
+		printf y >"$1/g/sub/f" && printf z >"$1/own"' sh "$MNT"
+	assert_success
+	run stat -c '%n %U %G %A' "$MNT/g/f" "$MNT/g/sub" "$MNT/g/sub/f" "$MNT/own"
+	assert_output "$MNT/g/f $U1 $U2 -rw-r--r--
+$MNT/g/sub $U1 $U2 drwxr-sr-x
+$MNT/g/sub/f $U1 $U2 -rw-r--r--
+$MNT/own $U1 $U1 -rw-r--r--"
+}
+
+@test "mode=, uid= and gid= set the root directory" {
+	shmfs_mount -o "mode=0750,uid=$U1,gid=$U2_ID"
+	run stat -c '%a %U %G' "$MNT"
+	assert_output "750 $U1 $U2"
+	run as "$U1" sh -c 'printf x >"$1/f" && ls "$1"' sh "$MNT"
+	assert_success
+	assert_output "f"
+	run as "$U2" ls "$MNT"
+	assert_success
+	assert_output "f"
+	run as "$U2" "$SHMFS_TEST_BIN/t_io" open "$MNT/g" wronly,creat
+	assert_output "open: EACCES"
+	shmfs_umount
+	shmfs_mount -o mode=0700
+	run stat -c '%a %U %G' "$MNT"
+	assert_output "700 $U1 $U2"
+	run as "$U2" ls "$MNT"
+	assert_failure
+	assert_output --partial "Permission denied"
+}
+
+@test "an unprivileged user mounts a shmfs of their own through fusermount3, cached" {
+	USER_MNT=$BATS_TEST_TMPDIR/umnt
+	mkdir "$USER_MNT"
+	chown "$U1:" "$USER_MNT"
+	local store="/dev/shm/shmfs-$U1_ID/$(store_key "$USER_MNT")"
+	run --separate-stderr as "$U1" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_success
+	shmfs_is_mounted "$USER_MNT" || fail "not mounted"
+	run awk -v m="$USER_MNT" '$5 == m { print $NF }' /proc/self/mountinfo
+	assert_output --regexp "(^|,)user_id=$U1_ID(,|$)"
+	refute_output --regexp '(^|,)allow_other(,|$)'
+	run as "$U1" "$SHMFS" status --raw "$USER_MNT"
+	assert_success
+	assert_line "data_path=cached"
+	assert_line "store=$store"
+	assert_line "store_kind=directory"
+	run stat -c '%a %U' "/dev/shm/shmfs-$U1_ID" "$store"
+	assert_output "700 $U1
+700 $U1"
+	run as "$U1" sh -c 'printf hello >"$1/seg" && cat "$1/seg"' sh "$USER_MNT"
+	assert_success
+	assert_output "hello"
+	# Nobody else gets in: the mount has no allow_other.
+	run as "$U2" cat "$USER_MNT/seg"
+	assert_failure
+	assert_output --partial "Permission denied"
+	run as "$U1" "$SHMFS" umount "$USER_MNT"
+	assert_success
+	run shmfs_is_mounted "$USER_MNT"
+	assert_failure
+	# The segment outlives the mount; --discard destroys the store.
+	run as "$U1" cat "$store/root/seg"
+	assert_output "hello"
+	run as "$U1" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_success
+	run as "$U1" cat "$USER_MNT/seg"
+	assert_output "hello"
+	run as "$U1" "$SHMFS" umount --discard "$USER_MNT"
+	assert_success
+	[ ! -e "$store" ] || fail "the store is still there"
+	run --separate-stderr as "$U1" timeout 30 "$SHMFS" mount -o passthrough=on "$USER_MNT"
+	assert_failure 1
+	assert_equal "$stderr" "shmfs: passthrough=on, but the daemon lacks CAP_SYS_ADMIN"
+	run shmfs_is_mounted "$USER_MNT"
+	assert_failure
+}
