@@ -405,7 +405,7 @@ print(out)' "$MNT")
 	assert_line "data path:     $(expected_path)"
 	assert_line "store:         /run/shmfs/$key (tmpfs)"
 	assert_line "segments:      2"
-	assert_line "memory:        0.3 MiB of 2.0 MiB"
+	assert_line "memory:        304.0 KiB of 2.0 MiB"
 	assert_line "open handles:  2"
 	exec 5<&- 6<&-
 	wait_status open_handles 0
