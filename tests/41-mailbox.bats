@@ -36,13 +36,13 @@ setup() {
 	assert_output --regexp '^lib_mailbox wake: all [0-9]+ checks passed$'
 }
 
-@test "stress: 100000 messages up to 500 KB, 4 reader processes, none torn" {
+@test "stress: 100000 messages up to 500 KB, 4 reader processes, none torn, every wait woke within 1 s" {
 	run "$SHMFS_TEST_BIN/lib_mailbox" stress 100000 4
 	assert_success
 	assert_line "stress: published 100000 messages (100 of about 500 KB) to 4 readers"
-	assert_line --regexp '^reader 0 \(waiting\): [0-9]+ whole messages, last 100000$'
+	assert_line --regexp '^reader 0 \(waiting\): [0-9]+ whole messages, last 100000, [0-9]+ waits \([0-9]+ blocked\), each woke within 1 s$'
 	assert_line --regexp '^reader 1 \(spinning\): [0-9]+ whole messages, last 100000$'
-	assert_line --regexp '^reader 2 \(waiting\): [0-9]+ whole messages, last 100000$'
+	assert_line --regexp '^reader 2 \(waiting\): [0-9]+ whole messages, last 100000, [0-9]+ waits \([0-9]+ blocked\), each woke within 1 s$'
 	assert_line --regexp '^reader 3 \(spinning\): [0-9]+ whole messages, last 100000$'
 	assert_line --regexp '^lib_mailbox stress: all [0-9]+ checks passed$'
 	# The segment is gone, and the mount still works.

@@ -368,3 +368,101 @@ PY
 	assert_output "$(printf '%s\n' '<umount><--discard></x>' \
 		'<mount><-o><size=1g,passthrough=auto></y>' '<status></z>')"
 }
+
+# A store with one segment in it, made through a real mount and then
+# unmounted: STORE names it, $STORE_SUM is the md5sum of its segment.
+make_store() {
+	STORE=$BATS_TEST_TMPDIR/store
+	shmfs_mount "$BATS_TEST_TMPDIR/first" -o "store=$STORE"
+	head -c 100k /dev/urandom >"$BATS_TEST_TMPDIR/first/kept"
+	STORE_SUM=$(md5sum <"$BATS_TEST_TMPDIR/first/kept")
+	shmfs_umount "$BATS_TEST_TMPDIR/first"
+}
+
+# The store made by make_store, mounted again, still holds its segment.
+assert_store_intact() {
+	shmfs_mount "$BATS_TEST_TMPDIR/again" -o "store=$STORE"
+	run md5sum <"$BATS_TEST_TMPDIR/again/kept"
+	assert_success
+	assert_output "$STORE_SUM"
+	run ls -A "$BATS_TEST_TMPDIR/again"
+	assert_output "kept"
+}
+
+# fails_cleanly STATUS WORD MOUNT-ARGS...: shmfs mount fails with STATUS,
+# one line on stderr that contains WORD, nothing on stdout, nothing mounted.
+fails_cleanly() {
+	local want=$1 word=$2 last
+	shift 2
+	run --separate-stderr "$SHMFS" mount "$@"
+	assert_failure "$want"
+	assert_output ""
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+	[[ $stderr == "shmfs: "*"$word"* ]] || fail "'$word' not in: $stderr"
+	last=${*: -1}
+	refute shmfs_is_mounted "$last"
+}
+
+@test "a failed mount with a store= of segments touches none of them" {
+	local busy
+	make_store
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	printf 'file' >"$BATS_TEST_TMPDIR/plain-file"
+	fails_cleanly 1 "does not exist" -o "store=$STORE" "$BATS_TEST_TMPDIR/nowhere"
+	fails_cleanly 1 "not a directory" -o "store=$STORE" "$BATS_TEST_TMPDIR/plain-file"
+	fails_cleanly 2 "'size=abc'" -o "store=$STORE,size=abc" "$BATS_TEST_TMPDIR/mnt"
+	fails_cleanly 2 "'mode=99'" -o "store=$STORE,mode=99" "$BATS_TEST_TMPDIR/mnt"
+	fails_cleanly 2 "'nosuchoption'" -o "store=$STORE,nosuchoption" "$BATS_TEST_TMPDIR/mnt"
+	shmfs_mount "$BATS_TEST_TMPDIR/busy"
+	busy=$MNT
+	run --separate-stderr "$SHMFS" mount -o "store=$STORE" "$busy"
+	assert_failure 1
+	[ "${#stderr_lines[@]}" -eq 1 ] && [[ $stderr == *"already mounted"* ]] ||
+		fail "$stderr"
+	shmfs_umount "$busy"
+	run cat "$BATS_TEST_TMPDIR/plain-file"
+	assert_output "file"
+	[ ! -e "$BATS_TEST_TMPDIR/nowhere" ]
+	assert_store_intact
+}
+
+@test "mode= takes octal up to 07777 only" {
+	local dir opt
+	dir=$(fresh_dir mnt)
+	for opt in mode=99 mode=8 mode=-1 mode=017777 mode=0x1ff mode=; do
+		run --separate-stderr "$SHMFS" mount -o "$opt" "$dir"
+		assert_failure 2
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "'$opt': $stderr"
+		[[ $stderr == *"'$opt'"* ]] || fail "'$opt' not named in: $stderr"
+		refute shmfs_is_mounted "$dir"
+	done
+	shmfs_mount "$dir" -o mode=0750
+	run stat -c %a "$dir"
+	assert_output "750"
+}
+
+@test "store= on a file is a system error and leaves the file alone" {
+	local dir
+	dir=$(fresh_dir mnt)
+	printf 'not a store' >"$BATS_TEST_TMPDIR/store-file"
+	fails_cleanly 1 "store-file" -o "store=$BATS_TEST_TMPDIR/store-file" "$dir"
+	run cat "$BATS_TEST_TMPDIR/store-file"
+	assert_output "not a store"
+}
+
+@test "a store that cannot be written is a system error; its segments stay" {
+	requires root
+	local dir
+	make_store
+	dir=$(fresh_dir mnt)
+	mount --bind "$STORE" "$STORE"
+	mount -o remount,bind,ro "$STORE"
+	run --separate-stderr "$SHMFS" mount -o "store=$STORE" "$dir"
+	umount "$STORE"
+	assert_failure 1
+	assert_output ""
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+	[[ $stderr == *"$STORE"*"Read-only file system"* ]] || fail "$stderr"
+	refute shmfs_is_mounted "$dir"
+	assert_store_intact
+}

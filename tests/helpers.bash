@@ -116,6 +116,24 @@ shmfs_teardown() {
 	done
 	SHMFS_MOUNTS=()
 	SHMFS_PIDS=()
+	shmfs_sweep || rc=1
+	return $rc
+}
+
+# Detach every shmfs mount still attached below this test's directory (a
+# mount that a command under test made when it should have failed, say),
+# naming each; fails if there was one.
+shmfs_sweep() {
+	local top mnt rc=0
+	top=$(realpath "$BATS_TEST_TMPDIR" 2>/dev/null) || return 0
+	while IFS= read -r mnt; do
+		mnt=$(printf '%b' "$mnt")	# mountinfo escapes blanks as \040
+		echo "left mounted: $mnt" >&2
+		fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+		"$SHMFS" discard "$mnt" >/dev/null 2>&1 || true
+		rc=1
+	done < <(awk -v top="$top/" '$0 ~ / - fuse\.shmfs / && index($5, top) == 1 { print $5 }' \
+		/proc/self/mountinfo)
 	return $rc
 }
 

@@ -10,7 +10,12 @@
  *                              about 500 KB; R reader processes (default 4,
  *                              half blocking in wait, half spinning) check
  *                              that every message they read is whole and
- *                              that sequence numbers only grow
+ *                              that sequence numbers only grow; the
+ *                              publisher pauses now and then so that
+ *                              waiting readers block, and every wait must
+ *                              return within WAKE_BOUND_NS of the publish
+ *                              it waited for (or of its call, if that
+ *                              publish came first)
  *
  * With no argument, runs all three.
  */
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +50,41 @@ static int checks, failures;
 		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_,    \
 		      strerror(got_ < 0 ? -got_ : got_), (int)(want));         \
 	} while (0)
+
+/*
+ * The bound on a wake-up: generous (no performance threshold), but a lost
+ * wake-up that only a timeout or a later publish would end is caught.
+ */
+#define WAKE_BOUND_NS 1000000000LL
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Memory shared by the processes of one check: publish times by number. */
+static long long *shared_times(size_t n)
+{
+	void *p = mmap(NULL, n * sizeof(long long), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * How long a wait called at CALLED and returned at WOKE took to notice
+ * message number SEQ, published (by the clock) at times[SEQ].
+ */
+static long long wake_latency(const long long *times, uint64_t seq,
+			      long long called, long long woke)
+{
+	long long published = __atomic_load_n(&times[seq], __ATOMIC_ACQUIRE);
+
+	return woke - (published > called ? published : called);
+}
 
 /* ------------------------------------------------------------- basic */
 
@@ -174,9 +215,13 @@ static void check_wake(void)
 {
 	struct shmfs_mailbox *mb = NULL;
 	int ready[2], status = -1;
+	long long *times = shared_times(8);
 	char c;
 	pid_t pid;
 
+	CHECK(times != NULL, "shared memory for the publish times");
+	if (!times)
+		return;
 	shmfs_segment_unlink("mb-wake");
 	CHECK_ERR(shmfs_mailbox_open("mb-wake", 64, SHMFS_OPEN_CREATE, &mb), 0);
 	if (!mb || pipe(ready) < 0)
@@ -185,6 +230,7 @@ static void check_wake(void)
 		pid = fork();
 		if (pid == 0) {
 			struct shmfs_mailbox *rd;
+			long long called, woke;
 			uint64_t seen;
 			int err;
 
@@ -194,20 +240,30 @@ static void check_wake(void)
 			if (write(ready[1], "r", 1) != 1)
 				_exit(11);
 			/* Blocks in the futex until the publish below. */
-			err = shmfs_mailbox_wait(rd, seen, 60000);
+			called = now_ns();
+			err = shmfs_mailbox_wait(rd, seen, 10000);
+			woke = now_ns();
 			if (err)
 				_exit(err == -ETIMEDOUT ? 12 : 13);
-			_exit(shmfs_mailbox_seq(rd) > seen ? 0 : 14);
+			if (shmfs_mailbox_seq(rd) <= seen)
+				_exit(14);
+			if (wake_latency(times, seen + 1, called, woke) >
+			    WAKE_BOUND_NS)
+				_exit(15);
+			_exit(0);
 		}
 		CHECK(read(ready[0], &c, 1) == 1, "child ready");
 		/* Give the child time to block; correctness does not depend on
 		 * it, it only makes the futex path the one usually taken. */
 		usleep(50000);
+		__atomic_store_n(&times[shmfs_mailbox_seq(mb) + 1], now_ns(),
+				 __ATOMIC_RELEASE);
 		CHECK_ERR(shmfs_mailbox_publish(mb, "wake up", 7, NULL), 0);
 		waitpid(pid, &status, 0);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "waiter woke: status %d", status);
+		      "waiter woke within 1 s: status %d", status);
 	}
+	munmap(times, 8 * sizeof(long long));
 	close(ready[0]);
 	close(ready[1]);
 	shmfs_mailbox_close(mb);
@@ -262,11 +318,13 @@ static int stress_verify(const unsigned char *buf, size_t len, uint64_t seq)
 }
 
 /* A reader process: reads until it has seen message TOTAL. */
-static int stress_reader(int id, uint64_t total, bool blocking, int ready)
+static int stress_reader(int id, uint64_t total, bool blocking, int ready,
+			 const long long *times)
 {
 	struct shmfs_mailbox *mb;
 	unsigned char *buf = malloc(STRESS_CAP);
-	uint64_t last = 0, seq, seen = 0, waits = 0;
+	uint64_t last = 0, seq, seen = 0, waits = 0, blocked = 0;
+	long long called, woke, latency;
 	size_t len;
 	int err;
 
@@ -276,13 +334,24 @@ static int stress_reader(int id, uint64_t total, bool blocking, int ready)
 		return 11;
 	while (last < total) {
 		if (blocking) {
-			err = shmfs_mailbox_wait(mb, last, 30000);
+			called = now_ns();
+			err = shmfs_mailbox_wait(mb, last, 10000);
+			woke = now_ns();
 			waits++;
 			if (err) {
 				fprintf(stderr, "reader %d: wait after %ju: %s\n",
 					id, (uintmax_t)last, strerror(-err));
 				return 12;
 			}
+			latency = wake_latency(times, last + 1, called, woke);
+			if (latency > WAKE_BOUND_NS) {
+				fprintf(stderr, "reader %d: the wait for message "
+					"%ju woke %lld ms after its publish\n", id,
+					(uintmax_t)last + 1, latency / 1000000);
+				return 16;
+			}
+			blocked += __atomic_load_n(&times[last + 1],
+						   __ATOMIC_ACQUIRE) > called;
 		}
 		err = shmfs_mailbox_read(mb, buf, STRESS_CAP, &len, &seq);
 		if (err == -ENOMSG && !blocking) {
@@ -311,9 +380,14 @@ static int stress_reader(int id, uint64_t total, bool blocking, int ready)
 		last = seq;
 		seen++;
 	}
-	printf("reader %d (%s): %ju whole messages, last %ju\n", id,
-	       blocking ? "waiting" : "spinning", (uintmax_t)seen,
-	       (uintmax_t)last);
+	if (blocking)
+		printf("reader %d (waiting): %ju whole messages, last %ju, "
+		       "%ju waits (%ju blocked), each woke within 1 s\n", id,
+		       (uintmax_t)seen, (uintmax_t)last, (uintmax_t)waits,
+		       (uintmax_t)blocked);
+	else
+		printf("reader %d (spinning): %ju whole messages, last %ju\n",
+		       id, (uintmax_t)seen, (uintmax_t)last);
 	shmfs_mailbox_close(mb);
 	free(buf);
 	return 0;
@@ -323,6 +397,7 @@ static void check_stress(uint64_t total, int readers)
 {
 	struct shmfs_mailbox *mb = NULL;
 	unsigned char *buf = malloc(STRESS_CAP);
+	long long *times = shared_times(total + 2);
 	pid_t pids[64];
 	int ready[2], status, bad = 0;
 	uint64_t seq = 0, big = 0;
@@ -333,13 +408,15 @@ static void check_stress(uint64_t total, int readers)
 	shmfs_segment_unlink("mb-stress");
 	CHECK_ERR(shmfs_mailbox_open("mb-stress", STRESS_CAP, SHMFS_OPEN_CREATE,
 				     &mb), 0);
-	if (!mb || !buf || pipe(ready) < 0)
+	CHECK(times != NULL, "shared memory for the publish times");
+	if (!mb || !buf || !times || pipe(ready) < 0)
 		return;
 	for (int r = 0; r < readers; r++) {
 		pids[r] = fork();
 		if (pids[r] == 0) {
 			fflush(stdout);
-			_exit(stress_reader(r, total, r % 2 == 0, ready[1]));
+			_exit(stress_reader(r, total, r % 2 == 0, ready[1],
+					    times));
 		}
 	}
 	for (int r = 0; r < readers; r++)
@@ -348,7 +425,12 @@ static void check_stress(uint64_t total, int readers)
 		size_t len = stress_len(k);
 		int err;
 
+		/* Now and then a pause, so waiting readers catch up and
+		 * block in the futex; the next publish must wake them. */
+		if (k % 500 == 0)
+			usleep(2000);
 		stress_fill(buf, k, len);
+		__atomic_store_n(&times[k], now_ns(), __ATOMIC_RELEASE);
 		err = shmfs_mailbox_publish(mb, buf, len, &seq);
 		if (err || seq != k) {
 			CHECK(0, "publish %ju: %d, seq %ju", (uintmax_t)k, err,
@@ -371,6 +453,7 @@ static void check_stress(uint64_t total, int readers)
 	close(ready[1]);
 	shmfs_mailbox_close(mb);
 	shmfs_segment_unlink("mb-stress");
+	munmap(times, (total + 2) * sizeof(long long));
 	free(buf);
 }
 

@@ -65,6 +65,35 @@ static void check_validate(void)
 	CHECK_ERR(shmfs_name_validate("tab\there"), -EINVAL);
 	CHECK_ERR(shmfs_name_validate("del\x7f"), -EINVAL);
 	CHECK_ERR(shmfs_name_validate(long_bad), -ENAMETOOLONG);
+
+	/* Edges: a lone slash, dot components anywhere, every control
+	 * character, and a component of exactly SHMFS_NAME_MAX + 1 bytes at
+	 * the end of a path whose other components are fine. */
+	CHECK_ERR(shmfs_name_validate("/"), -EINVAL);
+	CHECK_ERR(shmfs_name_validate("//"), -EINVAL);
+	CHECK_ERR(shmfs_name_validate("./a"), -EINVAL);
+	CHECK_ERR(shmfs_name_validate("a/./b"), -EINVAL);
+	CHECK_ERR(shmfs_name_validate("a/.."), -EINVAL);
+	CHECK_ERR(shmfs_name_validate("a/b/"), -EINVAL);
+	CHECK_ERR(shmfs_name_validate("a/.b/..c"), 0);
+	CHECK_ERR(shmfs_name_validate("with space"), 0);
+	CHECK_ERR(shmfs_name_validate("~tilde-and-#hash"), 0);
+	for (int c = 1; c < 0x20; c++) {
+		char bad[] = { 'x', (char)c, 'y', '\0' };
+		char lead[] = { (char)c, '\0' };
+
+		CHECK(shmfs_name_validate(bad) == -EINVAL, "control 0x%02x", c);
+		CHECK(shmfs_name_validate(lead) == -EINVAL, "lone 0x%02x", c);
+	}
+	CHECK_ERR(shmfs_name_validate("esc\x1b[0m"), -EINVAL);
+	snprintf(nested, sizeof(nested), "a/b/%s", long_ok);
+	CHECK_ERR(shmfs_name_validate(nested), 0);
+	nested[strlen(nested) + 1] = '\0';
+	nested[strlen(nested)] = 'z';
+	CHECK_ERR(shmfs_name_validate(nested), -ENAMETOOLONG);
+	/* A bad component before an over-long one is reported first. */
+	snprintf(nested, sizeof(nested), "../%s", long_ok);
+	CHECK_ERR(shmfs_name_validate(nested), -EINVAL);
 	snprintf(nested, sizeof(nested), "d/%s", long_bad);
 	CHECK_ERR(shmfs_name_validate(nested), -ENAMETOOLONG);
 }
@@ -99,6 +128,14 @@ static void check_resolve(void)
 	CHECK_ERR(shmfs_name_resolve("abcd", buf, 7), -ENAMETOOLONG);
 	CHECK_ERR(shmfs_name_resolve("../etc/passwd", buf, sizeof(buf)),
 		  -EINVAL);
+	CHECK_ERR(shmfs_name_resolve("", buf, sizeof(buf)), -EINVAL);
+	CHECK_ERR(shmfs_name_resolve(NULL, buf, sizeof(buf)), -EINVAL);
+	CHECK_ERR(shmfs_name_resolve("a\x01", buf, sizeof(buf)), -EINVAL);
+	/* Exactly the room for "/d/ab" and its NUL, then one byte short. */
+	CHECK_ERR(shmfs_name_resolve("ab", buf, 6), 0);
+	CHECK(!strcmp(buf, "/d/ab"), "resolved %s", buf);
+	CHECK_ERR(shmfs_name_resolve("ab", buf, 5), -ENAMETOOLONG);
+	CHECK_ERR(shmfs_name_resolve("ab", buf, 0), -ENAMETOOLONG);
 }
 
 static void check_utf8(void)

@@ -83,6 +83,90 @@ static void check_unaligned(struct shmfs_segment *seg)
 	shmfs_view_unmap(b);
 }
 
+/*
+ * Strings whose prefix or bytes end exactly at the view's end, or one byte
+ * past it; lengths that are negative as 32-bit numbers or huge; offsets
+ * that overflow. V is a 64-byte writable view.
+ */
+static void check_string_edges(struct shmfs_view *v)
+{
+	unsigned char *raw = shmfs_view_addr(v);
+	char sixty[61], buf[128];
+	size_t len = 99;
+
+	/* A prefix that ends at the view's end, with no bytes after it. */
+	CHECK_ERR(shmfs_view_write_string(v, 60, ""), 0);
+	CHECK_ERR(shmfs_view_read_string(v, 60, buf, sizeof(buf), &len), 0);
+	CHECK(len == 0 && buf[0] == '\0', "empty string at the end: %zu", len);
+	CHECK_ERR(shmfs_view_write_string(v, 61, ""), -ERANGE);
+	CHECK_ERR(shmfs_view_write_string(v, 64, ""), -ERANGE);
+	CHECK_ERR(shmfs_view_write_string(v, 65, ""), -ERANGE);
+	CHECK_ERR(shmfs_view_read_string(v, 64, buf, sizeof(buf), &len), -ERANGE);
+	CHECK_ERR(shmfs_view_read_string(v, 65, buf, sizeof(buf), &len), -ERANGE);
+
+	/* Bytes that end exactly at the view's end, then one past. */
+	memset(sixty, 's', 60);
+	sixty[60] = '\0';
+	CHECK_ERR(shmfs_view_write_string(v, 0, sixty), 0);
+	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), 0);
+	CHECK(len == 60 && !strcmp(buf, sixty), "60 bytes that fill the view");
+	CHECK_ERR(shmfs_view_read_string(v, 0, buf, 61, &len), 0);
+	CHECK_ERR(shmfs_view_read_string(v, 0, buf, 60, &len), -EMSGSIZE);
+	CHECK_ERR(shmfs_view_write_string(v, 1, sixty), -EMSGSIZE);
+	CHECK_ERR(shmfs_view_write_string(v, 4, sixty + 4), 0);
+	CHECK_ERR(shmfs_view_read_string(v, 4, buf, sizeof(buf), &len), 0);
+	CHECK(len == 56, "56 bytes after a prefix at 4: %zu", len);
+	memcpy(raw + 4, "\x39\x00\x00\x00", 4);	/* 57: one past the end */
+	CHECK_ERR(shmfs_view_read_string(v, 4, buf, sizeof(buf), &len), -ERANGE);
+	memcpy(raw, "\x3d\x00\x00\x00", 4);	/* 61 at 0: one past */
+	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -ERANGE);
+
+	/* Lengths a signed reader would take as negative, and huge ones. */
+	static const char *const prefixes[] = {
+		"\x00\x00\x00\x80", "\xfc\xff\xff\xff", "\xff\xff\xff\x7f",
+		"\x00\x00\x01\x00",
+	};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		memcpy(raw, prefixes[i], 4);
+		len = 7;
+		CHECK(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len) ==
+		      -ERANGE, "prefix %zu is refused", i);
+		memcpy(raw + 56, prefixes[i], 4);
+		CHECK(shmfs_view_read_string(v, 56, buf, sizeof(buf), &len) ==
+		      -ERANGE, "prefix %zu near the end is refused", i);
+	}
+
+	/* Offsets where off + prefix or off + length would wrap around. */
+	CHECK_ERR(shmfs_view_write_string(v, SIZE_MAX, ""), -ERANGE);
+	CHECK_ERR(shmfs_view_write_string(v, SIZE_MAX - 3, ""), -ERANGE);
+	CHECK_ERR(shmfs_view_read_string(v, SIZE_MAX - 3, buf, sizeof(buf), &len),
+		  -ERANGE);
+	CHECK_ERR(shmfs_view_read(v, 64, buf, 0), 0);
+	CHECK_ERR(shmfs_view_read(v, 64, buf, 1), -ERANGE);
+	CHECK_ERR(shmfs_view_read(v, 1, buf, SIZE_MAX), -ERANGE);
+	CHECK_ERR(shmfs_view_write(v, SIZE_MAX, buf, 1), -ERANGE);
+}
+
+/* A view that ends where the segment ends holds strings up to its end. */
+static void check_string_at_segment_end(struct shmfs_segment *seg)
+{
+	struct shmfs_view *v = NULL;
+	char buf[16];
+	size_t len = 0;
+
+	CHECK_ERR(shmfs_view_map(seg, SEG_SIZE - 8, 0, 0, &v), 0);
+	if (!v)
+		return;
+	CHECK(shmfs_view_length(v) == 8, "8-byte view at the segment's end");
+	CHECK_ERR(shmfs_view_write_string(v, 0, "abcd"), 0);
+	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), 0);
+	CHECK(len == 4 && !strcmp(buf, "abcd"), "string up to the last byte");
+	CHECK_ERR(shmfs_view_write_string(v, 0, "abcde"), -EMSGSIZE);
+	CHECK_ERR(shmfs_view_write_string(v, 4, ""), 0);
+	CHECK_ERR(shmfs_view_write_string(v, 5, ""), -ERANGE);
+	shmfs_view_unmap(v);
+}
+
 static void check_strings(struct shmfs_segment *seg)
 {
 	const char *text = "h\xc3\xa9llo, w\xc3\xb6rld \xe2\x82\xac";
@@ -130,6 +214,7 @@ static void check_strings(struct shmfs_segment *seg)
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -ERANGE);
 	memcpy(raw, "\xff\xff\xff\xff", 4);
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -ERANGE);
+	check_string_edges(v);
 	shmfs_view_unmap(v);
 }
 
@@ -200,6 +285,7 @@ int main(void)
 	check_map_bounds(seg);
 	check_unaligned(seg);
 	check_strings(seg);
+	check_string_at_segment_end(seg);
 	check_read_only();
 	check_cross_process(seg);
 	shmfs_segment_close(seg);
