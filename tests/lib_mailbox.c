@@ -31,25 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL line %d: ", __LINE__);           \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
-	} while (0)
-
-#define CHECK_ERR(expr, want)                                                  \
-	do {                                                                   \
-		int got_ = (expr);                                             \
-		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_,    \
-		      strerror(got_ < 0 ? -got_ : got_), (int)(want));         \
-	} while (0)
+#include "check.h"
 
 /*
  * The bound on a wake-up: generous (no performance threshold), but a lost
@@ -461,6 +443,7 @@ int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
 	bool all = !strcmp(what, "all");
+	char label[64];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (all || !strcmp(what, "basic")) {
@@ -476,11 +459,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lib_mailbox [basic|wake|stress [N [R]]]\n");
 		return 2;
 	}
-	if (failures) {
-		printf("lib_mailbox %s: %d of %d checks failed\n", what,
-		       failures, checks);
-		return 1;
-	}
-	printf("lib_mailbox %s: all %d checks passed\n", what, checks);
-	return 0;
+	snprintf(label, sizeof(label), "lib_mailbox %s", what);
+	return check_report(label);
 }

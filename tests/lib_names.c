@@ -11,25 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL line %d: ", __LINE__);           \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
-	} while (0)
-
-#define CHECK_ERR(expr, want)                                                  \
-	do {                                                                   \
-		int got_ = (expr);                                             \
-		CHECK(got_ == (want), "%s = %d, want %d", #expr, got_,         \
-		      (int)(want));                                            \
-	} while (0)
+#include "check.h"
 
 static void check_validate(void)
 {
@@ -212,10 +194,5 @@ int main(void)
 	check_utf8();
 	check_checksum();
 	check_messages();
-	if (failures) {
-		printf("lib_names: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("lib_names: all %d checks passed\n", checks);
-	return 0;
+	return check_report("lib_names");
 }

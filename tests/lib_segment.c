@@ -18,25 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL line %d: ", __LINE__);           \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
-	} while (0)
-
-#define CHECK_ERR(expr, want)                                                  \
-	do {                                                                   \
-		int got_ = (expr);                                             \
-		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_,    \
-		      strerror(got_ < 0 ? -got_ : got_), (int)(want));         \
-	} while (0)
+#include "check.h"
 
 static uint64_t size_of(struct shmfs_segment *seg)
 {
@@ -347,10 +329,5 @@ int main(void)
 	check_concurrent_grow();
 	check_flock();
 	check_robust_mutex();
-	if (failures) {
-		printf("lib_segment: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("lib_segment: all %d checks passed\n", checks);
-	return 0;
+	return check_report("lib_segment");
 }

@@ -14,25 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL line %d: ", __LINE__);           \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
-	} while (0)
-
-#define CHECK_ERR(expr, want)                                                  \
-	do {                                                                   \
-		int got_ = (expr);                                             \
-		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_,    \
-		      strerror(got_ < 0 ? -got_ : got_), (int)(want));         \
-	} while (0)
+#include "check.h"
 
 #define SEG_SIZE 10000	/* deliberately not a multiple of the page size */
 
@@ -290,10 +272,5 @@ int main(void)
 	check_cross_process(seg);
 	shmfs_segment_close(seg);
 	shmfs_segment_unlink("view-test");
-	if (failures) {
-		printf("lib_view: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("lib_view: all %d checks passed\n", checks);
-	return 0;
+	return check_report("lib_view");
 }
