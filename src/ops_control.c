@@ -5,35 +5,20 @@
  */
 #include "control.h"
 #include "ops.h"
+#include "quota.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Segments and their bytes: a walk of the store, for status only. */
-static _Thread_local uint64_t walk_files, walk_bytes;
-
-static int count_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	if (type == FTW_F && S_ISREG(sb->st_mode)) {
-		walk_files++;
-		walk_bytes += (uint64_t)sb->st_blocks * 512;
-	}
-	return 0;
-}
-
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 {
-	char root[PATH_MAX];
+	struct shmfs_tree_usage u;
 	struct statvfs sv;
 	int n;
 
-	walk_files = walk_bytes = 0;
-	snprintf(root, sizeof(root), "%s/root", fs->store.path);
-	nftw(root, count_entry, 16, FTW_PHYS | FTW_MOUNT);
+	shmfs_tree_usage(fs->inodes.root.fd, &u);
 	if (shmfs_store_statfs(&fs->store, &sv))
 		memset(&sv, 0, sizeof(sv));
 	n = snprintf(buf, len,
@@ -44,7 +29,7 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     "open_handles=%" PRIuFAST64 "\nread_requests=%" PRIuFAST64
 		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n",
 		     (int)getpid(), fs->mountpoint, fs->pt.active ? "passthrough" : "cached",
-		     fs->store.path, fs->store.kind->name, walk_files, walk_bytes,
+		     fs->store.path, fs->store.kind->name, u.files, u.file_bytes,
 		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
 		     (uint64_t)sv.f_blocks * sv.f_frsize,
 		     (uint64_t)(sv.f_files - sv.f_ffree), (uint64_t)sv.f_files,

@@ -20,9 +20,19 @@ uint64_t shmfs_quota_cost(off_t length)
 	return length <= 0 ? 0 : ((uint64_t)length + PAGE - 1) / PAGE * PAGE;
 }
 
-static int walk(int parent, uint64_t *bytes, uint64_t *inodes)
+/* Open a directory of the store for reading without touching its atime. */
+static int open_dir_quietly(int parent, const char *name)
 {
-	int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(parent, name, flags | O_NOATIME);
+
+	/* O_NOATIME needs ownership or CAP_FOWNER. */
+	return fd < 0 && errno == EPERM ? openat(parent, name, flags) : fd;
+}
+
+static int walk(int parent, const char *name, struct shmfs_tree_usage *u)
+{
+	int fd = open_dir_quietly(parent, name);
 	struct dirent *de;
 	struct stat sb;
 	DIR *dp;
@@ -41,33 +51,37 @@ static int walk(int parent, uint64_t *bytes, uint64_t *inodes)
 			continue;
 		if (fstatat(dirfd(dp), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
 			continue;
-		(*inodes)++;
+		u->inodes++;
 		if (S_ISREG(sb.st_mode)) {
-			*bytes += shmfs_quota_cost(sb.st_size);
+			u->files++;
+			u->file_bytes += (uint64_t)sb.st_blocks * 512;
+			u->charge += shmfs_quota_cost(sb.st_size);
 		} else if (S_ISDIR(sb.st_mode)) {
-			int sub = openat(dirfd(dp), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0) {
-				err = walk(sub, bytes, inodes);
-				close(sub);
-			}
+			err = walk(dirfd(dp), de->d_name, u);
+			if (err == -EMFILE || err == -ENFILE || err == -ENOENT)
+				err = 0;	/* too deep to count, or just removed */
 		}
 	}
 	closedir(dp);
 	return err;
 }
 
+int shmfs_tree_usage(int dirfd, struct shmfs_tree_usage *u)
+{
+	*u = (struct shmfs_tree_usage){ 0 };
+	return walk(dirfd, ".", u);
+}
+
 int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
 		      uint64_t max_inodes)
 {
-	uint64_t bytes = 0, inodes = 0;
-	int err = walk(dirfd, &bytes, &inodes);
+	struct shmfs_tree_usage u;
+	int err = shmfs_tree_usage(dirfd, &u);
 
 	l->max_bytes = max_bytes;
 	l->max_inodes = max_inodes;
-	atomic_init(&l->bytes, bytes);
-	atomic_init(&l->inodes, inodes);
+	atomic_init(&l->bytes, u.charge);
+	atomic_init(&l->inodes, u.inodes);
 	return err;
 }
 

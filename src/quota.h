@@ -22,6 +22,20 @@ struct shmfs_quota {
 	atomic_uint_fast64_t inodes;
 };
 
+/* What a tree of the store holds. */
+struct shmfs_tree_usage {
+	uint64_t files;		/* regular files */
+	uint64_t file_bytes;	/* their allocated bytes */
+	uint64_t charge;	/* their charge: shmfs_quota_cost() of each */
+	uint64_t inodes;	/* names of any kind */
+};
+
+/*
+ * Add up the tree under dirfd, without changing any directory's atime.
+ * 0 or -errno (directories too deep to open are left out).
+ */
+int shmfs_tree_usage(int dirfd, struct shmfs_tree_usage *u);
+
 /* Start from what the tree under dirfd already holds. 0 or -errno. */
 int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
 		      uint64_t max_inodes);

@@ -76,7 +76,11 @@ shmfs_mount() {
 			cat "$SHMFS_LOG" >&2
 			fail "shmfs died before the mount was ready"
 		fi
-		if shmfs_is_mounted "$MNT" && stat "$MNT" >/dev/null 2>&1; then
+		# Ready when this daemon answers: a dead mount that is still
+		# attached answers stat from cached attributes, and after the
+		# new daemon detaches it, MNT is a plain directory for a moment.
+		if shmfs_is_mounted "$MNT" &&
+		   [ "$("$SHMFS" status --raw "$MNT" 2>/dev/null | sed -n 's/^pid=//p')" = "$SHMFS_PID" ]; then
 			return 0
 		fi
 		sleep 0.05
