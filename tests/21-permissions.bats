@@ -22,8 +22,8 @@ setup_file() {
 	U2_ID=$(id -u "$U2")
 	export U1_ID U2_ID
 	# An unprivileged mount needs /dev/fuse open to all, as Debian's udev
-	# rule makes it (0666); libfuse only turns to fusermount3 when mount(2)
-	# refuses, not when /dev/fuse cannot be opened. Put it back after.
+	# rule makes it (0666): even fusermount3 opens it with the user's own
+	# rights. Put it back after.
 	FUSE_DEV_MODE=$(stat -c %a /dev/fuse)
 	export FUSE_DEV_MODE
 	chmod 0666 /dev/fuse
