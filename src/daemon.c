@@ -111,6 +111,26 @@ static int check_mountpoint(const char *mp)
 	return 0;
 }
 
+/*
+ * A user's mount opens /dev/fuse with the user's own rights, through
+ * libfuse or fusermount3 alike: say so before anything is made.
+ */
+static int check_fuse_device(void)
+{
+	int fd;
+
+	if (shmfs_caps_sys_admin())
+		return 0;
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	fprintf(stderr, "shmfs: cannot open /dev/fuse: %s%s\n", strerror(errno),
+		errno == EACCES ? " (a user's mount needs it open to all users, mode 0666)" : "");
+	return 1;
+}
+
 static int build_fuse_args(struct shmfs_options *o, const char *argv0)
 {
 	char opts[256];
@@ -289,6 +309,9 @@ int shmfs_cmd_mount(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	rc = check_fuse_device();
+	if (rc)
+		goto out;
 	if (build_fuse_args(&o, argv[0])) {
 		rc = 1;
 		goto out;

@@ -286,3 +286,16 @@ $MNT/own $U1 $U1 -rw-r--r--"
 	run shmfs_is_mounted "$USER_MNT"
 	assert_failure
 }
+
+@test "a user whom /dev/fuse refuses gets one line, exit 1, and no store" {
+	chmod 0600 /dev/fuse
+	USER_MNT=$BATS_TEST_TMPDIR/umnt
+	mkdir "$USER_MNT"
+	chown "$U1:" "$USER_MNT"
+	run --separate-stderr as "$U1" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_failure 1
+	assert_equal "$stderr" "shmfs: cannot open /dev/fuse: Permission denied (a user's mount needs it open to all users, mode 0666)"
+	run shmfs_is_mounted "$USER_MNT"
+	assert_failure
+	[ ! -e "/dev/shm/shmfs-$U1_ID" ] || fail "a store was made"
+}
