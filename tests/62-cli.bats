@@ -260,14 +260,17 @@ complete_line() {
 	run complete_line "shmfs mount -o "
 	assert_success
 	assert_output "$(printf '%s\n' allow_other gid= mode= nr_inodes= passthrough= ro rw \
-		size= store= uid= | sort)"
+		size= store= uid= xattr nosuid nodev noexec noatime suid dev exec atime | sort)"
 	run complete_line "shmfs mount -o pass"
 	assert_success
 	assert_output passthrough=
 	# bash replaces only the text after the last "=": candidates start there.
-	run complete_line "shmfs mount -o size=1g,n"
+	run complete_line "shmfs mount -o size=1g,nr"
 	assert_success
 	assert_output 1g,nr_inodes=
+	run complete_line "shmfs status --r"
+	assert_success
+	assert_output --raw
 }
 
 @test "completion: passthrough=, uid= and gid= values" {

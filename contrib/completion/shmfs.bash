@@ -5,7 +5,7 @@
 # Needs nothing from the bash-completion package.
 
 _shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm'
-_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nallow_other\nro\nrw'
+_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nxattr\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
 # split at characters of COMP_WORDBREAKS ("size" "=" "1g" -> "size=1g"),
@@ -198,7 +198,11 @@ _shmfs()
 		fi
 		;;
 	status)
-		((npos == 0)) && _shmfs_match "$(_shmfs_mountpoints)" "$cur"
+		if [[ $cur == -* ]]; then
+			_shmfs_match --raw "$cur"
+		elif ((npos == 0)); then
+			_shmfs_match "$(_shmfs_mountpoints)" "$cur"
+		fi
 		;;
 	discard)
 		if [[ $prev == --store ]]; then
