@@ -5,6 +5,7 @@
  */
 #include "control.h"
 #include "ops.h"
+#include "uring.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -27,10 +28,11 @@ static int count_entry(const char *path, const struct stat *sb, int type, struct
 
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 {
-	char root[PATH_MAX];
+	char root[PATH_MAX], queues[256];
 	struct statvfs sv;
 	int n;
 
+	shmfs_uring_queue_requests(queues, sizeof(queues));
 	walk_files = walk_bytes = 0;
 	snprintf(root, sizeof(root), "%s/root", fs->store.path);
 	nftw(root, count_entry, 16, FTW_PHYS | FTW_MOUNT);
@@ -42,7 +44,9 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     "bytes_used=%" PRIu64 "\nbytes_limit=%" PRIu64 "\n"
 		     "inodes_used=%" PRIu64 "\ninodes_limit=%" PRIu64 "\n"
 		     "open_handles=%" PRIuFAST64 "\nread_requests=%" PRIuFAST64
-		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n",
+		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n"
+		     "uring=%s\nuring_queues=%u\nuring_requests=%" PRIu64
+		     "\nuring_queue_requests=%s\n",
 		     (int)getpid(), fs->mountpoint, fs->pt.active ? "passthrough" : "cached",
 		     fs->store.path, fs->store.kind->name, walk_files, walk_bytes,
 		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
@@ -51,7 +55,8 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     atomic_load_explicit(&fs->nr_open, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
-		     fs->opts->xattr ? "on" : "off");
+		     fs->opts->xattr ? "on" : "off", shmfs_uring_active() ? "on" : "off",
+		     shmfs_uring_queues(), shmfs_uring_requests(), queues);
 	return n < 0 ? 0 : ((size_t)n < len ? (size_t)n + 1 : len);
 }
 

@@ -79,7 +79,9 @@ sigint_wrapper() {
 	done
 	run cat "$MNT/w1"
 	assert_failure
-	assert_output --partial "Transport endpoint is not connected"
+	# ECONNABORTED: with io_uring the kernel ends the connection a moment
+	# after the daemon's death, and fails what was queued in between.
+	assert_output --regexp "Transport endpoint is not connected|Software caused connection abort"
 	shmfs_mount
 	for ((i = 1; i <= n; i++)); do
 		run "$SHMFS_TEST_BIN/t_writer" check "$MNT/w$i" "$logs/w$i" "$i"
