@@ -80,8 +80,11 @@ shmfs_mount() {
 			cat "$SHMFS_LOG" >&2
 			fail "shmfs died before the mount was ready"
 		fi
-		# statfs always asks the daemon; a dead mount still here fails it.
-		if shmfs_is_mounted "$MNT" && stat -f "$MNT" >/dev/null 2>&1; then
+		# statfs always asks the daemon, so a dead mount still here fails
+		# it; and it must come from FUSE, not from the directory under a
+		# dead mount that the new daemon has just detached.
+		if shmfs_is_mounted "$MNT" &&
+			[ "$(stat -f -c %t "$MNT" 2>/dev/null)" = 65735546 ]; then
 			return 0
 		fi
 		sleep 0.05
