@@ -125,6 +125,18 @@ wait_pid_gone() {
 	done
 }
 
+@test "uring=auto: the ring with passthrough, /dev/fuse in the cached path" {
+	shmfs_mount -o uring=auto
+	echo x >"$MNT/f"
+	if [ "$(status_of data_path)" = passthrough ]; then
+		assert_equal "$(status_of uring)" on
+	else
+		assert_equal "$(status_of uring)" off
+		run grep -F "requests: /dev/fuse (the cached data path is faster" "$SHMFS_LOG"
+		assert_success
+	fi
+}
+
 @test "uring=off: requests come by /dev/fuse" {
 	shmfs_mount -o uring=off
 	echo x >"$MNT/f"
