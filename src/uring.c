@@ -168,10 +168,15 @@ static struct {
 
 /* The ring entry whose request this thread is serving. */
 static __thread struct ring_ent *cur_ent;
+static __thread bool serving;
 
+/*
+ * Wakes a queue thread from io_uring_enter at stop. Not a real-time
+ * signal: those queue up, one per kill, against RLIMIT_SIGPENDING.
+ */
 static int stop_signal(void)
 {
-	return SIGRTMIN + 3;
+	return SIGURG;
 }
 
 static void wake_handler(int sig)
@@ -493,6 +498,7 @@ static void *queue_main(void *arg)
 	sigemptyset(&wake);
 	sigaddset(&wake, stop_signal());
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	serving = true;
 	err = queue_setup(q);
 	pthread_mutex_lock(&ur.lock);
 	q->err = err;
@@ -519,20 +525,31 @@ static void *queue_main(void *arg)
 
 static void join_queues(void)
 {
+	bool leaked = false;
+
 	for (unsigned int i = 0; i < ur.nr_queues; i++) {
 		struct uring_queue *q = &ur.queues[i];
 
 		if (!q->thread_started)
 			continue;
 		/* A thread waiting in io_uring_enter needs a signal to look up. */
-		while (!atomic_load(&q->exited)) {
+		for (int ms = 0; !atomic_load(&q->exited) && ms < 5000; ms++) {
 			pthread_kill(q->thread, stop_signal());
 			usleep(1000);
 		}
-		pthread_join(q->thread, NULL);
+		if (atomic_load(&q->exited)) {
+			pthread_join(q->thread, NULL);
+		} else {
+			/* Stuck in a request: leave it to the exit of the process. */
+			shmfs_err("io_uring queue %u: its thread does not stop", q->qid);
+			pthread_detach(q->thread);
+			leaked = true;
+		}
 		q->thread_started = false;
 	}
 	ur.active = false;
+	if (leaked)
+		return;	/* a detached thread still uses its queue */
 	free(ur.queues);
 	ur.queues = NULL;
 	ur.nr_queues = 0;
@@ -730,6 +747,11 @@ void shmfs_uring_stop(void)
 	pthread_cond_broadcast(&ur.cond);
 	pthread_mutex_unlock(&ur.lock);
 	join_queues();
+}
+
+bool shmfs_uring_serving(void)
+{
+	return serving;
 }
 
 bool shmfs_uring_active(void)
