@@ -286,7 +286,7 @@ int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->passthrough = SHMFS_PASSTHROUGH_AUTO;
-	o->uring = SHMFS_URING_AUTO;
+	o->uring = SHMFS_URING_OFF;	/* opt-in while it is new */
 	if (fuse_opt_parse(&args, o, option_table, option_proc) == -1) {
 		fuse_opt_free_args(&args);
 		return 2;

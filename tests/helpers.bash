@@ -9,7 +9,7 @@
 #   SHMFS_TEST_BIN  where the small C test programs were built
 #   SHMFS_TEST_MODE passthrough | cached | none
 #   SHMFS_TEST_URING auto | on | off: adds -o uring=... to every mount
-#                   (unset: the default, auto)
+#                   (unset: the default, off)
 
 bats_load_library bats-support
 bats_load_library bats-assert
