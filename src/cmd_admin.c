@@ -240,7 +240,8 @@ int shmfs_cmd_status(int argc, char **argv)
 	}
 	if (err) {
 		fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp, strerror(-err),
-			err == -ENOTCONN ? " (the daemon is gone; mount it again)" : "");
+			err == -ENOTCONN || err == -ECONNABORTED ?
+				" (the daemon is gone; mount it again)" : "");
 		free(mp);
 		return 1;
 	}

@@ -9,10 +9,12 @@
  */
 #include "caps.h"
 #include "commands.h"
+#include "devio.h"
 #include "fs.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "transient.h"
+#include "uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +65,12 @@ static int detach_dead_mount(const char *mp)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
 }
 
-/* A shmfs mount whose daemon is gone: requests fail with ENOTCONN. */
+/*
+ * A shmfs mount whose daemon is gone: requests fail with ENOTCONN. Just
+ * after the death of a daemon that used io_uring, whose teardown the kernel
+ * finishes a little later, a request may still be queued and then fail
+ * with ECONNABORTED.
+ */
 static bool is_dead_shmfs(const char *mp)
 {
 	char fstype[64];
@@ -72,7 +79,7 @@ static bool is_dead_shmfs(const char *mp)
 	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs"))
 		return false;
 	/* Attributes may come from the kernel's cache; statfs always asks the daemon. */
-	return statvfs(mp, &sv) < 0 && errno == ENOTCONN;
+	return statvfs(mp, &sv) < 0 && (errno == ENOTCONN || errno == ECONNABORTED);
 }
 
 /* The mountpoint must be a directory that nothing is mounted on. */
@@ -248,6 +255,14 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		fprintf(stderr, "shmfs: passthrough=on, but %s\n", fs->pt.why_not);
 		goto out_unmount;
 	}
+	shmfs_uring_attach(fs, o->uring);
+	if (o->uring != SHMFS_URING_OFF) {
+		err = shmfs_devio_attach(&fs->pt, fs->se);
+		if (err) {
+			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));
+			goto out_unmount;
+		}
+	}
 	fs->ready_fd = o->foreground ? -1 : background();
 	shmfs_log_init(!o->foreground, o->debug);
 	if (fuse_set_signal_handlers(fs->se))
@@ -261,6 +276,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	shmfs_transient_stop(fs);
 	fuse_remove_signal_handlers(fs->se);
 	fuse_session_unmount(fs->se);
+	/* After the unmount, which ends the connection unless the mount is busy. */
+	shmfs_uring_stop();
 	fuse_session_destroy(fs->se);
 	shmfs_inode_table_release(&fs->inodes);
 	shmfs_store_release(&fs->store);
@@ -312,6 +329,15 @@ int shmfs_cmd_mount(int argc, char **argv)
 	rc = check_fuse_device();
 	if (rc)
 		goto out;
+	if (o.uring == SHMFS_URING_ON) {
+		const char *why;
+
+		if (shmfs_uring_precheck(&why)) {
+			fprintf(stderr, "shmfs: uring=on, but %s\n", why);
+			rc = 1;
+			goto out;
+		}
+	}
 	if (build_fuse_args(&o, argv[0])) {
 		rc = 1;
 		goto out;

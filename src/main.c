@@ -37,6 +37,8 @@ static void usage(FILE *out)
 	      "  uid=USER, gid=GROUP   owner of the root directory\n"
 	      "  store=DIR             keep segments in DIR (default: a private tmpfs)\n"
 	      "  passthrough=auto|on|off  kernel passthrough data path (default auto)\n"
+	      "  uring=auto|on|off     take requests over io_uring, one queue per CPU\n"
+	      "                        (default off; auto: when the kernel offers it)\n"
 	      "  xattr                 let extended attributes be read (each write then\n"
 	      "                        costs a daemon round trip; setting them always works)\n"
 	      "  allow_other, ro, rw   as for any FUSE filesystem\n"

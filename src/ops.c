@@ -11,6 +11,7 @@
 #include "ops.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,7 @@ static void *raise_readahead(void *arg)
 static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct shmfs_fs *fs = userdata;
+	const char *why;
 
 	/* Nobody changes the store behind the kernel's back. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
@@ -154,6 +156,14 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 		fuse_session_exit(fs->se);
 		return;
 	}
+	if (!shmfs_uring_negotiate(&why)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "uring=on, but %s", why);
+		shmfs_fs_report_ready(fs, msg);
+		fuse_session_exit(fs->se);
+		return;
+	}
 	if (!fs->pt.active && geteuid() == 0) {
 		pthread_t t;
 
@@ -164,7 +174,11 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 		shmfs_info("'%s' ready, data path: passthrough", fs->mountpoint);
 	else
 		shmfs_info("'%s' ready, data path: cached (%s)", fs->mountpoint, fs->pt.why_not);
-	shmfs_fs_report_ready(fs, "ok");
+	/* With io_uring, ready once its queues are registered (after this reply). */
+	if (!shmfs_uring_wanted()) {
+		shmfs_info("'%s' requests: /dev/fuse (%s)", fs->mountpoint, why);
+		shmfs_fs_report_ready(fs, "ok");
+	}
 }
 
 static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -6,6 +6,7 @@
 #include "control.h"
 #include "ops.h"
 #include "quota.h"
+#include "uring.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,9 +16,11 @@
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 {
 	struct shmfs_tree_usage u;
+	char queues[256];
 	struct statvfs sv;
 	int n;
 
+	shmfs_uring_queue_requests(queues, sizeof(queues));
 	shmfs_tree_usage(fs->inodes.root.fd, &u);
 	if (shmfs_store_statfs(&fs->store, &sv))
 		memset(&sv, 0, sizeof(sv));
@@ -27,7 +30,9 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     "bytes_used=%" PRIu64 "\nbytes_limit=%" PRIu64 "\n"
 		     "inodes_used=%" PRIu64 "\ninodes_limit=%" PRIu64 "\n"
 		     "open_handles=%" PRIuFAST64 "\nread_requests=%" PRIuFAST64
-		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n",
+		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n"
+		     "uring=%s\nuring_queues=%u\nuring_requests=%" PRIu64
+		     "\nuring_queue_requests=%s\n",
 		     (int)getpid(), fs->mountpoint, fs->pt.active ? "passthrough" : "cached",
 		     fs->store.path, fs->store.kind->name, u.files, u.file_bytes,
 		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
@@ -36,7 +41,8 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     atomic_load_explicit(&fs->nr_open, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
-		     fs->opts->xattr ? "on" : "off");
+		     fs->opts->xattr ? "on" : "off", shmfs_uring_active() ? "on" : "off",
+		     shmfs_uring_queues(), shmfs_uring_requests(), queues);
 	return n < 0 ? 0 : ((size_t)n < len ? (size_t)n + 1 : len);
 }
 

@@ -25,6 +25,7 @@ enum {
 	KEY_GID,
 	KEY_STORE,
 	KEY_PASSTHROUGH,
+	KEY_URING,
 	KEY_FOREGROUND,
 	KEY_DEBUG,
 	KEY_RO,
@@ -44,6 +45,7 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("gid=", KEY_GID),
 	FUSE_OPT_KEY("store=", KEY_STORE),
 	FUSE_OPT_KEY("passthrough=", KEY_PASSTHROUGH),
+	FUSE_OPT_KEY("uring=", KEY_URING),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("--foreground", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -210,6 +212,16 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 		else
 			err = -EINVAL;
 		break;
+	case KEY_URING:
+		if (!strcmp(val, "auto"))
+			o->uring = SHMFS_URING_AUTO;
+		else if (!strcmp(val, "on"))
+			o->uring = SHMFS_URING_ON;
+		else if (!strcmp(val, "off"))
+			o->uring = SHMFS_URING_OFF;
+		else
+			err = -EINVAL;
+		break;
 	}
 	return err ? bad_value(arg) : 0;
 }
@@ -274,6 +286,7 @@ int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->passthrough = SHMFS_PASSTHROUGH_AUTO;
+	o->uring = SHMFS_URING_OFF;	/* opt-in while it is new */
 	if (fuse_opt_parse(&args, o, option_table, option_proc) == -1) {
 		fuse_opt_free_args(&args);
 		return 2;

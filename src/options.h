@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Mount options: tmpfs's vocabulary (size=, nr_inodes=, mode=, uid=, gid=)
- * plus shmfs's own (store=, passthrough=), the standard FUSE flags that make
+ * plus shmfs's own (store=, passthrough=, uring=), the standard FUSE flags that make
  * sense here, and the fstab-only words that mount(8) passes on.
  */
 #ifndef SHMFS_OPTIONS_H
@@ -18,6 +18,13 @@ enum shmfs_passthrough_mode {
 	SHMFS_PASSTHROUGH_OFF,
 };
 
+/* How requests reach the daemon: FUSE over io_uring, or reads of /dev/fuse. */
+enum shmfs_uring_mode {
+	SHMFS_URING_AUTO,
+	SHMFS_URING_ON,
+	SHMFS_URING_OFF,
+};
+
 struct shmfs_options {
 	char *source;		/* first of two positional arguments, unused */
 	char *mountpoint;	/* absolute, resolved */
@@ -30,6 +37,7 @@ struct shmfs_options {
 	gid_t gid;
 	bool size_set, nr_inodes_set, mode_set, uid_set, gid_set;
 	enum shmfs_passthrough_mode passthrough;
+	enum shmfs_uring_mode uring;
 	bool foreground;
 	bool debug;
 	bool read_only;

@@ -7,10 +7,13 @@
 #ifndef SHMFS_PASSTHROUGH_COMPAT_H
 #define SHMFS_PASSTHROUGH_COMPAT_H
 
+#include "devio.h"
 #include "passthrough.h"
 
 int shmfs_passthrough_compat_attach(struct shmfs_passthrough *pt, struct fuse_session *se);
 void shmfs_passthrough_compat_prepare(int backing_id);
+/* The backing id that this thread's next open reply carries (0: none); clears it. */
+int shmfs_passthrough_compat_take_pending(void);
 int shmfs_passthrough_compat_backing_open(int devfd, int fd);
 void shmfs_passthrough_compat_backing_close(int devfd, int id);
 

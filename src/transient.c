@@ -17,6 +17,7 @@
 #include "transient.h"
 #include "log.h"
 #include "ops.h"
+#include "uring.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -166,7 +167,12 @@ void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 	e->fd = -1;
 	e->dev = inode->dev;
 	e->ino = inode->ino;
-	if (!fs->pt.active || !is_mapped(e->dev, e->ino))
+	/*
+	 * is_mapped() stats every mapping's file, some of them on this mount:
+	 * a thread serving an io_uring queue must leave that to the reaper,
+	 * since its own requests would wait on the queue it serves.
+	 */
+	if (!fs->pt.active || (!shmfs_uring_serving() && !is_mapped(e->dev, e->ino)))
 		remove_segment(fs, inode->fd, e);
 	else
 		e->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);

@@ -192,7 +192,9 @@ sys.exit(ctypes.get_errno() if r else 0)' "$MNT/f" "$MNT/g"
 	shmfs_kill9
 	run cat "$MNT/precious"
 	assert_failure
-	assert_output --partial "Transport endpoint is not connected"
+	# ECONNABORTED: with io_uring the kernel ends the connection a moment
+	# after the daemon's death, and fails what was queued in between.
+	assert_output --regexp "Transport endpoint is not connected|Software caused connection abort"
 	shmfs_mount
 	run cmp "$BATS_TEST_TMPDIR/src" "$MNT/precious"
 	assert_success

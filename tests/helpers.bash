@@ -8,6 +8,8 @@
 #   SHMFS           the shmfs binary
 #   SHMFS_TEST_BIN  where the small C test programs were built
 #   SHMFS_TEST_MODE passthrough | cached | none
+#   SHMFS_TEST_URING auto | on | off: adds -o uring=... to every mount
+#                   (unset: the default, off)
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -64,7 +66,9 @@ shmfs_mount() {
 	mkdir -p "$mnt" 2>/dev/null || true
 	MNT=$(cd "$(dirname "$mnt")" && pwd -P)/$(basename "$mnt")
 	SHMFS_LOG="$BATS_TEST_TMPDIR/shmfs.$(basename "$MNT").log"
-	"$SHMFS" mount -f -o "$(shmfs_mode_option)" "$@" "$MNT" \
+	local uring=()
+	[ -z "${SHMFS_TEST_URING:-}" ] || uring=(-o "uring=$SHMFS_TEST_URING")
+	"$SHMFS" mount -f -o "$(shmfs_mode_option)" "${uring[@]}" "$@" "$MNT" \
 		>"$SHMFS_LOG" 2>&1 3>&- &
 	SHMFS_PID=$!
 	SHMFS_MOUNTS+=("$MNT")

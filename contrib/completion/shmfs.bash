@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: MIT
 # bash completion for shmfs(8): subcommands, their flags, the names of the
-# -o options (and the values of passthrough=, uid=, gid=, store=), shmfs
+# -o options (and the values of passthrough=, uring=, uid=, gid=, store=), shmfs
 # mountpoints from /proc/mounts, and segment names under $SHMFS_DIR.
 # Needs nothing from the bash-completion package.
 
 _shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm'
-_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nxattr\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
+_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nuring=\nxattr\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
 # split at characters of COMP_WORDBREAKS ("size" "=" "1g" -> "size=1g"),
@@ -128,7 +128,7 @@ _shmfs_options()
 	key=${last%%=*}
 	val=${last#*=}
 	case $key in
-	passthrough) _shmfs_match $'auto\non\noff' "$val" ;;
+	passthrough | uring) _shmfs_match $'auto\non\noff' "$val" ;;
 	uid) _shmfs_match "$(compgen -u)" "$val" ;;
 	gid) _shmfs_match "$(compgen -g)" "$val" ;;
 	store) _shmfs_dirs "$val" ;;
