@@ -6,6 +6,7 @@
  * system's copy of that header may be older than the running kernel.
  */
 #include "devio.h"
+#include "fuse_abi.h"
 #include "config.h"
 #include "uring.h"
 
@@ -27,24 +28,8 @@
 #define DEVIO_OVER_IO_URING_FLAGS2 (1u << (41 - 32))
 #define DEVIO_FOPEN_PASSTHROUGH (1u << 7)
 
-struct devio_in_header {
-	uint32_t len;
-	uint32_t opcode;
-	uint64_t unique;
-	uint64_t nodeid;
-	uint32_t uid, gid, pid;
-	uint16_t total_extlen;
-	uint16_t padding;
-};
-
 struct devio_init_in {
 	uint32_t major, minor, max_readahead, flags, flags2;
-};
-
-struct devio_out_header {
-	uint32_t len;
-	int32_t error;
-	uint64_t unique;
 };
 
 struct devio_init_out {
@@ -73,7 +58,7 @@ static uint64_t devio_init_unique;
 static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
-	const struct devio_in_header *in = buf;
+	const struct shmfs_fuse_in_header *in = buf;
 
 	if (n >= (ssize_t)(sizeof(*in) + sizeof(struct devio_init_in)) &&
 	    in->opcode == DEVIO_FUSE_INIT) {
@@ -124,7 +109,7 @@ static void complete_open(struct iovec *iov, int count, int backing_id)
 
 static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	const struct devio_out_header *out = iov[0].iov_base;
+	const struct shmfs_fuse_out_header *out = iov[0].iov_base;
 	bool init = false;
 	ssize_t res;
 #ifndef SHMFS_HAVE_FUSE_PASSTHROUGH

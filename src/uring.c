@@ -36,6 +36,7 @@
  */
 #include "uring.h"
 #include "fs.h"
+#include "fuse_abi.h"
 #include "log.h"
 
 #include <errno.h>
@@ -81,25 +82,8 @@ struct uring_cmd_req {
 	uint8_t padding[6];
 };
 
-struct uring_in_header {
-	uint32_t len;
-	uint32_t opcode;
-	uint64_t unique;
-	uint64_t nodeid;
-	uint32_t uid, gid, pid;
-	uint16_t total_extlen;
-	uint16_t padding;
-};
-
-struct uring_out_header {
-	uint32_t len;
-	int32_t error;
-	uint64_t unique;
-};
-
 _Static_assert(sizeof(struct uring_req_header) == 288, "fuse_uring_req_header layout");
 _Static_assert(sizeof(struct uring_cmd_req) == 24, "fuse_uring_cmd_req layout");
-_Static_assert(sizeof(struct uring_in_header) == 40, "fuse_in_header layout");
 
 #define SQE128_SIZE 128
 #define SQE_CMD_OFFSET 48	/* the 80-byte command area of an SQE128 */
@@ -341,7 +325,7 @@ static unsigned int sq_pending(struct uring_queue *q)
 
 static void commit(struct ring_ent *e, int error, uint32_t payload_sz)
 {
-	struct uring_out_header *out = (struct uring_out_header *)e->hdr->in_out;
+	struct shmfs_fuse_out_header *out = (struct shmfs_fuse_out_header *)e->hdr->in_out;
 
 	out->len = (uint32_t)sizeof(*out) + payload_sz;
 	out->error = error;
@@ -353,7 +337,7 @@ static void commit(struct ring_ent *e, int error, uint32_t payload_sz)
 bool shmfs_uring_reply(const struct iovec *iov, int count, ssize_t *res)
 {
 	struct ring_ent *e = cur_ent;
-	const struct uring_out_header *out = iov[0].iov_base;
+	const struct shmfs_fuse_out_header *out = iov[0].iov_base;
 	size_t total = 0, skip = sizeof(*out);
 	char *p;
 
@@ -388,7 +372,7 @@ bool shmfs_uring_reply(const struct iovec *iov, int count, ssize_t *res)
 /* Hand one request to libfuse, laid out as a read of /dev/fuse gives it. */
 static void serve_one(struct uring_queue *q, struct ring_ent *e)
 {
-	struct uring_in_header in;
+	struct shmfs_fuse_in_header in;
 	struct fuse_buf buf;
 	uint32_t psz = e->hdr->ent.payload_sz;
 	size_t opsz;
