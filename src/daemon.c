@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,20 @@ out_store:
 	return 1;
 }
 
+/*
+ * The daemon holds a descriptor for every inode the kernel has cached:
+ * take all the descriptors the hard limit allows, not the soft 1024.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int shmfs_cmd_mount(int argc, char **argv)
 {
 	struct shmfs_options o;
@@ -310,6 +325,7 @@ int shmfs_cmd_mount(int argc, char **argv)
 	if (rc)
 		return rc;
 	shmfs_log_init(false, o.debug);
+	raise_fd_limit();
 	abs = shmfs_abspath(o.mountpoint);
 	if (!abs) {
 		fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", o.mountpoint);

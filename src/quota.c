@@ -5,6 +5,7 @@
  * limit, so concurrent writers can never overshoot it together.
  */
 #include "quota.h"
+#include "dirstack.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,56 +21,80 @@ uint64_t shmfs_quota_cost(off_t length)
 	return length <= 0 ? 0 : ((uint64_t)length + PAGE - 1) / PAGE * PAGE;
 }
 
+#define WALK_OPEN (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
 /* Open a directory of the store for reading without touching its atime. */
 static int open_dir_quietly(int parent, const char *name)
 {
-	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	int fd = openat(parent, name, flags | O_NOATIME);
+	int fd = openat(parent, name, WALK_OPEN | O_NOATIME);
 
 	/* O_NOATIME needs ownership or CAP_FOWNER. */
-	return fd < 0 && errno == EPERM ? openat(parent, name, flags) : fd;
+	return fd < 0 && errno == EPERM ? openat(parent, name, WALK_OPEN) : fd;
 }
 
-static int walk(int parent, const char *name, struct shmfs_tree_usage *u)
+/*
+ * One directory fd at a time, however deep the tree (dirstack.h): a
+ * directory that cannot be opened is left out, and so is whatever a
+ * concurrent rename moves while the walk is under it.
+ */
+int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 {
-	int fd = open_dir_quietly(parent, name);
-	struct dirent *de;
-	struct stat sb;
-	DIR *dp;
-	int err = 0;
+	struct shmfs_dirstack stack = { 0 };
+	int fd = open_dir_quietly(top, "."), err = 0;
+	long off = -1;	/* -1: from the start */
 
+	*u = (struct shmfs_tree_usage){ 0 };
 	if (fd < 0)
 		return -errno;
-	dp = fdopendir(fd);
-	if (!dp) {
-		close(fd);
-		return -errno;
-	}
-	while (!err && (de = readdir(dp))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] ||
-					     (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		if (fstatat(dirfd(dp), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
-			continue;
-		u->inodes++;
-		if (S_ISREG(sb.st_mode)) {
-			u->files++;
-			u->file_bytes += (uint64_t)sb.st_blocks * 512;
-			u->charge += shmfs_quota_cost(sb.st_size);
-		} else if (S_ISDIR(sb.st_mode)) {
-			err = walk(dirfd(dp), de->d_name, u);
-			if (err == -EMFILE || err == -ENFILE || err == -ENOENT)
-				err = 0;	/* too deep to count, or just removed */
-		}
-	}
-	closedir(dp);
-	return err;
-}
+	for (;;) {
+		DIR *dp = fdopendir(fd);
+		struct dirent *de;
+		struct stat sb;
+		int sub = -1;
 
-int shmfs_tree_usage(int dirfd, struct shmfs_tree_usage *u)
-{
-	*u = (struct shmfs_tree_usage){ 0 };
-	return walk(dirfd, ".", u);
+		if (!dp) {
+			err = -errno;
+			close(fd);
+			break;
+		}
+		if (off >= 0)
+			seekdir(dp, off);
+		while (sub < 0 && (de = readdir(dp))) {
+			if (de->d_name[0] == '.' && (!de->d_name[1] ||
+						     (de->d_name[1] == '.' && !de->d_name[2])))
+				continue;
+			if (fstatat(dirfd(dp), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
+				continue;
+			u->inodes++;
+			if (S_ISREG(sb.st_mode)) {
+				u->files++;
+				u->file_bytes += (uint64_t)sb.st_blocks * 512;
+				u->charge += shmfs_quota_cost(sb.st_size);
+			} else if (S_ISDIR(sb.st_mode)) {
+				sub = open_dir_quietly(dirfd(dp), de->d_name);
+				if (sub >= 0 && shmfs_dirstack_push(&stack, dirfd(dp), telldir(dp))) {
+					close(sub);
+					sub = -1;
+				}
+			}
+		}
+		if (sub >= 0) {
+			closedir(dp);
+			fd = sub;
+			off = -1;
+			continue;
+		}
+		if (!stack.n) {
+			closedir(dp);
+			break;
+		}
+		fd = shmfs_dirstack_up(&stack, dirfd(dp), O_NOATIME, &off);
+		closedir(dp);
+		if (fd < 0)
+			break;	/* moved away under the walk: count what was seen */
+	}
+	shmfs_dirstack_free(&stack);
+	return err;
 }
 
 int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,

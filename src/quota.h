@@ -32,7 +32,8 @@ struct shmfs_tree_usage {
 
 /*
  * Add up the tree under dirfd, without changing any directory's atime.
- * 0 or -errno (directories too deep to open are left out).
+ * 0 or -errno for the top directory (a directory below that cannot be
+ * opened, or is moved away during the walk, is left out).
  */
 int shmfs_tree_usage(int dirfd, struct shmfs_tree_usage *u);
 

@@ -9,6 +9,7 @@
  */
 #include "store.h"
 #include "caps.h"
+#include "dirstack.h"
 #include "options.h"
 
 #include <errno.h>
@@ -161,13 +162,15 @@ static int tmpfs_statfs(struct shmfs_store *st, struct statvfs *sv)
 /*
  * Empty the directory open at dirfd, however deep the tree below it: a
  * store may hold nests far deeper than PATH_MAX, so walk with one
- * directory fd at a time instead of paths or one fd per level.  Go down
- * into the first directory that is not empty; when a directory has been
- * emptied, go back up through ".." and rescan, which removes it.
+ * directory fd at a time (dirstack.h) instead of paths or one fd per
+ * level. Go down into the first directory that is not empty; when a
+ * directory has been emptied, go back up and rescan, which removes it.
  */
 static int empty_dir(int dirfd)
 {
-	int fd = dup(dirfd), depth = 0, err = 0;
+	struct shmfs_dirstack stack = { 0 };
+	int fd = dup(dirfd), err = 0;
+	long off;
 
 	if (fd < 0)
 		return -errno;
@@ -182,7 +185,13 @@ static int empty_dir(int dirfd)
 				close(scanfd);
 			break;
 		}
-		while (!err && sub < 0 && (e = readdir(d))) {
+		while (!err && sub < 0) {
+			errno = 0;
+			e = readdir(d);
+			if (!e) {
+				err = -errno;	/* 0 at the end */
+				break;
+			}
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
 			if (!unlinkat(fd, e->d_name, 0) || errno == ENOENT)
@@ -198,29 +207,30 @@ static int empty_dir(int dirfd)
 					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (sub < 0)
 					err = -errno;
+				else
+					err = shmfs_dirstack_push(&stack, fd, 0);
 			}
 		}
 		closedir(d);
-		if (err)
+		if (err) {
+			if (sub >= 0)
+				close(sub);
 			break;
-		if (sub >= 0) {
-			close(fd);
-			fd = sub;
-			depth++;
-			continue;
 		}
-		if (!depth)
-			break;
-		sub = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sub < 0) {
-			err = -errno;
-			break;
+			if (!stack.n)
+				break;
+			sub = shmfs_dirstack_up(&stack, fd, 0, &off);
+			if (sub < 0) {
+				err = sub;
+				break;
+			}
 		}
 		close(fd);
 		fd = sub;
-		depth--;
 	}
 	close(fd);
+	shmfs_dirstack_free(&stack);
 	return err;
 }
 
@@ -416,8 +426,8 @@ int shmfs_store_discard(const char *path)
 		close(fd);
 		return err;
 	}
+	/* Hold the lock until the store is gone: no daemon may start on it. */
+	err = is_mountpoint(path) ? store_tmpfs.destroy(path) : store_dir.destroy(path);
 	close(fd);
-	if (is_mountpoint(path))
-		return store_tmpfs.destroy(path);
-	return store_dir.destroy(path);
+	return err;
 }

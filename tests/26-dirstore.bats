@@ -69,3 +69,44 @@ mount_dirstore() {
 	assert_success
 	assert_output --regexp '^counter-check: [0-9]+ records from 8 writers'
 }
+
+@test "dir store: a nest 3000 deep is counted whole, with a few descriptors, atimes untouched" {
+	local pid
+	# The daemon holds a descriptor per cached inode: it must not stop at
+	# the soft limit.
+	ulimit -Sn 512
+	mount_dirstore 64m
+	python3 -c '
+import os, sys
+os.chdir(sys.argv[1])
+for i in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+    if i % 500 == 499:
+        with open("f", "w") as f:
+            f.write("x" * 5000)
+' "$MNT"
+	run status_field segments
+	assert_output "6"
+	run status_field segment_bytes
+	assert_output $((6 * 8192))
+	touch -a -d @1000 "$BATS_TEST_TMPDIR/store/root/d/d"
+	# A fresh daemon counts the store for size= from scratch, with far
+	# fewer descriptors than levels.
+	shmfs_umount
+	SHMFS_MOUNTS=()
+	SHMFS_PIDS=()
+	ulimit -n 1024
+	mount_dirstore 64m
+	run status_field bytes_used
+	assert_output $((6 * 8192))
+	pid=$(status_field pid)
+	[ "$(ls "/proc/$pid/fd" | wc -l)" -lt 64 ] || fail "the daemon holds $(ls "/proc/$pid/fd" | wc -l) descriptors"
+	run stat -c %X "$BATS_TEST_TMPDIR/store/root/d/d"
+	assert_output "1000"
+	run "$SHMFS" umount --discard "$MNT"
+	assert_success
+	[ ! -e "$BATS_TEST_TMPDIR/store" ] || fail "the store is still there"
+	SHMFS_MOUNTS=()
+	SHMFS_PIDS=()
+}
