@@ -16,6 +16,21 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+/*
+ * Answer a get or list request with N (a length, or -errno) and BUF, which
+ * is freed: with SIZE 0 the caller only asked how large the answer is.
+ */
+static void reply_xattr(fuse_req_t req, ssize_t n, char *buf, size_t size)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (!size)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char path[SHMFS_PROC_PATH_MAX];
@@ -32,13 +47,7 @@ void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	}
 	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
 	n = getxattr(path, name, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, errno);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	reply_xattr(req, n < 0 ? -errno : n, buf, size);
 }
 
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -53,13 +62,7 @@ void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	}
 	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
 	n = listxattr(path, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, errno);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	reply_xattr(req, n < 0 ? -errno : n, buf, size);
 }
 
 void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -13,16 +13,6 @@ DEMO=$SHMFS_BUILD_DIR/contrib/demo
 setup() {
 	shmfs_mount
 	export SHMFS_DIR=$MNT
-	BG_PIDS=()
-}
-
-teardown() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	shmfs_teardown
 }
 
 # wait_for FILE: wait (at most 10 s) until FILE exists.

@@ -108,6 +108,7 @@ $MNT/da $U1 $U1 700
 $MNT/b $U1 $U1 644
 $MNT/db $U1 $U1 755"
 	run as "$U2" sh -c 'umask 027 && printf c >"$1/c"' sh "$MNT"
+	assert_success
 	run stat -c '%U %G %a' "$MNT/c"
 	assert_output "$U2 $U2 640"
 	# What the store holds, not only what the kernel was told.

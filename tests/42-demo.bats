@@ -19,16 +19,6 @@ ELEVEN_TO_36="11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 
 setup() {
 	shmfs_mount
 	export SHMFS_DIR=$MNT
-	BG_PIDS=()
-}
-
-teardown() {
-	local pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	shmfs_teardown
 }
 
 # background LOG CMD...: start CMD in the background, output to LOG; BG_PID.

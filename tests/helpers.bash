@@ -117,7 +117,14 @@ shmfs_umount() {
 # Teardown: unmount everything this test mounted, then destroy its stores.
 # Always succeeds in detaching; reports a daemon that exited badly.
 shmfs_teardown() {
-	local mnt rc=0
+	local mnt pid rc=0
+	# Background processes a test started (listed in BG_PIDS) go first:
+	# they may hold the mount busy.
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	BG_PIDS=()
 	for mnt in "${SHMFS_MOUNTS[@]}"; do
 		shmfs_umount "$mnt" || rc=1
 		"$SHMFS" discard "$mnt" >/dev/null 2>&1 || true
@@ -157,6 +164,7 @@ shmfs_kill9() {
 
 SHMFS_MOUNTS=()
 SHMFS_PIDS=()
+BG_PIDS=()
 
 # A teardown for suites that need nothing else.
 teardown() {
