@@ -28,7 +28,8 @@ static void inode_setup(struct shmfs_inode *inode, int fd, const struct stat *sb
 	inode->dev = sb->st_dev;
 	inode->ino = sb->st_ino;
 	inode->type = sb->st_mode & S_IFMT;
-	inode->backing_fd = -1;
+	inode->data_fd = -1;
+	inode->transient = -1;
 	pthread_mutex_init(&inode->lock, NULL);
 }
 
@@ -158,17 +159,17 @@ static void unlink_entry(struct shmfs_inode_table *t, struct shmfs_inode *inode)
 	}
 }
 
-static void inode_free(struct shmfs_inode *inode)
+void shmfs_inode_free(struct shmfs_inode *inode)
 {
 	close(inode->fd);
-	if (inode->backing_fd >= 0)
-		close(inode->backing_fd);
+	if (inode->data_fd >= 0)
+		close(inode->data_fd);
 	pthread_mutex_destroy(&inode->lock);
 	free(inode);
 }
 
-void shmfs_inode_table_forget(struct shmfs_inode_table *t,
-			      struct shmfs_inode *inode, uint64_t n)
+struct shmfs_inode *shmfs_inode_table_forget(struct shmfs_inode_table *t,
+					     struct shmfs_inode *inode, uint64_t n)
 {
 	bool gone = false;
 
@@ -179,8 +180,7 @@ void shmfs_inode_table_forget(struct shmfs_inode_table *t,
 		gone = true;
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (gone)
-		inode_free(inode);
+	return gone ? inode : NULL;
 }
 
 void shmfs_inode_table_release(struct shmfs_inode_table *t)
@@ -190,7 +190,7 @@ void shmfs_inode_table_release(struct shmfs_inode_table *t)
 
 		for (; e; e = next) {
 			next = e->next;
-			inode_free(e);
+			shmfs_inode_free(e);
 		}
 	}
 	free(t->buckets);

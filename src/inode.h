@@ -10,6 +10,7 @@
 #define SHMFS_INODE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -24,8 +25,10 @@ struct shmfs_inode {
 
 	pthread_mutex_t lock;	/* guards the fields below */
 	unsigned int nopen;	/* open handles; read unlocked with __atomic_load_n */
-	int backing_id;		/* passthrough id, 0 when none */
-	int backing_fd;		/* the file registered under backing_id */
+	int data_fd;		/* shared descriptor of the backing file, or -1 */
+	bool data_rw;		/* data_fd is open for writing */
+	int backing_id;		/* data_fd's passthrough id, 0 when none */
+	signed char transient;	/* has the transient mark: 1, 0, or -1 not known yet */
 };
 
 struct shmfs_inode_table {
@@ -52,8 +55,14 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 struct shmfs_inode *shmfs_inode_table_find(struct shmfs_inode_table *t, dev_t dev, ino_t ino);
 /* Open handles of the entry for (dev, ino); 0 if there is none. */
 unsigned int shmfs_inode_table_nopen(struct shmfs_inode_table *t, dev_t dev, ino_t ino);
-/* Drop n lookups; the entry goes when none remain. */
-void shmfs_inode_table_forget(struct shmfs_inode_table *t,
-			      struct shmfs_inode *inode, uint64_t n);
+/*
+ * Drop n lookups. When none remain the entry leaves the table and is
+ * returned: the caller gives back what it registered for it elsewhere,
+ * then frees it with shmfs_inode_free(). NULL while it stays.
+ */
+struct shmfs_inode *shmfs_inode_table_forget(struct shmfs_inode_table *t,
+					     struct shmfs_inode *inode, uint64_t n);
+/* Close an entry's descriptors and free it. */
+void shmfs_inode_free(struct shmfs_inode *inode);
 
 #endif

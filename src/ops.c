@@ -199,9 +199,19 @@ static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 }
 
+void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t n)
+{
+	inode = shmfs_inode_table_forget(&fs->inodes, inode, n);
+	if (!inode)
+		return;
+	/* No open is left: the kernel releases every file before it forgets. */
+	shmfs_data_put(fs, inode);
+	shmfs_inode_free(inode);
+}
+
 static void shmfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	shmfs_inode_table_forget(&shmfs_req_fs(req)->inodes, shmfs_req_inode(req, ino), nlookup);
+	shmfs_forget_inode(shmfs_req_fs(req), shmfs_req_inode(req, ino), nlookup);
 	fuse_reply_none(req);
 }
 
@@ -210,8 +220,7 @@ static void shmfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 
 	for (size_t i = 0; i < count; i++)
-		shmfs_inode_table_forget(&fs->inodes, shmfs_req_inode(req, forgets[i].ino),
-					 forgets[i].nlookup);
+		shmfs_forget_inode(fs, shmfs_req_inode(req, forgets[i].ino), forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 

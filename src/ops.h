@@ -42,6 +42,13 @@ int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e)
 /* Look parent/name up and fill the entry. 0 or -errno. */
 int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
 		       const char *name, struct fuse_entry_param *e);
+/*
+ * Drop n of the kernel's lookups of inode; when none remain, give back its
+ * passthrough registration and free it.
+ */
+void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t n);
+/* Give back inode's shared data descriptor and its backing id. Inode lock held. */
+void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode);
 /* Give a new object parent/name (or fd when >= 0) to the caller. */
 int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd);
 

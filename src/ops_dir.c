@@ -68,8 +68,7 @@ static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent *
 		return 0;
 	n = fuse_add_direntry_plus(req, p, rem, de->d_name, &e, de->d_off);
 	if (n > rem)	/* did not fit: the kernel will not learn of it */
-		shmfs_inode_table_forget(&shmfs_req_fs(req)->inodes,
-					 shmfs_req_inode(req, e.ino), 1);
+		shmfs_forget_inode(shmfs_req_fs(req), shmfs_req_inode(req, e.ino), 1);
 	return n;
 }
 

@@ -2,15 +2,19 @@
 /*
  * Open files and their data.
  *
- * Passthrough: the first open of an inode registers one read-write
- * descriptor of its backing file with the kernel; every open of the inode
- * shares that backing id, and the last release gives it back. Reads,
- * writes and mmap never reach the daemon.
+ * Every inode that has been opened keeps one descriptor of its backing
+ * file (read-write when the daemon may) until the kernel forgets it, so
+ * later opens and releases cost no system call at all.
  *
- * Cached: every open has its own descriptor of the backing file (fh);
- * the kernel keeps the page cache across opens, so all processes that go
- * through the mount share the same pages, and the daemon reads and writes
- * the backing file when the kernel asks.
+ * Passthrough: that descriptor is registered with the kernel once; every
+ * open of the inode answers with its backing id. Reads, writes and mmap
+ * never reach the daemon.
+ *
+ * Cached: the handle of an open is the shared descriptor (or, when the
+ * open needs to write and the shared one cannot, a descriptor of its
+ * own); the kernel keeps the page cache across opens, so all processes
+ * that go through the mount share the same pages, and the daemon reads
+ * and writes the backing file when the kernel asks.
  */
 #include "ops.h"
 #include "transient.h"
@@ -28,58 +32,84 @@
 
 static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate);
 
-static int open_backing(struct shmfs_inode *inode, int flags)
+/* An open's handle (cached mode) that is its own descriptor, closed at release. */
+#define FH_OWNED (1ULL << 32)
+
+static int fh_fd(const struct fuse_file_info *fi)
+{
+	return (int)(fi->fh & 0xffffffffu);
+}
+
+/* A descriptor of inode's backing file: read-write when allowed. */
+static int open_backing(struct shmfs_inode *inode, bool *rw)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 	int fd;
 
 	shmfs_proc_path(path, inode->fd);
-	flags = (flags & ~(CALLER_ONLY_FLAGS | O_ACCMODE)) | O_CLOEXEC;
 	/* Read-write when allowed: the kernel may read pages through any open. */
-	fd = open(path, flags | O_RDWR);
-	if (fd < 0 && errno == EACCES)
-		fd = open(path, flags | O_RDONLY);
+	*rw = true;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		*rw = false;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	return fd < 0 ? -errno : fd;
 }
 
-/* Count an open of inode; in passthrough mode, get its backing id. */
-static int inode_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode)
+void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
-	int err = 0, fd, id;
+	if (inode->backing_id)
+		shmfs_passthrough_backing_close(&fs->pt, inode->backing_id);
+	if (inode->data_fd >= 0)
+		close(inode->data_fd);
+	inode->backing_id = 0;
+	inode->data_fd = -1;
+	inode->data_rw = false;
+}
 
-	pthread_mutex_lock(&inode->lock);
-	if (fs->pt.active && !inode->backing_id) {
-		fd = open_backing(inode, 0);
-		if (fd < 0) {
-			err = fd;
-			goto out;
-		}
+/*
+ * Make inode's shared descriptor, from fd (read-write, taken) when it has
+ * none, or by opening one; a read-only one is replaced by a writable one
+ * when an open wants to write and no open holds it. Inode lock held.
+ */
+static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
+		    bool write, int fd)
+{
+	bool rw = true;
+	int id = 0;
+
+	if (inode->data_fd >= 0 && (inode->data_rw || !write || inode->nopen)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (fd < 0)
+		fd = open_backing(inode, &rw);
+	if (fd < 0)
+		return fd;
+	if (inode->data_fd >= 0 && !rw) {
+		close(fd);	/* no better than the one it has */
+		return 0;
+	}
+	if (fs->pt.active) {
 		id = shmfs_passthrough_backing_open(&fs->pt, req, fd);
 		if (id < 0) {
 			close(fd);
-			err = id;
-			goto out;
+			return id;
 		}
-		inode->backing_fd = fd;
-		inode->backing_id = id;
 	}
-	__atomic_store_n(&inode->nopen, inode->nopen + 1, __ATOMIC_RELAXED);
-	atomic_fetch_add_explicit(&fs->nr_open, 1, memory_order_relaxed);
-out:
-	pthread_mutex_unlock(&inode->lock);
-	return err;
+	shmfs_data_put(fs, inode);
+	inode->data_fd = fd;
+	inode->data_rw = rw;
+	inode->backing_id = id;
+	return 0;
 }
 
-static void inode_close(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode)
+static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	pthread_mutex_lock(&inode->lock);
 	__atomic_store_n(&inode->nopen, inode->nopen - 1, __ATOMIC_RELAXED);
-	if (inode->nopen == 0 && inode->backing_id) {
-		shmfs_passthrough_backing_close(&fs->pt, req, inode->backing_id);
-		close(inode->backing_fd);
-		inode->backing_id = 0;
-		inode->backing_fd = -1;
-	}
 	if (inode->nopen == 0)
 		shmfs_transient_released(fs, inode);
 	pthread_mutex_unlock(&inode->lock);
@@ -87,47 +117,50 @@ static void inode_close(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode 
 }
 
 /*
- * Set up fi for an open of inode. fd is a descriptor of the backing file
- * opened for this request (or -1); it becomes the handle in cached mode.
+ * Set up fi for an open of inode. fd is a read-write descriptor of the
+ * backing file made for this request (or -1), and is taken.
  */
 static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
 		     struct fuse_file_info *fi, int fd)
 {
-	int err = inode_open(fs, req, inode);
+	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	uint64_t fh;
+	bool rw;
+	int err;
 
+	pthread_mutex_lock(&inode->lock);
+	err = data_get(fs, req, inode, write, fd);
 	if (err)
-		goto out_close;
-	fi->noflush = 1;
-	if (!fs->pt.active && fd < 0) {
-		fd = open_backing(inode, fi->flags);
-		if (fd < 0) {
-			inode_close(fs, req, inode);
-			return fd;
-		}
+		goto out;
+	fh = (uint64_t)inode->data_fd;
+	if (write && !inode->data_rw && !fs->pt.active) {
+		/* Others hold the read-only shared one: this open has its own. */
+		err = open_backing(inode, &rw);
+		if (err < 0)
+			goto out;
+		fh = (uint64_t)err | FH_OWNED;
+		err = 0;
 	}
 	if (fi->flags & O_TRUNC) {
-		pthread_mutex_lock(&inode->lock);
-		err = resize_locked(fs->store.quota, fs->pt.active ? inode->backing_fd : fd, 0,
-				    true);
-		pthread_mutex_unlock(&inode->lock);
+		err = resize_locked(fs->store.quota, (int)(fh & 0xffffffffu), 0, true);
 		if (err) {
-			inode_close(fs, req, inode);
-			goto out_close;
+			if (fh & FH_OWNED)
+				close((int)(fh & 0xffffffffu));
+			goto out;
 		}
 	}
+	__atomic_store_n(&inode->nopen, inode->nopen + 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&fs->nr_open, 1, memory_order_relaxed);
+	fi->noflush = 1;
 	if (fs->pt.active) {
-		if (fd >= 0)
-			close(fd);
 		fi->fh = 0;
 		shmfs_passthrough_prepare_reply(&fs->pt, fi, inode->backing_id);
-		return 0;
+	} else {
+		fi->fh = fh;
+		fi->keep_cache = 1;
 	}
-	fi->fh = (uint64_t)fd;
-	fi->keep_cache = 1;
-	return 0;
-out_close:
-	if (fd >= 0)
-		close(fd);
+out:
+	pthread_mutex_unlock(&inode->lock);
 	return err;
 }
 
@@ -168,7 +201,7 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		goto out_unlink;
 	err = file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
 	if (err) {
-		shmfs_inode_table_forget(&fs->inodes, shmfs_req_inode(req, e.ino), 1);
+		shmfs_forget_inode(fs, shmfs_req_inode(req, e.ino), 1);
 		fuse_reply_err(req, -err);
 		return;
 	}
@@ -200,7 +233,7 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	atomic_fetch_add_explicit(&shmfs_req_fs(req)->nr_read, 1, memory_order_relaxed);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = (int)fi->fh;
+	buf.buf[0].fd = fh_fd(fi);
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -259,9 +292,9 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 
 	atomic_fetch_add_explicit(&fs->nr_write, 1, memory_order_relaxed);
 	if (l && l->max_bytes) {
-		n = write_limited(l, shmfs_req_inode(req, ino), (int)fi->fh, buf, size, off);
+		n = write_limited(l, shmfs_req_inode(req, ino), fh_fd(fi), buf, size, off);
 	} else {
-		n = pwrite((int)fi->fh, buf, size, off);
+		n = pwrite(fh_fd(fi), buf, size, off);
 		if (n < 0)
 			n = -errno;
 	}
@@ -282,9 +315,9 @@ void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 
-	if (!fs->pt.active)
-		close((int)fi->fh);
-	inode_close(fs, req, shmfs_req_inode(req, ino));
+	if (!fs->pt.active && (fi->fh & FH_OWNED))
+		close(fh_fd(fi));
+	inode_close(fs, shmfs_req_inode(req, ino));
 	fuse_reply_err(req, 0);
 }
 
@@ -292,8 +325,8 @@ void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi)
 {
 	if (fi && !fs->pt.active)
-		return (int)fi->fh;
-	return inode->backing_fd;	/* only while open, so stable here */
+		return fh_fd(fi);
+	return inode->data_fd;	/* inode lock held: stable here */
 }
 
 /* Set fd's length to len, charging a daemon-kept size limit. Inode lock held. */

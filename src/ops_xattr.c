@@ -9,6 +9,7 @@
  * kernel stop asking for good. Setting, listing and removing work always.
  */
 #include "ops.h"
+#include "transient.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -65,19 +66,40 @@ void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	reply_xattr(req, n < 0 ? -errno : n, buf, size);
 }
 
+/*
+ * Set (value non-NULL) or remove an attribute. The transient mark is also
+ * kept in the inode: the store is private, so it changes only here.
+ */
+static int change_xattr(struct shmfs_inode *inode, const char *name, const char *value,
+			size_t size, int flags)
+{
+	char path[SHMFS_PROC_PATH_MAX];
+	bool mark = !strcmp(name, SHMFS_TRANSIENT_XATTR);
+	int err;
+
+	shmfs_proc_path(path, inode->fd);
+	if (mark)
+		pthread_mutex_lock(&inode->lock);
+	if (value)
+		err = setxattr(path, name, value, size, flags) ? errno : 0;
+	else
+		err = removexattr(path, name) ? errno : 0;
+	if (mark) {
+		if (!err)
+			inode->transient = value != NULL;
+		pthread_mutex_unlock(&inode->lock);
+	}
+	return err;
+}
+
 void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		       const char *value, size_t size, int flags)
 {
-	char path[SHMFS_PROC_PATH_MAX];
-
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
-	fuse_reply_err(req, setxattr(path, name, value, size, flags) ? errno : 0);
+	fuse_reply_err(req, change_xattr(shmfs_req_inode(req, ino), name, value ? value : "",
+					 size, flags));
 }
 
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	char path[SHMFS_PROC_PATH_MAX];
-
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
-	fuse_reply_err(req, removexattr(path, name) ? errno : 0);
+	fuse_reply_err(req, change_xattr(shmfs_req_inode(req, ino), name, NULL, 0, 0));
 }

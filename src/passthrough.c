@@ -9,6 +9,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 
 #ifndef SHMFS_HAVE_FUSE_PASSTHROUGH
 #include "passthrough_compat.h"
@@ -63,10 +65,13 @@ int shmfs_passthrough_backing_open(struct shmfs_passthrough *pt, fuse_req_t req,
 #endif
 }
 
-void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, fuse_req_t req, int id)
+void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, int id)
 {
 #ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
-	fuse_passthrough_close(req, id);
+	/* fuse_passthrough_close() wants a request; ids also go outside one. */
+	uint32_t arg = (uint32_t)id;
+
+	ioctl(pt->devfd, FUSE_DEV_IOC_BACKING_CLOSE, &arg);
 #else
 	shmfs_passthrough_compat_backing_close(pt->devfd, id);
 #endif

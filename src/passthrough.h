@@ -3,7 +3,7 @@
  * Kernel FUSE passthrough (Linux >= 6.9): each open of a segment hands the
  * kernel the backing file, so read, write, splice and mmap run on the
  * store's pages with no daemon round trip. One backing id per inode, taken
- * on its first open and given back on its last release.
+ * on its first open and given back when the kernel forgets the inode.
  *
  * The negotiation is hidden here: libfuse >= 3.17 has an API for it; for
  * older libfuse, passthrough_compat.c completes the INIT and open replies
@@ -39,7 +39,7 @@ bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt,
 				 struct fuse_conn_info *conn);
 /* Register fd (open read-write) with the kernel: a backing id > 0, or -errno. */
 int shmfs_passthrough_backing_open(struct shmfs_passthrough *pt, fuse_req_t req, int fd);
-void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, fuse_req_t req, int id);
+void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, int id);
 /*
  * Mark the open reply that this thread sends next (fuse_reply_open or
  * fuse_reply_create with fi) as a passthrough open of backing_id.

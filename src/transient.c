@@ -159,7 +159,11 @@ void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	struct transient_entry *e;
 
-	if (inode->type != S_IFREG || !is_transient(inode->fd))
+	if (inode->type != S_IFREG)
+		return;
+	if (inode->transient < 0)
+		inode->transient = is_transient(inode->fd);
+	if (!inode->transient)
 		return;
 	e = calloc(1, sizeof(*e));
 	if (!e)

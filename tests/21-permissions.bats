@@ -300,3 +300,35 @@ $MNT/own $U1 $U1 -rw-r--r--"
 	assert_failure
 	[ ! -e "/dev/shm/shmfs-$U1_ID" ] || fail "a store was made"
 }
+
+@test "a user's own mount: a segment first opened read-only takes writes once it is writable" {
+	USER_MNT=$BATS_TEST_TMPDIR/umnt
+	mkdir "$USER_MNT"
+	chown "$U1:" "$USER_MNT"
+	local store="/dev/shm/shmfs-$U1_ID/$(store_key "$USER_MNT")"
+	run --separate-stderr as "$U1" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_success
+	# Made read-only in the store, so that the daemon (running as the user)
+	# can first open them only for reading.
+	as "$U1" sh -c 'cd "$1" && printf one >held && printf one >free &&
+		chmod 0444 held free' sh "$store/root"
+	# held: a reader keeps it open while another open writes.
+	run as "$U1" sh -c '
+		cd "$1" || exit
+		exec 3<held
+		chmod 0644 held && printf two >held || exit
+		cat <&3; echo; cat held; echo
+		exec 3<&-
+		# free: read and closed, then written.
+		cat free; echo
+		chmod 0644 free && printf three >free && cat free' sh "$USER_MNT"
+	assert_success
+	assert_output "two
+two
+one
+three"
+	run cat "$store/root/held" "$store/root/free"
+	assert_output "twothree"
+	run as "$U1" "$SHMFS" umount --discard "$USER_MNT"
+	assert_success
+}
