@@ -66,14 +66,22 @@ setup() {
 	assert_output ""
 }
 
-@test "all workloads in one run print ten figures" {
+@test "all workloads in one run print twelve figures" {
 	shmfs_mount
 	run "$BENCH" "${TINY[@]}" "$MNT"
 	assert_success
-	assert_equal "${#lines[@]}" 10
+	assert_equal "${#lines[@]}" 12
 	run "$BENCH" --list
 	assert_success
-	assert_output $'seq\nsmall\nmmap\nmsg\ncreate'
+	assert_output $'seq\nsmall\nmmap\nmsg\ncreate\nwake'
+}
+
+@test "wake: a pipe round trip placed by the scheduler, then on one CPU" {
+	run "$BENCH" -n 200 -w wake "$BATS_TEST_TMPDIR"
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 --regexp "^wake-rt +$NUM us +200 round trips, placed by the scheduler$"
+	assert_line --index 1 --regexp "^wake-rt-1cpu +$NUM us +200 round trips, both on one CPU$"
 }
 
 @test "a corrupted byte fails each data workload with status 3" {
@@ -114,6 +122,9 @@ setup() {
 		mmap-read msg26 create-unlink; do
 		assert_line --regexp "^\| $m \| [a-zA-Z/]+ \| [0-9,.]+ \|"
 	done
+	assert_line --regexp "^A pipe round trip between two processes takes $NUM us here \($NUM us with both on one CPU\)"
+	refute_line --regexp "^\| wake"
+
 	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
 	assert_failure 1
 	assert_output 0

@@ -33,6 +33,8 @@ static const struct shmfs_bench_workload workloads[] = {
 	  shmfs_bench_msg },
 	{ "create", "create, size (4 KiB), close and unlink one segment",
 	  shmfs_bench_create },
+	{ "wake", "no file system: a pipe round trip between two processes, then on one CPU",
+	  shmfs_bench_wake },
 };
 
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

@@ -59,5 +59,6 @@ int shmfs_bench_small(struct shmfs_bench *b);
 int shmfs_bench_msg(struct shmfs_bench *b);
 int shmfs_bench_create(struct shmfs_bench *b);
 int shmfs_bench_mmap(struct shmfs_bench *b);
+int shmfs_bench_wake(struct shmfs_bench *b);
 
 #endif
