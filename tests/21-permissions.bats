@@ -38,6 +38,7 @@ teardown_file() {
 }
 
 setup() {
+	chmod 0666 /dev/fuse	# a test may have taken it away
 	# bats makes its directories 0700: let the test users through.
 	local d=$BATS_TEST_TMPDIR
 	while [ "$d" != / ] && [ "$d" != /tmp ]; do
@@ -306,7 +307,7 @@ $MNT/own $U1 $U1 -rw-r--r--"
 	mkdir "$USER_MNT"
 	chown "$U1:" "$USER_MNT"
 	local store="/dev/shm/shmfs-$U1_ID/$(store_key "$USER_MNT")"
-	run --separate-stderr as "$U1" timeout 30 "$SHMFS" mount "$USER_MNT"
+	run as "$U1" timeout 30 "$SHMFS" mount "$USER_MNT"
 	assert_success
 	# Made read-only in the store, so that the daemon (running as the user)
 	# can first open them only for reading.
