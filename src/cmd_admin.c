@@ -160,8 +160,13 @@ int shmfs_cmd_umount(int argc, char **argv)
 	} else if (pid > 0 && !lazy) {
 		wait_for_exit(pid);
 	}
-	if (!rc && discard && store)
+	if (!rc && discard && store) {
 		rc = discard_path(store);
+		if (rc && !pid && access(store, F_OK))
+			fprintf(stderr, "shmfs: the daemon of '%s' was gone, so its store is not "
+				"known; if it was mounted with store=DIR: 'shmfs discard --store DIR'\n",
+				mp);
+	}
 	free(store);
 	free(mp);
 	return rc;

@@ -5,6 +5,8 @@
 # O_TRUNC, and data must stay intact under it (fsx and the concurrency
 # workers, which then go through the daemon's limited write path).
 
+bats_require_minimum_version 1.5.0
+
 load helpers
 
 status_field() {
@@ -109,4 +111,22 @@ for i in range(3000):
 	[ ! -e "$BATS_TEST_TMPDIR/store" ] || fail "the store is still there"
 	SHMFS_MOUNTS=()
 	SHMFS_PIDS=()
+}
+
+@test "dir store: umount --discard of a mount whose daemon died points to discard --store" {
+	mount_dirstore 8m
+	echo data >"$MNT/seg"
+	shmfs_kill9
+	run --separate-stderr "$SHMFS" umount --discard "$MNT"
+	echo "$stderr"
+	assert_failure 1
+	[[ "${stderr_lines[0]}" == *"there is no store at"* ]] || fail "no 'no store' line"
+	assert_equal "${stderr_lines[1]}" "shmfs: the daemon of '$MNT' was gone, so its store is not known; if it was mounted with store=DIR: 'shmfs discard --store DIR'"
+	run shmfs_is_mounted "$MNT"
+	assert_failure
+	run cat "$BATS_TEST_TMPDIR/store/root/seg"
+	assert_output "data"
+	run "$SHMFS" discard --store "$BATS_TEST_TMPDIR/store"
+	assert_success
+	[ ! -e "$BATS_TEST_TMPDIR/store" ] || fail "the store is still there"
 }
