@@ -302,16 +302,24 @@ out_store:
 
 /*
  * The daemon holds a descriptor for every inode the kernel has cached:
- * take all the descriptors the hard limit allows, not the soft 1024.
+ * take all the descriptors the hard limit allows, not the soft 1024. An
+ * eighth of them may be kept open for segments nobody has open (see
+ * ops_file.c); the rest serve the cached inodes and the open ones.
  */
-static void raise_fd_limit(void)
+static unsigned int raise_fd_limit(void)
 {
 	struct rlimit rl;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return DATA_IDLE_MIN;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 8 > UINT_MAX)
+		return UINT_MAX;
+	return rl.rlim_cur / 8 > DATA_IDLE_MIN ? (unsigned int)(rl.rlim_cur / 8) : DATA_IDLE_MIN;
 }
 
 int shmfs_cmd_mount(int argc, char **argv)
@@ -325,7 +333,7 @@ int shmfs_cmd_mount(int argc, char **argv)
 	if (rc)
 		return rc;
 	shmfs_log_init(false, o.debug);
-	raise_fd_limit();
+	fs.data_idle_max = raise_fd_limit();
 	abs = shmfs_abspath(o.mountpoint);
 	if (!abs) {
 		fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", o.mountpoint);

@@ -16,6 +16,8 @@
 #include "passthrough.h"
 #include "store.h"
 
+#define DATA_IDLE_MIN 64
+
 struct shmfs_fs {
 	const struct shmfs_options *opts;
 	struct shmfs_store store;
@@ -27,6 +29,12 @@ struct shmfs_fs {
 	bool failed;		/* INIT found the mount unusable */
 	bool can_chown;		/* the daemon may give files to their creators */
 	double timeout;		/* entry and attribute cache lifetime, seconds */
+	/*
+	 * Descriptors of segments nobody has open, kept for their next open
+	 * (ops_file.c): at most data_idle_max, at least DATA_IDLE_MIN.
+	 */
+	atomic_uint data_idle;
+	unsigned int data_idle_max;
 
 	/* Statistics for "shmfs status"; relaxed atomics. */
 	atomic_uint_fast64_t nr_open;

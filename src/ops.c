@@ -205,6 +205,8 @@ void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t
 	if (!inode)
 		return;
 	/* No open is left: the kernel releases every file before it forgets. */
+	if (inode->data_fd >= 0)
+		atomic_fetch_sub(&fs->data_idle, 1);
 	shmfs_data_put(fs, inode);
 	shmfs_inode_free(inode);
 }

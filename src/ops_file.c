@@ -4,7 +4,9 @@
  *
  * Every inode that has been opened keeps one descriptor of its backing
  * file (read-write when the daemon may) until the kernel forgets it, so
- * later opens and releases cost no system call at all.
+ * later opens and releases cost no system call at all. Only so many are
+ * kept for segments that nobody has open (fs->data_idle_max, an eighth of
+ * the descriptor limit): past that, the last release gives it back.
  *
  * Passthrough: that descriptor is registered with the kernel once; every
  * open of the inode answers with its backing id. Reads, writes and mmap
@@ -110,6 +112,13 @@ static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	pthread_mutex_lock(&inode->lock);
 	__atomic_store_n(&inode->nopen, inode->nopen - 1, __ATOMIC_RELAXED);
+	if (inode->nopen == 0 && inode->data_fd >= 0) {
+		/* Keep it for the next open, within the budget. */
+		if (atomic_fetch_add(&fs->data_idle, 1) >= fs->data_idle_max) {
+			atomic_fetch_sub(&fs->data_idle, 1);
+			shmfs_data_put(fs, inode);
+		}
+	}
 	if (inode->nopen == 0)
 		shmfs_transient_released(fs, inode);
 	pthread_mutex_unlock(&inode->lock);
@@ -124,11 +133,13 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 		     struct fuse_file_info *fi, int fd)
 {
 	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	bool idle;
 	uint64_t fh;
 	bool rw;
 	int err;
 
 	pthread_mutex_lock(&inode->lock);
+	idle = inode->data_fd >= 0 && inode->nopen == 0;
 	err = data_get(fs, req, inode, write, fd);
 	if (err)
 		goto out;
@@ -149,6 +160,8 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 			goto out;
 		}
 	}
+	if (idle)
+		atomic_fetch_sub(&fs->data_idle, 1);
 	__atomic_store_n(&inode->nopen, inode->nopen + 1, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&fs->nr_open, 1, memory_order_relaxed);
 	fi->noflush = 1;
@@ -160,6 +173,8 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 		fi->keep_cache = 1;
 	}
 out:
+	if (err && !idle && inode->nopen == 0)
+		shmfs_data_put(fs, inode);	/* made for this open: not kept */
 	pthread_mutex_unlock(&inode->lock);
 	return err;
 }

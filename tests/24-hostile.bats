@@ -323,3 +323,24 @@ t(os.removexattr, p, "user.missing")' "$d" >"$BATS_TEST_TMPDIR/xattr.$(basename 
 	done
 	assert_alive
 }
+
+@test "hundreds of segments opened and closed in turn do not use up the daemon's descriptors" {
+	local i pid n
+	# A daemon with a 512-descriptor limit: one O_PATH descriptor per
+	# cached segment, and no more than 64 kept for segments nobody has open.
+	shmfs_umount
+	SHMFS_MOUNTS=()
+	SHMFS_PIDS=()
+	ulimit -n 512
+	shmfs_mount
+	pid=$SHMFS_PID
+	for ((i = 0; i < 400; i++)); do
+		printf '%d' "$i" >"$MNT/s$i" || fail "create s$i"
+	done
+	for ((i = 0; i < 400; i++)); do
+		[ "$(cat "$MNT/s$i")" = "$i" ] || fail "s$i reads back wrong"
+	done
+	n=$(ls "/proc/$pid/fd" | wc -l)
+	[ "$n" -ge 400 ] || fail "only $n descriptors: are the segments still cached?"
+	[ "$n" -le $((400 + 64 + 32)) ] || fail "the daemon holds $n descriptors"
+}
