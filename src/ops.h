@@ -47,7 +47,10 @@ int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
  * passthrough registration and free it.
  */
 void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t n);
-/* Give back inode's shared data descriptor and its backing id. Inode lock held. */
+/*
+ * Give back inode's shared data descriptor and its backing id. Inode lock
+ * held, or the inode out of every other thread's reach (forgotten).
+ */
 void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode);
 /* Give a new object parent/name (or fd when >= 0) to the caller. */
 int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd);

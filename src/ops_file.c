@@ -336,12 +336,16 @@ void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-/* The descriptor that reaches inode's data for this request, or -1. */
+/*
+ * The descriptor that changes inode's data for this request, or -1: the
+ * open's own (the kernel asks only through opens for writing), else the
+ * shared one if it may write. Inode lock held.
+ */
 static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi)
 {
 	if (fi && !fs->pt.active)
 		return fh_fd(fi);
-	return inode->data_fd;	/* inode lock held: stable here */
+	return inode->data_rw ? inode->data_fd : -1;
 }
 
 /* Set fd's length to len, charging a daemon-kept size limit. Inode lock held. */
@@ -377,12 +381,13 @@ static int with_data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode,
 			int (*fn)(struct shmfs_fs *fs, int fd, void *arg), void *arg)
 {
 	int fd, own = -1, err;
+	bool rw;
 
 	pthread_mutex_lock(&inode->lock);
 	fd = data_fd(fs, inode, fi);
 	if (fd < 0) {
 		pthread_mutex_unlock(&inode->lock);
-		own = open_backing(inode, 0);
+		own = open_backing(inode, &rw);
 		if (own < 0)
 			return own;
 		pthread_mutex_lock(&inode->lock);

@@ -47,12 +47,15 @@ static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static struct transient_entry *list;
 static bool stopping;
 
-static bool is_transient(int fd)
+/* Whether the object open as fd has the transient mark: 1, 0, or -1 (could not tell). */
+static int is_transient(int fd)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 
 	shmfs_proc_path(path, fd);
-	return getxattr(path, SHMFS_TRANSIENT_XATTR, NULL, 0) >= 0;
+	if (getxattr(path, SHMFS_TRANSIENT_XATTR, NULL, 0) >= 0)
+		return 1;
+	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
 }
 
 /* Does any process map the file (dev, ino)? */
@@ -162,8 +165,8 @@ void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 	if (inode->type != S_IFREG)
 		return;
 	if (inode->transient < 0)
-		inode->transient = is_transient(inode->fd);
-	if (!inode->transient)
+		inode->transient = (signed char)is_transient(inode->fd);
+	if (inode->transient <= 0)
 		return;
 	e = calloc(1, sizeof(*e));
 	if (!e)

@@ -86,6 +86,31 @@ $MNT/null character special file 1:3
 $MNT/loop block special file 7:0"
 }
 
+@test "truncate and fallocate by path or descriptor of segments never opened, as on tmpfs" {
+	both "$PY_T"'
+os.mknod("m", 0o100644)
+t("truncate never opened", os.truncate, "m", 10)
+t("size", lambda: os.stat("m").st_size)
+with open("w", "w") as f:
+    f.write("abc")
+t("truncate after close", os.truncate, "w", 1)
+t("read back", lambda: open("w").read())
+fd = os.open("m", os.O_RDWR)
+t("fallocate", os.posix_fallocate, fd, 0, 8192)
+os.close(fd)
+t("size", lambda: os.stat("m").st_size)
+'
+	# And again after a remount: every segment is new to the daemon.
+	shmfs_umount
+	SHMFS_MOUNTS=()
+	SHMFS_PIDS=()
+	shmfs_mount -o size=64m
+	both "$PY_T"'
+t("truncate after remount", os.truncate, "m", 3)
+t("size", lambda: os.stat("m").st_size)
+'
+}
+
 @test "a FIFO in the mount carries bytes between two processes" {
 	mkfifo "$MNT/pipe"
 	(printf 'through the fifo' >"$MNT/pipe") 3>&- &

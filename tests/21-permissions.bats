@@ -312,7 +312,7 @@ $MNT/own $U1 $U1 -rw-r--r--"
 	# Made read-only in the store, so that the daemon (running as the user)
 	# can first open them only for reading.
 	as "$U1" sh -c 'cd "$1" && printf one >held && printf one >free &&
-		chmod 0444 held free' sh "$store/root"
+		printf one >trunc && chmod 0444 held free trunc' sh "$store/root"
 	# held: a reader keeps it open while another open writes.
 	run as "$U1" sh -c '
 		cd "$1" || exit
@@ -322,14 +322,20 @@ $MNT/own $U1 $U1 -rw-r--r--"
 		exec 3<&-
 		# free: read and closed, then written.
 		cat free; echo
-		chmod 0644 free && printf three >free && cat free' sh "$USER_MNT"
+		chmod 0644 free && printf three >free && cat free; echo
+		# trunc: read and closed, then truncated by path (truncate(2)).
+		cat trunc; echo
+		chmod 0644 trunc &&
+			python3 -c "import os; os.truncate(\"trunc\", 2)" && cat trunc' sh "$USER_MNT"
 	assert_success
 	assert_output "two
 two
 one
-three"
-	run cat "$store/root/held" "$store/root/free"
-	assert_output "twothree"
+three
+one
+on"
+	run cat "$store/root/held" "$store/root/free" "$store/root/trunc"
+	assert_output "twothreeon"
 	run as "$U1" "$SHMFS" umount --discard "$USER_MNT"
 	assert_success
 }
