@@ -25,13 +25,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-/*
- * Flags that describe the caller's descriptor, not the store's. O_TRUNC is
- * done by file_open, which keeps a daemon-kept size limit's count.
- */
-#define CALLER_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_APPEND | O_DIRECT | O_NOFOLLOW | \
-			   O_TRUNC)
-
 static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate);
 
 /* An open's handle (cached mode) that is its own descriptor, closed at release. */
@@ -184,8 +177,12 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
-	int flags = (fi->flags & ~(CALLER_ONLY_FLAGS | O_ACCMODE)) | O_CREAT | O_RDWR |
-		    O_CLOEXEC | O_NOFOLLOW | (fi->flags & O_EXCL);
+	/*
+	 * The descriptor becomes the one every open of the segment shares: none
+	 * of the caller's own flags (O_TRUNC is done by file_open, which keeps
+	 * a daemon-kept size limit's count).
+	 */
+	int flags = O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fi->flags & O_EXCL);
 	struct fuse_entry_param e;
 	struct stat sb;
 	int fd, pathfd, err;
