@@ -264,6 +264,8 @@ int shmfs_cmd_status(int argc, char **argv)
 	       status_get(&st, "inodes_limit") : "no limit");
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
 	printf("%-14s %s\n", "xattr reads:", status_get(&st, "xattr"));
+	if (strtoul(status_get(&st, "busy_poll_us"), NULL, 10))
+		printf("%-14s %s us\n", "busy polling:", status_get(&st, "busy_poll_us"));
 	printf("%-14s %s\n", "daemon pid:", status_get(&st, "pid"));
 	free(mp);
 	return 0;

@@ -7,6 +7,7 @@
  * answered (the daemon reports over a pipe), so the mount answers when it
  * returns, and any failure up to then is one line on stderr and exit 1.
  */
+#include "busypoll.h"
 #include "caps.h"
 #include "commands.h"
 #include "devio.h"
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #define ENTRY_TIMEOUT 86400.0
+#define MAX_THREADS 16
 
 void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
 {
@@ -206,8 +208,9 @@ static int serve(struct shmfs_fs *fs)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	fuse_loop_cfg_set_max_threads(cfg, MAX_THREADS);
+	/* Busy polling keeps its waiting threads: a thread started costs a request. */
+	fuse_loop_cfg_set_idle_threads(cfg, fs->opts->busy_poll ? MAX_THREADS : 4);
 	err = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return err;
@@ -257,7 +260,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		goto out_unmount;
 	}
 	shmfs_uring_attach(fs, o->uring);
-	if (o->uring != SHMFS_URING_OFF) {
+	shmfs_busypoll_enable(o->busy_poll);
+	if (o->uring != SHMFS_URING_OFF || o->busy_poll) {
 		err = shmfs_devio_attach(&fs->pt, fs->se);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));

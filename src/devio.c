@@ -6,6 +6,7 @@
  * system's copy of that header may be older than the running kernel.
  */
 #include "devio.h"
+#include "busypoll.h"
 #include "fuse_abi.h"
 #include "config.h"
 #include "uring.h"
@@ -57,7 +58,8 @@ static uint64_t devio_init_unique;
 
 static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
-	ssize_t n = read(fd, buf, len);
+	ssize_t n = shmfs_busypoll_enabled() ? shmfs_busypoll_read(fd, buf, len)
+					     : read(fd, buf, len);
 	const struct shmfs_fuse_in_header *in = buf;
 
 	if (n >= (ssize_t)(sizeof(*in) + sizeof(struct devio_init_in)) &&

@@ -39,6 +39,8 @@ static void usage(FILE *out)
 	      "  passthrough=auto|on|off  kernel passthrough data path (default auto)\n"
 	      "  uring=auto|on|off     take requests over io_uring, one queue per CPU\n"
 	      "                        (default off; auto: when the kernel offers it)\n"
+	      "  busy_poll=USEC        after each request, poll /dev/fuse for up to USEC\n"
+	      "                        microseconds (0-1000, default 0): CPU for latency\n"
 	      "  xattr                 let extended attributes be read (each write then\n"
 	      "                        costs a daemon round trip; setting them always works)\n"
 	      "  allow_other, ro, rw   as for any FUSE filesystem\n"

@@ -32,7 +32,7 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     "open_handles=%" PRIuFAST64 "\nread_requests=%" PRIuFAST64
 		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n"
 		     "uring=%s\nuring_queues=%u\nuring_requests=%" PRIu64
-		     "\nuring_queue_requests=%s\n",
+		     "\nuring_queue_requests=%s\nbusy_poll_us=%u\n",
 		     (int)getpid(), fs->mountpoint, fs->pt.active ? "passthrough" : "cached",
 		     fs->store.path, fs->store.kind->name, u.files, u.file_bytes,
 		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
@@ -42,7 +42,7 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
 		     fs->opts->xattr ? "on" : "off", shmfs_uring_active() ? "on" : "off",
-		     shmfs_uring_queues(), shmfs_uring_requests(), queues);
+		     shmfs_uring_queues(), shmfs_uring_requests(), queues, fs->opts->busy_poll);
 	return n < 0 ? 0 : ((size_t)n < len ? (size_t)n + 1 : len);
 }
 

@@ -5,6 +5,7 @@
  * mounted or created. Unknown options are errors, not warnings.
  */
 #include "options.h"
+#include "busypoll.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ enum {
 	KEY_STORE,
 	KEY_PASSTHROUGH,
 	KEY_URING,
+	KEY_BUSY_POLL,
 	KEY_FOREGROUND,
 	KEY_DEBUG,
 	KEY_RO,
@@ -46,6 +48,7 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("store=", KEY_STORE),
 	FUSE_OPT_KEY("passthrough=", KEY_PASSTHROUGH),
 	FUSE_OPT_KEY("uring=", KEY_URING),
+	FUSE_OPT_KEY("busy_poll=", KEY_BUSY_POLL),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("--foreground", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -212,6 +215,15 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 		else
 			err = -EINVAL;
 		break;
+	case KEY_BUSY_POLL: {
+		uint64_t v;
+
+		err = parse_u64(val, &v);
+		if (!err && v > SHMFS_BUSY_POLL_MAX_US)
+			err = -ERANGE;
+		o->busy_poll = (unsigned int)v;
+		break;
+	}
 	case KEY_URING:
 		if (!strcmp(val, "auto"))
 			o->uring = SHMFS_URING_AUTO;

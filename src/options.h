@@ -38,6 +38,7 @@ struct shmfs_options {
 	bool size_set, nr_inodes_set, mode_set, uid_set, gid_set;
 	enum shmfs_passthrough_mode passthrough;
 	enum shmfs_uring_mode uring;
+	unsigned int busy_poll;	/* microseconds of polling /dev/fuse, 0 = off */
 	bool foreground;
 	bool debug;
 	bool read_only;

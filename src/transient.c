@@ -15,6 +15,7 @@
  * request handler that released the file.
  */
 #include "transient.h"
+#include "busypoll.h"
 #include "log.h"
 #include "ops.h"
 #include "uring.h"
@@ -176,10 +177,12 @@ void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 	e->ino = inode->ino;
 	/*
 	 * is_mapped() stats every mapping's file, some of them on this mount:
-	 * a thread serving an io_uring queue must leave that to the reaper,
-	 * since its own requests would wait on the queue it serves.
+	 * a thread serving an io_uring queue, or the busy-polling reader,
+	 * must leave that to the reaper, since its own requests would wait on
+	 * the queue it serves.
 	 */
-	if (!fs->pt.active || (!shmfs_uring_serving() && !is_mapped(e->dev, e->ino)))
+	if (!fs->pt.active || (!shmfs_uring_serving() && !shmfs_busypoll_reading() &&
+			       !is_mapped(e->dev, e->ino)))
 		remove_segment(fs, inode->fd, e);
 	else
 		e->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);

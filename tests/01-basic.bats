@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
 # The core promise: segments are files whose bytes any process shares.
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
 # Transient segments go when the last process has closed and unmapped them.
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

@@ -3,7 +3,7 @@
 # Sharing between processes: a mapping in one process and read(), write()
 # or a mapping in another see each other's stores at once; a reader that
 # holds the segment open sees a later writer's change.
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

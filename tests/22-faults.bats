@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Faults: the daemon killed under load loses nothing that was confirmed,
 # signals end it cleanly, and a busy mount is not pulled from under its users.
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

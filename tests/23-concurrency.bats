@@ -6,7 +6,7 @@
 # there, whole, and the flock-protected counter is the sum of its
 # increments. The workers are tests/t_hammer.c; their logs live outside
 # the mount. Each run lasts HAMMER_SECONDS (default 3).
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

@@ -17,7 +17,7 @@
 # both descriptors every N ops, -c compares the whole file every N ops.
 # fsx prints its seed first; "fsx -s SEED -n OPS" replays a run exactly.
 # FSX_OPS and FSX_SEEDS scale the runs below.
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

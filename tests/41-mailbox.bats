@@ -3,7 +3,7 @@
 # libshmfs on a real mount, in both data paths: segments, views and locks
 # between processes, and the mailbox under load (one publisher, many
 # readers, every message whole, futex wake-ups across processes).
-# modes: passthrough cached
+# modes: passthrough cached poll
 
 load helpers
 

@@ -86,7 +86,8 @@ fresh_dir() {
 	local dir opt
 	dir=$(fresh_dir mnt)
 	for opt in size=abc size=12q size=200% mode=99999 mode=rwx passthrough=maybe \
-		uid=nosuchuser-shmfs gid=nosuchgroup-shmfs nr_inodes=lots store=; do
+		uid=nosuchuser-shmfs gid=nosuchgroup-shmfs nr_inodes=lots store= \
+		busy_poll=1001 busy_poll=-1 busy_poll=fast; do
 		run --separate-stderr "$SHMFS" mount -o "$opt" "$dir"
 		assert_failure 2
 		assert_output ""
@@ -260,7 +261,8 @@ complete_line() {
 	run complete_line "shmfs mount -o "
 	assert_success
 	assert_output "$(printf '%s\n' allow_other gid= mode= nr_inodes= passthrough= ro rw \
-		size= store= uid= uring= xattr nosuid nodev noexec noatime suid dev exec atime | sort)"
+		size= store= uid= uring= busy_poll= xattr nosuid nodev noexec noatime suid dev exec atime |
+		sort)"
 	run complete_line "shmfs mount -o pass"
 	assert_success
 	assert_output passthrough=

@@ -7,9 +7,11 @@
 # source tree after a build in ./build):
 #   SHMFS           the shmfs binary
 #   SHMFS_TEST_BIN  where the small C test programs were built
-#   SHMFS_TEST_MODE passthrough | cached | none
+#   SHMFS_TEST_MODE passthrough | cached | none | poll (passthrough, with
+#                   busy polling of /dev/fuse: SHMFS_TEST_POLL defaults to 50)
 #   SHMFS_TEST_URING auto | on | off: adds -o uring=... to every mount
 #                   (unset: the default, off)
+#   SHMFS_TEST_POLL microseconds: adds -o busy_poll=... to every mount
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -17,7 +19,11 @@ bats_load_library bats-assert
 : "${SHMFS:=$BATS_TEST_DIRNAME/../build/src/shmfs}"
 : "${SHMFS_TEST_BIN:=$BATS_TEST_DIRNAME/../build/tests}"
 : "${SHMFS_TEST_MODE:=none}"
-export SHMFS SHMFS_TEST_BIN SHMFS_TEST_MODE
+if [ "$SHMFS_TEST_MODE" = poll ]; then
+	SHMFS_TEST_MODE=passthrough
+	: "${SHMFS_TEST_POLL:=50}"
+fi
+export SHMFS SHMFS_TEST_BIN SHMFS_TEST_MODE SHMFS_TEST_POLL
 
 # The -o passthrough= value that the suite's mode asks for.
 shmfs_mode_option() {
@@ -68,6 +74,7 @@ shmfs_mount() {
 	SHMFS_LOG="$BATS_TEST_TMPDIR/shmfs.$(basename "$MNT").log"
 	local uring=()
 	[ -z "${SHMFS_TEST_URING:-}" ] || uring=(-o "uring=$SHMFS_TEST_URING")
+	[ -z "${SHMFS_TEST_POLL:-}" ] || uring+=(-o "busy_poll=$SHMFS_TEST_POLL")
 	"$SHMFS" mount -f -o "$(shmfs_mode_option)" "${uring[@]}" "$@" "$MNT" \
 		>"$SHMFS_LOG" 2>&1 3>&- &
 	SHMFS_PID=$!

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Busy polling of /dev/fuse (-o busy_poll=USEC), the daemon's side of the
+ * trade the kernel's net.core.busy_poll makes for sockets: CPU time for
+ * the latency of small requests.
+ *
+ * A request that finds a daemon thread asleep costs a wakeup, and on a
+ * virtual machine whose idle CPUs halt, waking another CPU goes through
+ * the host: tens of microseconds, more than all the rest of an open.
+ * With busy polling one daemon thread at a time, the reader, takes the
+ * requests: after each one it polls /dev/fuse for up to USEC microseconds
+ * before it sleeps in read(2), and it serves the short requests itself,
+ * so a stream of them (open, release, lookup, getattr, create, unlink)
+ * never waits for a wakeup on the daemon's side. The other threads sleep
+ * on a condition variable, not on /dev/fuse (the kernel would wake one of
+ * them for every request): the reader hands over to one of them before it
+ * serves a request that may take long (large reads and writes, readdir,
+ * truncation, forgets that free memory, the status ioctl), so those never
+ * hold up the rest.
+ *
+ * A request served by the reader must not wait for another request to
+ * this mount: shmfs_busypoll_reading() tells a handler that it runs there.
+ */
+#ifndef SHMFS_BUSYPOLL_H
+#define SHMFS_BUSYPOLL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define SHMFS_BUSY_POLL_MAX_US 1000
+
+/* Turn busy polling on for the session's /dev/fuse reads (before serving). */
+void shmfs_busypoll_enable(unsigned int usec);
+bool shmfs_busypoll_enabled(void);
+/* The read hook's work when enabled: as read(2) on fd. */
+ssize_t shmfs_busypoll_read(int fd, void *buf, size_t len);
+/* Is this thread the reader, serving a request between two reads? */
+bool shmfs_busypoll_reading(void);
+
+#endif
