@@ -14,6 +14,7 @@
 #include "fuse_abi.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -68,6 +69,11 @@ bool shmfs_busypoll_reading(void)
 	return is_reader;
 }
 
+unsigned int shmfs_busypoll_us(void)
+{
+	return poll_us;
+}
+
 static void unlock_role(void *arg)
 {
 	pthread_mutex_unlock(arg);
@@ -103,6 +109,12 @@ static void role_give(bool end)
 	pthread_mutex_unlock(&role_lock);
 }
 
+void shmfs_busypoll_yield(void)
+{
+	if (is_reader)
+		role_give(false);
+}
+
 /* May the reader serve this request itself without holding up others? */
 static bool is_short(const void *buf, size_t n)
 {
@@ -118,6 +130,11 @@ static bool is_short(const void *buf, size_t n)
 			return false;
 		memcpy(&v, arg, sizeof(v));
 		return !(v & ATTR_SIZE_BIT);
+	case OP_OPEN:		/* fuse_open_in: flags first; O_TRUNC frees memory */
+		if (n < sizeof(*in) + sizeof(v))
+			return false;
+		memcpy(&v, arg, sizeof(v));
+		return !(v & O_TRUNC);
 	case OP_READ:
 	case OP_WRITE:		/* fuse_read_in, fuse_write_in: size at 16 */
 		if (n < sizeof(*in) + 16 + sizeof(v))
@@ -126,7 +143,7 @@ static bool is_short(const void *buf, size_t n)
 		return v <= SHORT_IO;
 	case OP_LOOKUP: case OP_GETATTR: case OP_READLINK: case OP_SYMLINK:
 	case OP_MKNOD: case OP_MKDIR: case OP_UNLINK: case OP_RMDIR: case OP_RENAME:
-	case OP_LINK: case OP_OPEN: case OP_STATFS: case OP_RELEASE: case OP_FSYNC:
+	case OP_LINK: case OP_STATFS: case OP_RELEASE: case OP_FSYNC:
 	case OP_SETXATTR: case OP_GETXATTR: case OP_LISTXATTR: case OP_REMOVEXATTR:
 	case OP_FLUSH: case OP_OPENDIR: case OP_RELEASEDIR: case OP_FSYNCDIR:
 	case OP_ACCESS: case OP_CREATE: case OP_INTERRUPT: case OP_RENAME2: case OP_LSEEK:

@@ -15,8 +15,9 @@
  * on a condition variable, not on /dev/fuse (the kernel would wake one of
  * them for every request): the reader hands over to one of them before it
  * serves a request that may take long (large reads and writes, readdir,
- * truncation, forgets that free memory, the status ioctl), so those never
- * hold up the rest.
+ * truncation, forgets that free memory, the status ioctl), and before it
+ * waits for a lock that another request holds, so those do not hold up
+ * the rest.
  *
  * A request served by the reader must not wait for another request to
  * this mount: shmfs_busypoll_reading() tells a handler that it runs there.
@@ -36,5 +37,12 @@ bool shmfs_busypoll_enabled(void);
 ssize_t shmfs_busypoll_read(int fd, void *buf, size_t len);
 /* Is this thread the reader, serving a request between two reads? */
 bool shmfs_busypoll_reading(void);
+/*
+ * This thread is about to wait (for a lock another request holds): if it
+ * is the reader, hand the role to another thread first.
+ */
+void shmfs_busypoll_yield(void);
+/* The polling time in effect, microseconds (0: off). */
+unsigned int shmfs_busypoll_us(void);
 
 #endif

@@ -13,11 +13,25 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "busypoll.h"
 #include "fs.h"
 
 static inline struct shmfs_fs *shmfs_req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/*
+ * Lock an inode for a request. A request that holds the lock may take
+ * long (truncation, fallocate): the busy-poll reader hands over rather
+ * than hold up every other request while it waits.
+ */
+static inline void shmfs_inode_lock(struct shmfs_inode *inode)
+{
+	if (pthread_mutex_trylock(&inode->lock)) {
+		shmfs_busypoll_yield();
+		pthread_mutex_lock(&inode->lock);
+	}
 }
 
 static inline struct shmfs_inode *shmfs_req_inode(fuse_req_t req, fuse_ino_t ino)

@@ -42,7 +42,7 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
 		     fs->opts->xattr ? "on" : "off", shmfs_uring_active() ? "on" : "off",
-		     shmfs_uring_queues(), shmfs_uring_requests(), queues, fs->opts->busy_poll);
+		     shmfs_uring_queues(), shmfs_uring_requests(), queues, shmfs_busypoll_us());
 	return n < 0 ? 0 : ((size_t)n < len ? (size_t)n + 1 : len);
 }
 

@@ -103,7 +103,7 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 
 static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
-	pthread_mutex_lock(&inode->lock);
+	shmfs_inode_lock(inode);
 	__atomic_store_n(&inode->nopen, inode->nopen - 1, __ATOMIC_RELAXED);
 	if (inode->nopen == 0 && inode->data_fd >= 0) {
 		/* Keep it for the next open, within the budget. */
@@ -131,7 +131,7 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	bool rw;
 	int err;
 
-	pthread_mutex_lock(&inode->lock);
+	shmfs_inode_lock(inode);
 	idle = inode->data_fd >= 0 && inode->nopen == 0;
 	err = data_get(fs, req, inode, write, fd);
 	if (err)
@@ -263,7 +263,7 @@ static ssize_t write_limited(struct shmfs_quota *l, struct shmfs_inode *inode, i
 	ssize_t n;
 	int err;
 
-	pthread_mutex_lock(&inode->lock);
+	shmfs_inode_lock(inode);
 	if (fstat(fd, &sb)) {
 		n = -errno;
 		goto out;
@@ -380,14 +380,14 @@ static int with_data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode,
 	int fd, own = -1, err;
 	bool rw;
 
-	pthread_mutex_lock(&inode->lock);
+	shmfs_inode_lock(inode);
 	fd = data_fd(fs, inode, fi);
 	if (fd < 0) {
 		pthread_mutex_unlock(&inode->lock);
 		own = open_backing(inode, &rw);
 		if (own < 0)
 			return own;
-		pthread_mutex_lock(&inode->lock);
+		shmfs_inode_lock(inode);
 		fd = own;
 	}
 	err = fn(fs, fd, arg);

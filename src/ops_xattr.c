@@ -79,7 +79,7 @@ static int change_xattr(struct shmfs_inode *inode, const char *name, const char 
 
 	shmfs_proc_path(path, inode->fd);
 	if (mark)
-		pthread_mutex_lock(&inode->lock);
+		shmfs_inode_lock(inode);
 	if (value)
 		err = setxattr(path, name, value, size, flags) ? errno : 0;
 	else

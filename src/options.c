@@ -215,15 +215,14 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 		else
 			err = -EINVAL;
 		break;
-	case KEY_BUSY_POLL: {
-		uint64_t v;
-
-		err = parse_u64(val, &v);
-		if (!err && v > SHMFS_BUSY_POLL_MAX_US)
-			err = -ERANGE;
-		o->busy_poll = (unsigned int)v;
+	case KEY_BUSY_POLL:
+		/* Plain decimal microseconds. */
+		if (!*val || strspn(val, "0123456789") != strlen(val) || strlen(val) > 4 ||
+		    atoi(val) > SHMFS_BUSY_POLL_MAX_US)
+			err = -EINVAL;
+		else
+			o->busy_poll = (unsigned int)atoi(val);
 		break;
-	}
 	case KEY_URING:
 		if (!strcmp(val, "auto"))
 			o->uring = SHMFS_URING_AUTO;

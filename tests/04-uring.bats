@@ -86,8 +86,7 @@ wait_pid_gone() {
 	done
 }
 
-@test "uring=on: data and metadata operations" {
-	shmfs_mount -o uring=on
+uring_ops() {
 	mkdir -p "$MNT/d/e"
 	head -c 3000000 /dev/urandom >"$BATS_TEST_TMPDIR/src"
 	cp "$BATS_TEST_TMPDIR/src" "$MNT/d/e/big"
@@ -110,6 +109,17 @@ wait_pid_gone() {
 	assert_output ""
 	df "$MNT" >/dev/null
 	[ "$(status_of uring_requests)" -gt 0 ]
+}
+
+@test "uring=on: data and metadata operations" {
+	shmfs_mount -o uring=on
+	uring_ops
+}
+
+@test "uring=on with busy_poll: data and metadata operations" {
+	shmfs_mount -o uring=on,busy_poll=50
+	assert_equal "$(status_of busy_poll_us)" 50
+	uring_ops
 }
 
 @test "uring=on: a busy mount from many processes on every CPU" {

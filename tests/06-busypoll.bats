@@ -17,7 +17,7 @@ cpu_ticks() {
 	run "$SHMFS" status "$MNT"
 	assert_line --regexp "^busy polling: +50 us$"
 	shmfs_umount
-	shmfs_mount
+	SHMFS_TEST_POLL= shmfs_mount
 	run "$SHMFS" status --raw "$MNT"
 	assert_line "busy_poll_us=0"
 	run "$SHMFS" status "$MNT"
@@ -59,9 +59,33 @@ cpu_ticks() {
 	BG_PIDS=()
 }
 
-@test "busy_poll with io_uring or passthrough=off still mounts and serves" {
-	SHMFS_TEST_MODE=cached shmfs_mount -o busy_poll=10,uring=auto
-	echo data >"$MNT/x"
-	run cat "$MNT/x"
-	assert_output "data"
+@test "busy_poll: an open that waits behind a long fallocate holds up no other segment" {
+	local falloc reader i
+	SHMFS_TEST_MODE=cached shmfs_mount -o busy_poll=50
+	echo small >"$MNT/small"
+	: >"$MNT/big"
+	# Allocating 8 GiB takes the big segment's lock for a second or more
+	# (measured first: a machine where it is much quicker cannot tell);
+	# an open of it then waits for that lock.
+	local t0=$EPOCHREALTIME
+	fallocate -l 8G "$MNT/big"
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a >= 1.0) }' ||
+		skip "allocating 8 GiB takes under a second here"
+	truncate -s 0 "$MNT/big"
+	fallocate -l 8G "$MNT/big" &
+	falloc=$!
+	BG_PIDS+=("$falloc")
+	sleep 0.2
+	cat "$MNT/big" >/dev/null &
+	reader=$!
+	BG_PIDS+=("$reader")
+	sleep 0.2
+	for ((i = 0; i < 20; i++)); do
+		[ "$(cat "$MNT/small")" = small ] || fail "open $i of another segment failed"
+	done
+	kill -0 "$falloc" 2>/dev/null || fail "the opens waited for the fallocate"
+	wait "$falloc" || fail "fallocate failed"
+	wait "$reader" || fail "the read of the big segment failed"
+	BG_PIDS=()
+	rm "$MNT/big"
 }
