@@ -30,9 +30,9 @@ static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate
 /* An open's handle (cached mode) that is its own descriptor, closed at release. */
 #define FH_OWNED (1ULL << 32)
 
-static int fh_fd(const struct fuse_file_info *fi)
+static int fh_fd(uint64_t fh)
 {
-	return (int)(fi->fh & 0xffffffffu);
+	return (int)(fh & 0xffffffffu);
 }
 
 /* A descriptor of inode's backing file: read-write when allowed. */
@@ -146,10 +146,10 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 		err = 0;
 	}
 	if (fi->flags & O_TRUNC) {
-		err = resize_locked(fs->store.quota, (int)(fh & 0xffffffffu), 0, true);
+		err = resize_locked(fs->store.quota, fh_fd(fh), 0, true);
 		if (err) {
 			if (fh & FH_OWNED)
-				close((int)(fh & 0xffffffffu));
+				close(fh_fd(fh));
 			goto out;
 		}
 	}
@@ -245,7 +245,7 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	atomic_fetch_add_explicit(&shmfs_req_fs(req)->nr_read, 1, memory_order_relaxed);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = fh_fd(fi);
+	buf.buf[0].fd = fh_fd(fi->fh);
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -304,9 +304,9 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 
 	atomic_fetch_add_explicit(&fs->nr_write, 1, memory_order_relaxed);
 	if (l && l->max_bytes) {
-		n = write_limited(l, shmfs_req_inode(req, ino), fh_fd(fi), buf, size, off);
+		n = write_limited(l, shmfs_req_inode(req, ino), fh_fd(fi->fh), buf, size, off);
 	} else {
-		n = pwrite(fh_fd(fi), buf, size, off);
+		n = pwrite(fh_fd(fi->fh), buf, size, off);
 		if (n < 0)
 			n = -errno;
 	}
@@ -328,7 +328,7 @@ void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 
 	if (!fs->pt.active && (fi->fh & FH_OWNED))
-		close(fh_fd(fi));
+		close(fh_fd(fi->fh));
 	inode_close(fs, shmfs_req_inode(req, ino));
 	fuse_reply_err(req, 0);
 }
@@ -341,7 +341,7 @@ void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi)
 {
 	if (fi && !fs->pt.active)
-		return fh_fd(fi);
+		return fh_fd(fi->fh);
 	return inode->data_rw ? inode->data_fd : -1;
 }
 

@@ -165,6 +165,24 @@ static int parse_mode(const char *s, mode_t *out)
 	return 0;
 }
 
+/* "auto", "on" or "off": 0, 1 or 2 (the order of both mode enums). */
+static int parse_auto_on_off(const char *s, int *out)
+{
+	static const char *const words[] = { "auto", "on", "off" };
+
+	_Static_assert(SHMFS_PASSTHROUGH_AUTO == 0 && SHMFS_PASSTHROUGH_ON == 1 &&
+		       SHMFS_PASSTHROUGH_OFF == 2, "passthrough modes");
+	_Static_assert(SHMFS_URING_AUTO == 0 && SHMFS_URING_ON == 1 && SHMFS_URING_OFF == 2,
+		       "uring modes");
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(s, words[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int bad_value(const char *arg)
 {
 	fprintf(stderr, "shmfs: bad value in option '%s'\n", arg);
@@ -174,7 +192,7 @@ static int bad_value(const char *arg)
 static int option_value(struct shmfs_options *o, const char *arg, int key)
 {
 	const char *val = strchr(arg, '=') + 1;
-	int err = 0;
+	int err = 0, mode = 0;
 
 	switch (key) {
 	case KEY_SIZE:
@@ -206,14 +224,9 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 			return -1;
 		break;
 	case KEY_PASSTHROUGH:
-		if (!strcmp(val, "auto"))
-			o->passthrough = SHMFS_PASSTHROUGH_AUTO;
-		else if (!strcmp(val, "on"))
-			o->passthrough = SHMFS_PASSTHROUGH_ON;
-		else if (!strcmp(val, "off"))
-			o->passthrough = SHMFS_PASSTHROUGH_OFF;
-		else
-			err = -EINVAL;
+		err = parse_auto_on_off(val, &mode);
+		if (!err)
+			o->passthrough = (enum shmfs_passthrough_mode)mode;
 		break;
 	case KEY_BUSY_POLL:
 		/* Plain decimal microseconds. */
@@ -224,14 +237,9 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 			o->busy_poll = (unsigned int)atoi(val);
 		break;
 	case KEY_URING:
-		if (!strcmp(val, "auto"))
-			o->uring = SHMFS_URING_AUTO;
-		else if (!strcmp(val, "on"))
-			o->uring = SHMFS_URING_ON;
-		else if (!strcmp(val, "off"))
-			o->uring = SHMFS_URING_OFF;
-		else
-			err = -EINVAL;
+		err = parse_auto_on_off(val, &mode);
+		if (!err)
+			o->uring = (enum shmfs_uring_mode)mode;
 		break;
 	}
 	return err ? bad_value(arg) : 0;
