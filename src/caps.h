@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Capabilities of this process, as the kernel will judge them. */
+/* Capabilities, as the kernel will judge them. */
 #ifndef SHMFS_CAPS_H
 #define SHMFS_CAPS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* CAP_SYS_ADMIN in the effective set: mounting a tmpfs, FUSE passthrough. */
 bool shmfs_caps_sys_admin(void);
+/*
+ * Whether process pid (0: this one) has capability cap in its effective
+ * set; false when it cannot be told (the process is gone).
+ */
+bool shmfs_caps_has(pid_t pid, int cap);
 
 #endif

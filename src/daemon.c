@@ -329,7 +329,8 @@ static unsigned int raise_fd_limit(void)
 int shmfs_cmd_mount(int argc, char **argv)
 {
 	struct shmfs_options o;
-	struct shmfs_fs fs = { .ready_fd = -1, .timeout = ENTRY_TIMEOUT };
+	struct shmfs_fs fs = { .ready_fd = -1, .timeout = ENTRY_TIMEOUT,
+			       .names_lock = PTHREAD_RWLOCK_INITIALIZER };
 	char *abs;
 	int rc;
 

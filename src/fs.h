@@ -30,6 +30,14 @@ struct shmfs_fs {
 	bool can_chown;		/* the daemon may give files to their creators */
 	double timeout;		/* entry and attribute cache lifetime, seconds */
 	/*
+	 * Held for reading by every request that makes, renames or removes
+	 * a name in the store, for writing by a removal the daemon makes of
+	 * its own accord (transient.c), which must find the name unchanged
+	 * between checking it and unlinking it. Innermost: no inode lock is
+	 * taken while it is held.
+	 */
+	pthread_rwlock_t names_lock;
+	/*
 	 * Descriptors of segments nobody has open, kept for their next open
 	 * (ops_file.c): at most data_idle_max, at least DATA_IDLE_MIN.
 	 */

@@ -43,6 +43,8 @@ static void usage(FILE *out)
 	      "                        microseconds (0-1000, default 0): CPU for latency\n"
 	      "  xattr                 let extended attributes be read (each write then\n"
 	      "                        costs a daemon round trip; setting them always works)\n"
+	      "  acl                   enforce POSIX ACLs as tmpfs does (implies xattr;\n"
+	      "                        without it, setting an ACL fails with EOPNOTSUPP)\n"
 	      "  allow_other, ro, rw   as for any FUSE filesystem\n"
 	      "  noexec, nosuid, nodev, noatime  flags of the kernel mount (and their opposites)\n"
 	      "\nFlags: -f stay in the foreground, -d trace requests (implies -f)\n"

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -52,13 +53,24 @@ int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
 	return shmfs_entry_from_fd(fs, fd, e);
 }
 
-int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd)
+/* The object fd, or parent/name, as O_PATH (owned by the caller when not fd). */
+static int object_fd(struct shmfs_inode *parent, const char *name, int fd)
+{
+	if (fd >= 0)
+		return fd;
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd,
+		    mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct shmfs_fs *fs = shmfs_req_fs(req);
-	struct stat psb;
+	char path[SHMFS_PROC_PATH_MAX];
+	struct stat psb, sb;
 	gid_t gid = ctx->gid;
-	int err;
+	int obj, err = 0;
 
 	if (!fs->can_chown)
 		return 0;
@@ -66,11 +78,38 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
 		return -errno;
 	if (psb.st_mode & S_ISGID)
 		gid = (gid_t)-1;	/* the store already gave the directory's group */
-	if (fd >= 0)
-		err = fchown(fd, ctx->uid, gid);
-	else
-		err = fchownat(parent->fd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
-	return err ? -errno : 0;
+	obj = object_fd(parent, name, fd);
+	if (obj < 0)
+		return obj;
+	/*
+	 * A change of owner clears the set-ID bits: put back those the store
+	 * gave (the kernel already dropped any the creator may not have).
+	 */
+	if ((mode & (S_ISUID | S_ISGID)) && fstatat(obj, "", &sb, AT_EMPTY_PATH))
+		err = -errno;
+	if (!err && fchownat(obj, "", ctx->uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		err = -errno;
+	if (!err && (mode & (S_ISUID | S_ISGID)) && (sb.st_mode & (S_ISUID | S_ISGID))) {
+		shmfs_proc_path(path, obj);
+		if (chmod(path, sb.st_mode & 07777))
+			err = -errno;
+	}
+	if (obj != fd)
+		close(obj);
+	return err;
+}
+
+void shmfs_umask_set(fuse_req_t req)
+{
+	static __thread bool own_umask;
+
+	if (!shmfs_req_fs(req)->opts->acl)
+		return;		/* the kernel applied it; the daemon's is 0 */
+	/* umask() is per process: give this thread a umask of its own, once. */
+	if (!own_umask && !unshare(CLONE_FS))
+		own_umask = true;
+	if (own_umask)
+		umask(fuse_req_ctx(req)->umask);
 }
 
 int shmfs_charge_name(struct shmfs_fs *fs)
@@ -84,14 +123,13 @@ void shmfs_refund_name(struct shmfs_fs *fs)
 		shmfs_quota_inode(fs->store.quota, -1);
 }
 
-void shmfs_freed_probe(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
-		       struct shmfs_freed *f)
+void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f)
 {
 	struct stat sb;
 
 	f->name = false;
 	f->bytes_of = 0;
-	if (!fs->store.quota || fstatat(parent->fd, name, &sb, AT_SYMLINK_NOFOLLOW))
+	if (!fs->store.quota || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
 		return;
 	f->name = true;
 	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1)
@@ -148,6 +186,15 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_IOCTL_DIR;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (fs->opts->acl) {
+		if (!(conn->capable & FUSE_CAP_POSIX_ACL) || !(conn->capable & FUSE_CAP_DONT_MASK)) {
+			shmfs_fs_report_ready(fs, "acl, but the kernel does not offer POSIX ACLs");
+			fuse_session_exit(fs->se);
+			return;
+		}
+		/* The store applies default ACLs, or else the umask (shmfs_umask_set). */
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+	}
 	if (!shmfs_passthrough_negotiate(&fs->pt, conn)) {
 		char msg[160];
 

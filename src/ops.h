@@ -34,6 +34,17 @@ static inline void shmfs_inode_lock(struct shmfs_inode *inode)
 	}
 }
 
+/* Bracket a change of names in the store (see names_lock in fs.h). */
+static inline void shmfs_names_begin(struct shmfs_fs *fs)
+{
+	pthread_rwlock_rdlock(&fs->names_lock);
+}
+
+static inline void shmfs_names_end(struct shmfs_fs *fs)
+{
+	pthread_rwlock_unlock(&fs->names_lock);
+}
+
 static inline struct shmfs_inode *shmfs_req_inode(fuse_req_t req, fuse_ino_t ino)
 {
 	if (ino == FUSE_ROOT_ID)
@@ -66,8 +77,22 @@ void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t
  * held, or the inode out of every other thread's reach (forgotten).
  */
 void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode);
-/* Give a new object parent/name (or fd when >= 0) to the caller. */
-int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd);
+/*
+ * Give a new object parent/name (or fd when >= 0) to the caller, keeping
+ * the set-ID bits that the store gave it when mode (the mode it was made
+ * with; 0 for directories and symlinks, which a change of owner leaves
+ * alone) asked for any.
+ */
+int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name, int fd,
+		    mode_t mode);
+
+/*
+ * Before making an object for req: with ACLs on, the kernel leaves the
+ * umask to the file system, and the store applies it unless the directory
+ * has a default ACL, exactly as tmpfs does; so the thread takes the
+ * caller's umask.
+ */
+void shmfs_umask_set(fuse_req_t req);
 
 /*
  * Limits the daemon enforces on a directory store (see quota.h): charge
@@ -81,8 +106,7 @@ struct shmfs_freed {
 	bool name;
 	off_t bytes_of;		/* length of the last link to a segment, or 0 */
 };
-void shmfs_freed_probe(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
-		       struct shmfs_freed *f);
+void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f);
 void shmfs_freed_refund(struct shmfs_fs *fs, const struct shmfs_freed *f);
 
 /* Handlers living outside ops.c. */

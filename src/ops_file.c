@@ -103,6 +103,8 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 
 static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
+	bool remove;
+
 	shmfs_inode_lock(inode);
 	__atomic_store_n(&inode->nopen, inode->nopen - 1, __ATOMIC_RELAXED);
 	if (inode->nopen == 0 && inode->data_fd >= 0) {
@@ -112,9 +114,10 @@ static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 			shmfs_data_put(fs, inode);
 		}
 	}
-	if (inode->nopen == 0)
-		shmfs_transient_released(fs, inode);
+	remove = inode->nopen == 0 && shmfs_transient_marked(inode);
 	pthread_mutex_unlock(&inode->lock);
+	if (remove)
+		shmfs_transient_released(fs, inode);
 	atomic_fetch_sub_explicit(&fs->nr_open, 1, memory_order_relaxed);
 }
 
@@ -172,45 +175,69 @@ out:
 	return err;
 }
 
+/*
+ * Make the segment parent/name for the caller: a new read-write
+ * descriptor of it, or -errno. The kernel sends CREATE only for a name it
+ * knows to be free, so an existing one is never opened or given away here.
+ */
+static int create_segment(fuse_req_t req, struct shmfs_inode *parent, const char *name,
+			  mode_t mode)
+{
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	int fd, err;
+
+	err = shmfs_charge_name(fs);
+	if (err)
+		return err;
+	shmfs_names_begin(fs);
+	shmfs_umask_set(req);
+	fd = openat(parent->fd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		err = -errno;
+		goto out_refund;
+	}
+	err = shmfs_owner_set(req, parent, name, fd, mode);
+	if (!err) {
+		shmfs_names_end(fs);
+		return fd;
+	}
+	close(fd);
+	unlinkat(parent->fd, name, 0);
+out_refund:
+	shmfs_refund_name(fs);
+	shmfs_names_end(fs);
+	return err;
+}
+
 void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
-	/*
-	 * The descriptor becomes the one every open of the segment shares: none
-	 * of the caller's own flags (O_TRUNC is done by file_open, which keeps
-	 * a daemon-kept size limit's count).
-	 */
-	int flags = O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fi->flags & O_EXCL);
 	struct fuse_entry_param e;
-	struct stat sb;
 	int fd, pathfd, err;
 
-	err = shmfs_charge_name(fs);
-	if (err) {
-		/* An existing name costs nothing: open it as O_CREAT would. */
-		if (fi->flags & O_EXCL || fstatat(p->fd, name, &sb, AT_SYMLINK_NOFOLLOW)) {
-			fuse_reply_err(req, -err);
-			return;
-		}
-		flags &= ~O_CREAT;
-	}
-	fd = openat(p->fd, name, flags, mode);
+	/*
+	 * The descriptor becomes the one every open of the segment shares:
+	 * none of the caller's own flags (O_TRUNC is done by file_open, which
+	 * keeps a daemon-kept size limit's count).
+	 */
+	fd = create_segment(req, p, name, mode);
 	if (fd < 0) {
-		err = errno;
-		if (flags & O_CREAT)
-			shmfs_refund_name(fs);
-		fuse_reply_err(req, err);
+		fuse_reply_err(req, -fd);
 		return;
 	}
-	err = shmfs_owner_set(req, p, name, fd);
-	if (err)
-		goto out_unlink;
 	pathfd = openat(p->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	err = pathfd < 0 ? -errno : shmfs_entry_from_fd(fs, pathfd, &e);
-	if (err)
-		goto out_unlink;
+	if (err) {
+		close(fd);
+		shmfs_names_begin(fs);
+		if (!unlinkat(p->fd, name, 0))
+			shmfs_refund_name(fs);
+		shmfs_names_end(fs);
+		fuse_reply_err(req, -err);
+		return;
+	}
 	err = file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
 	if (err) {
 		shmfs_forget_inode(fs, shmfs_req_inode(req, e.ino), 1);
@@ -218,14 +245,6 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	}
 	fuse_reply_create(req, &e, fi);
-	return;
-out_unlink:
-	close(fd);
-	if (flags & O_CREAT) {
-		unlinkat(p->fd, name, 0);
-		shmfs_refund_name(fs);
-	}
-	fuse_reply_err(req, -err);
 }
 
 void shmfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

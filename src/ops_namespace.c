@@ -2,7 +2,8 @@
 /*
  * Handlers that make, link, rename and remove names: the store does the
  * work (openat-style calls relative to the parent's descriptor) and the
- * new object is given to the calling process's user and group.
+ * new object is given to the calling process's user and group. Each runs
+ * with the names lock held for reading (fs.h).
  */
 #include "ops.h"
 
@@ -14,19 +15,21 @@
 
 /* After parent/name was made by the store: own it, look it up, reply. */
 static void reply_new(fuse_req_t req, struct shmfs_inode *parent, const char *name,
-		      bool is_dir)
+		      bool is_dir, mode_t mode)
 {
 	struct fuse_entry_param e;
-	int err = shmfs_owner_set(req, parent, name, -1);
+	int err = shmfs_owner_set(req, parent, name, -1, mode);
 
 	if (!err)
 		err = shmfs_entry_lookup(shmfs_req_fs(req), parent, name, &e);
 	if (err) {
 		unlinkat(parent->fd, name, is_dir ? AT_REMOVEDIR : 0);
 		shmfs_refund_name(shmfs_req_fs(req));
+		shmfs_names_end(shmfs_req_fs(req));
 		fuse_reply_err(req, -err);
 		return;
 	}
+	shmfs_names_end(shmfs_req_fs(req));
 	fuse_reply_entry(req, &e);
 }
 
@@ -36,16 +39,22 @@ static void reply_failed(fuse_req_t req)
 	int err = errno;
 
 	shmfs_refund_name(shmfs_req_fs(req));
+	shmfs_names_end(shmfs_req_fs(req));
 	fuse_reply_err(req, err);
 }
 
-/* Charge a name about to be made; false (and replied) if none is left. */
+/*
+ * Charge a name about to be made and begin the change of names; false
+ * (and replied) if none is left.
+ */
 static bool charge(fuse_req_t req)
 {
 	int err = shmfs_charge_name(shmfs_req_fs(req));
 
 	if (err)
 		fuse_reply_err(req, -err);
+	else
+		shmfs_names_begin(shmfs_req_fs(req));
 	return !err;
 }
 
@@ -56,10 +65,11 @@ void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 
 	if (!charge(req))
 		return;
+	shmfs_umask_set(req);
 	if (mknodat(p->fd, name, mode, rdev))
 		reply_failed(req);
 	else
-		reply_new(req, p, name, false);
+		reply_new(req, p, name, false, mode);
 }
 
 void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -68,10 +78,11 @@ void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 
 	if (!charge(req))
 		return;
+	shmfs_umask_set(req);
 	if (mkdirat(p->fd, name, mode))
 		reply_failed(req);
 	else
-		reply_new(req, p, name, true);
+		reply_new(req, p, name, true, 0);
 }
 
 void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -83,7 +94,7 @@ void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const
 	if (symlinkat(link, p->fd, name))
 		reply_failed(req);
 	else
-		reply_new(req, p, name, false);
+		reply_new(req, p, name, false, 0);
 }
 
 void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
@@ -101,6 +112,7 @@ void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char
 		return;
 	}
 	err = shmfs_entry_lookup(fs, p, name, &e);
+	shmfs_names_end(fs);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -112,14 +124,16 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_freed freed;
+	int err = 0;
 
-	shmfs_freed_probe(fs, p, name, &freed);
-	if (unlinkat(p->fd, name, flags)) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	shmfs_freed_refund(fs, &freed);
-	fuse_reply_err(req, 0);
+	shmfs_names_begin(fs);
+	shmfs_freed_probe(fs, p->fd, name, &freed);
+	if (unlinkat(p->fd, name, flags))
+		err = errno;
+	shmfs_names_end(fs);
+	if (!err)
+		shmfs_freed_refund(fs, &freed);
+	fuse_reply_err(req, err);
 }
 
 void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -138,15 +152,17 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
 	struct shmfs_freed replaced = { 0 };
+	int err = 0;
 
+	shmfs_names_begin(fs);
 	if (!(flags & RENAME_EXCHANGE))
-		shmfs_freed_probe(fs, np, newname, &replaced);
-	if (renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags)) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	shmfs_freed_refund(fs, &replaced);
-	fuse_reply_err(req, 0);
+		shmfs_freed_probe(fs, np->fd, newname, &replaced);
+	if (renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags))
+		err = errno;
+	shmfs_names_end(fs);
+	if (!err)
+		shmfs_freed_refund(fs, &replaced);
+	fuse_reply_err(req, err);
 }
 
 void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -2,20 +2,42 @@
 /*
  * Extended attributes, stored by the backing inodes.
  *
- * Reading them is off unless the mount has -o xattr: the kernel asks for
- * "security.capability" before every write to a FUSE file (to clear
- * privileges), a daemon round trip that would cost small writes almost
- * all their speed. Answering the first GETXATTR with ENOSYS makes the
- * kernel stop asking for good. Setting, listing and removing work always.
+ * Reading them is off unless the mount has -o xattr (or -o acl): the
+ * kernel asks for "security.capability" before every write to a FUSE file
+ * (to clear privileges), a daemon round trip that would cost small writes
+ * almost all their speed. Answering the first GETXATTR with ENOSYS makes
+ * the kernel stop asking for good. Setting, listing and removing work
+ * always.
+ *
+ * The daemon is root, so it applies the rules root would skip:
+ * - the VFS already keeps trusted.* and security.* from callers without
+ *   the capability on get and set, but a list is passed through whole:
+ *   trusted.* names are left out for callers without CAP_SYS_ADMIN, as
+ *   tmpfs leaves them out;
+ * - POSIX ACLs are either the kernel's to enforce (-o acl, FUSE_POSIX_ACL)
+ *   or refused: without the capability the kernel would pass them through
+ *   as plain attributes, stored on the backing file and never checked;
+ * - the transient mark is a deferred unlink and needs the unlink's rights.
  */
 #include "ops.h"
+#include "caps.h"
 #include "transient.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#define ACL_PREFIX "system.posix_acl_"
+#define TRUSTED_PREFIX "trusted."
+#define MAX_GROUPS 256
+
+static bool is_acl(const char *name)
+{
+	return !strncmp(name, ACL_PREFIX, sizeof(ACL_PREFIX) - 1);
+}
 
 /*
  * Answer a get or list request with N (a length, or -errno) and BUF, which
@@ -27,6 +49,8 @@ static void reply_xattr(fuse_req_t req, ssize_t n, char *buf, size_t size)
 		fuse_reply_err(req, (int)-n);
 	else if (!size)
 		fuse_reply_xattr(req, (size_t)n);
+	else if ((size_t)n > size)
+		fuse_reply_err(req, ERANGE);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
@@ -34,12 +58,17 @@ static void reply_xattr(fuse_req_t req, ssize_t n, char *buf, size_t size)
 
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	struct shmfs_fs *fs = shmfs_req_fs(req);
 	char path[SHMFS_PROC_PATH_MAX];
 	char *buf = NULL;
 	ssize_t n;
 
-	if (!shmfs_req_fs(req)->opts->xattr) {
+	if (!fs->opts->xattr) {
 		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (is_acl(name) && !fs->opts->acl) {
+		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
 	if (size && !(buf = malloc(size))) {
@@ -51,32 +80,81 @@ void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	reply_xattr(req, n < 0 ? -errno : n, buf, size);
 }
 
+/* Drop the trusted.* names from the list buf[0..n): the new length. */
+static ssize_t drop_trusted(char *buf, ssize_t n)
+{
+	char *in = buf, *out = buf, *end = buf + n;
+
+	while (in < end) {
+		size_t len = strnlen(in, (size_t)(end - in)) + 1;
+
+		if (strncmp(in, TRUSTED_PREFIX, sizeof(TRUSTED_PREFIX) - 1)) {
+			memmove(out, in, len);
+			out += len;
+		}
+		in += len;
+	}
+	return out - buf;
+}
+
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char path[SHMFS_PROC_PATH_MAX];
-	char *buf = NULL;
+	char *buf;
 	ssize_t n;
 
-	if (size && !(buf = malloc(size))) {
+	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
+	/* The whole list, even for a size query: what is shown depends on who asks. */
+	n = listxattr(path, NULL, 0);
+	if (n < 0) {
+		reply_xattr(req, -errno, NULL, size);
+		return;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
-	n = listxattr(path, buf, size);
-	reply_xattr(req, n < 0 ? -errno : n, buf, size);
+	n = listxattr(path, buf, (size_t)n);
+	if (n < 0)
+		n = errno == ERANGE ? -EAGAIN : -errno;	/* it grew meanwhile */
+	else if (!shmfs_caps_has(fuse_req_ctx(req)->pid, CAP_SYS_ADMIN))
+		n = drop_trusted(buf, n);
+	reply_xattr(req, n, buf, size);
+}
+
+/* May the caller set the transient mark on inode? 0 or -errno. */
+static int check_mark(fuse_req_t req, struct shmfs_inode *inode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[MAX_GROUPS];
+	struct shmfs_caller c = { .uid = ctx->uid, .gid = ctx->gid, .groups = groups };
+	int n = 0;
+
+	if (ctx->uid)
+		n = fuse_req_getgroups(req, MAX_GROUPS, groups);
+	c.ngroups = n < 0 ? 0 : n > MAX_GROUPS ? MAX_GROUPS : n;
+	return shmfs_transient_may_mark(shmfs_req_fs(req), inode, &c);
 }
 
 /*
  * Set (value non-NULL) or remove an attribute. The transient mark is also
  * kept in the inode: the store is private, so it changes only here.
  */
-static int change_xattr(struct shmfs_inode *inode, const char *name, const char *value,
-			size_t size, int flags)
+static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *name,
+			const char *value, size_t size, int flags)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 	bool mark = !strcmp(name, SHMFS_TRANSIENT_XATTR);
 	int err;
 
+	if (is_acl(name) && !shmfs_req_fs(req)->opts->acl)
+		return EOPNOTSUPP;
+	if (mark && value) {
+		err = check_mark(req, inode);
+		if (err)
+			return -err;
+	}
 	shmfs_proc_path(path, inode->fd);
 	if (mark)
 		shmfs_inode_lock(inode);
@@ -95,11 +173,11 @@ static int change_xattr(struct shmfs_inode *inode, const char *name, const char 
 void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		       const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, change_xattr(shmfs_req_inode(req, ino), name, value ? value : "",
-					 size, flags));
+	fuse_reply_err(req, change_xattr(req, shmfs_req_inode(req, ino), name,
+					 value ? value : "", size, flags));
 }
 
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, change_xattr(shmfs_req_inode(req, ino), name, NULL, 0, 0));
+	fuse_reply_err(req, change_xattr(req, shmfs_req_inode(req, ino), name, NULL, 0, 0));
 }

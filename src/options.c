@@ -35,6 +35,8 @@ enum {
 	KEY_ALLOW_OTHER,
 	KEY_XATTR,
 	KEY_NOXATTR,
+	KEY_ACL,
+	KEY_NOACL,
 	KEY_IGNORED,
 	KEY_MOUNT_FLAG,
 };
@@ -59,6 +61,8 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("xattr", KEY_XATTR),
 	FUSE_OPT_KEY("noxattr", KEY_NOXATTR),
+	FUSE_OPT_KEY("acl", KEY_ACL),
+	FUSE_OPT_KEY("noacl", KEY_NOACL),
 	/* Accepted and dropped, as mount.fuse3 does. */
 	FUSE_OPT_KEY("auto", KEY_IGNORED),
 	FUSE_OPT_KEY("noauto", KEY_IGNORED),
@@ -290,6 +294,10 @@ static int option_proc(void *data, const char *arg, int key,
 	case KEY_NOXATTR:
 		o->xattr = key == KEY_XATTR;
 		return 0;
+	case KEY_ACL:
+	case KEY_NOACL:
+		o->acl = key == KEY_ACL;
+		return 0;
 	case KEY_IGNORED:
 		return 0;
 	case KEY_MOUNT_FLAG:
@@ -311,6 +319,8 @@ int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv)
 		return 2;
 	}
 	fuse_opt_free_args(&args);
+	if (o->acl)
+		o->xattr = true;	/* the kernel reads ACLs with GETXATTR */
 	if (!o->mountpoint) {
 		fprintf(stderr, "shmfs: no mountpoint given (try 'shmfs --help')\n");
 		return 2;

@@ -44,6 +44,7 @@ struct shmfs_options {
 	bool read_only;
 	bool allow_other;
 	bool xattr;		/* reading extended attributes (costs every write a round trip) */
+	bool acl;		/* POSIX ACLs, enforced by the kernel (implies xattr) */
 	struct fuse_args fuse_args;	/* what goes on to fuse_session_new */
 };
 

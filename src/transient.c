@@ -3,22 +3,30 @@
  * Removing transient segments.
  *
  * In the cached data path a mapping holds the FUSE file open, so the last
- * release comes after the last munmap. In the passthrough path a mapping
- * holds the backing file instead, and the release can come while a
- * process still maps the segment: such segments wait in a list that a
- * reaper thread checks twice a second against /proc/PID/map_files.
+ * release comes after the last munmap and the segment is removed then. In
+ * the passthrough path a mapping holds the backing file instead, and the
+ * release can come while a process still maps the segment: such segments
+ * go to a reaper thread, which removes each once no process's
+ * /proc/PID/maps names its backing (device, inode). Reading the maps
+ * touches no process's files, so a mapping of a hung file system elsewhere
+ * cannot stall it, and no request thread ever scans.
  *
- * The segment's name is found from its O_PATH descriptor (the store is
- * private, so the path under the store's root is the name under the
- * mount), removed in the store, and the kernel is told to forget the
- * dentry. That notification is sent by the reaper thread, never from the
- * request handler that released the file.
+ * The daemon is root and the names are chosen by users, so a removal goes
+ * by the segment's current name only as a hint: the name is resolved again
+ * beneath the store's root with no symlink followed (beneath.h), checked
+ * to still be the segment, and unlinked from that directory descriptor
+ * while no other request changes names (the names lock). The kernel is
+ * told to forget the dentry by the reaper, never from a request handler.
+ *
+ * Who may mark a segment transient: whoever may remove it (root, or a
+ * caller with write and search permission on its directory by the mode
+ * bits, who owns the segment or the directory when the directory is
+ * sticky). Marking is a deferred unlink and gets the unlink's rules.
  */
 #include "transient.h"
-#include "busypoll.h"
+#include "beneath.h"
 #include "log.h"
 #include "ops.h"
-#include "uring.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +34,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,11 +42,10 @@
 #define REAP_INTERVAL_MS 500
 
 struct transient_entry {
-	int fd;			/* O_PATH, owned */
+	int fd;			/* O_PATH, owned; -1 once removed */
 	dev_t dev;
 	ino_t ino;
-	bool removed;		/* only the kernel's dentry is left to drop */
-	char *name;		/* the name to drop, after removal */
+	char *name;		/* the name to drop from the kernel's cache, after removal */
 	fuse_ino_t parent;
 	struct transient_entry *next;
 };
@@ -47,6 +55,8 @@ static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static struct transient_entry *list;
 static bool stopping;
+static bool fresh;		/* an entry came since the reaper last looked */
+static char *root_path;	/* the store root as /proc/self/fd shows it */
 
 /* Whether the object open as fd has the transient mark: 1, 0, or -1 (could not tell). */
 static int is_transient(int fd)
@@ -59,138 +69,144 @@ static int is_transient(int fd)
 	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
 }
 
+/* Does /proc/PID/maps (open as f) name the file (major:minor, ino)? */
+static bool maps_name(FILE *f, unsigned int maj, unsigned int min, ino_t ino)
+{
+	char line[512];
+	unsigned int ma, mi;
+	unsigned long long in;
+	bool whole = true, found = false;
+
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* Only a line's start holds the fields; skip the rest of long ones. */
+		if (whole && sscanf(line, "%*s %*s %*s %x:%x %llu", &ma, &mi, &in) == 3)
+			found = ma == maj && mi == min && in == (unsigned long long)ino;
+		whole = strchr(line, '\n') != NULL;
+	}
+	return found;
+}
+
 /* Does any process map the file (dev, ino)? */
 static bool is_mapped(dev_t dev, ino_t ino)
 {
-	DIR *proc = opendir("/proc"), *maps;
-	struct dirent *p, *m;
-	char dir[300];
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+	char path[300];
 	bool found = false;
-	struct stat sb;
+	FILE *f;
 
 	if (!proc)
-		return false;
+		return true;	/* cannot tell: keep it for now */
 	while (!found && (p = readdir(proc))) {
 		if (p->d_name[0] < '0' || p->d_name[0] > '9')
 			continue;
-		snprintf(dir, sizeof(dir), "/proc/%s/map_files", p->d_name);
-		maps = opendir(dir);
-		if (!maps)
+		snprintf(path, sizeof(path), "/proc/%s/maps", p->d_name);
+		f = fopen(path, "re");
+		if (!f)
 			continue;
-		while (!found && (m = readdir(maps)))
-			found = m->d_name[0] != '.' && !fstatat(dirfd(maps), m->d_name, &sb, 0) &&
-				sb.st_dev == dev && sb.st_ino == ino;
-		closedir(maps);
+		found = maps_name(f, major(dev), minor(dev), ino);
+		fclose(f);
 	}
 	closedir(proc);
 	return found;
 }
 
-/* The segment's path relative to the store's root, or NULL if it has none. */
-static char *store_name(struct shmfs_fs *fs, int fd)
-{
-	char link[SHMFS_PROC_PATH_MAX], target[PATH_MAX], prefix[PATH_MAX];
-	ssize_t n;
-	size_t plen;
-
-	shmfs_proc_path(link, fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return NULL;
-	target[n] = '\0';
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s/root/", fs->store.path);
-	if (strncmp(target, prefix, plen) || strstr(target, " (deleted)"))
-		return NULL;
-	return strdup(target + plen);
-}
-
-/* The node id the kernel knows the directory of rel by, or 0. */
-static fuse_ino_t parent_nodeid(struct shmfs_fs *fs, const char *rel)
-{
-	const char *slash = strrchr(rel, '/');
-	char *dir;
-	struct stat sb;
-	struct shmfs_inode *found;
-
-	if (!slash)
-		return FUSE_ROOT_ID;
-	dir = strndup(rel, (size_t)(slash - rel));
-	if (!dir || fstatat(fs->inodes.root.fd, dir, &sb, AT_SYMLINK_NOFOLLOW)) {
-		free(dir);
-		return 0;
-	}
-	free(dir);
-	found = shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);
-	/* Only the number is used: a stale one makes the kernel look up again. */
-	return found ? (uintptr_t)found : 0;
-}
-
-/* Remove the segment open as fd; fill e for the dentry notification. */
+/*
+ * Remove the segment open as fd (dev, ino) if nobody has it open; fill e
+ * for the dentry notification.
+ */
 static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *e)
 {
-	char *rel = store_name(fs, fd);
 	struct shmfs_freed freed;
-	const char *base;
+	struct shmfs_inode *parent;
+	struct stat sb;
+	char *base;
+	int dirfd, err;
 
-	if (!rel)
-		return;
-	base = strrchr(rel, '/');
-	base = base ? base + 1 : rel;
-	e->parent = parent_nodeid(fs, rel);
-	shmfs_freed_probe(fs, &fs->inodes.root, rel, &freed);
-	if (unlinkat(fs->inodes.root.fd, rel, 0)) {
-		shmfs_warn_errno(errno, "cannot remove transient segment '%s'", rel);
-		free(rel);
+	pthread_rwlock_wrlock(&fs->names_lock);
+	if (shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
+		pthread_rwlock_unlock(&fs->names_lock);
+		return;		/* open again: its release decides */
+	}
+	err = shmfs_beneath_locate(fs->inodes.root.fd, root_path, fd, e->dev, e->ino,
+				   &dirfd, &base);
+	if (err) {
+		pthread_rwlock_unlock(&fs->names_lock);
+		if (err != -ENOENT)
+			shmfs_warn_errno(-err, "cannot find transient segment %llu",
+					 (unsigned long long)e->ino);
 		return;
 	}
+	shmfs_freed_probe(fs, dirfd, base, &freed);
+	if (unlinkat(dirfd, base, 0)) {
+		err = errno;
+		pthread_rwlock_unlock(&fs->names_lock);
+		shmfs_warn_errno(err, "cannot remove transient segment '%s'", base);
+		goto out;
+	}
+	pthread_rwlock_unlock(&fs->names_lock);
 	shmfs_freed_refund(fs, &freed);
-	shmfs_debug("removed transient segment '%s'", rel);
-	e->name = strdup(base);
-	e->removed = true;
-	free(rel);
+	shmfs_debug("removed transient segment '%s'", base);
+	/* Only the number is used: a stale one makes the kernel look up again. */
+	parent = fstat(dirfd, &sb) ? NULL : shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);
+	if (parent) {
+		e->parent = parent == &fs->inodes.root ? FUSE_ROOT_ID : (uintptr_t)parent;
+		e->name = base;
+		base = NULL;
+	}
+out:
+	close(dirfd);
+	free(base);
 }
 
-static void enqueue(struct transient_entry *e)
+/* Put e on the list; a new entry (not one put back) wakes the reaper. */
+static void enqueue(struct transient_entry *e, bool new)
 {
 	pthread_mutex_lock(&list_lock);
 	e->next = list;
 	list = e;
-	pthread_cond_signal(&list_cond);
+	if (new) {
+		fresh = true;
+		pthread_cond_signal(&list_cond);
+	}
 	pthread_mutex_unlock(&list_lock);
+}
+
+bool shmfs_transient_marked(struct shmfs_inode *inode)
+{
+	if (inode->type != S_IFREG)
+		return false;
+	if (inode->transient < 0)
+		inode->transient = (signed char)is_transient(inode->fd);
+	return inode->transient > 0;
 }
 
 void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
-	struct transient_entry *e;
+	struct transient_entry *e = calloc(1, sizeof(*e));
 
-	if (inode->type != S_IFREG)
-		return;
-	if (inode->transient < 0)
-		inode->transient = (signed char)is_transient(inode->fd);
-	if (inode->transient <= 0)
-		return;
-	e = calloc(1, sizeof(*e));
 	if (!e)
 		return;
 	e->fd = -1;
 	e->dev = inode->dev;
 	e->ino = inode->ino;
-	/*
-	 * is_mapped() stats every mapping's file, some of them on this mount:
-	 * a thread serving an io_uring queue, or the busy-polling reader,
-	 * must leave that to the reaper, since its own requests would wait on
-	 * the queue it serves.
-	 */
-	if (!fs->pt.active || (!shmfs_uring_serving() && !shmfs_busypoll_reading() &&
-			       !is_mapped(e->dev, e->ino)))
+	if (!fs->pt.active) {
+		/* Cached: no mapping outlives the release. */
 		remove_segment(fs, inode->fd, e);
-	else
+		if (!e->name) {
+			free(e);
+			return;
+		}
+	} else {
 		e->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
-	if (!e->removed && e->fd < 0) {
-		free(e);
-		return;
+		if (e->fd < 0) {
+			shmfs_warn_errno(errno, "cannot keep transient segment %llu for removal",
+					 (unsigned long long)e->ino);
+			free(e);
+			return;
+		}
 	}
-	enqueue(e);
+	enqueue(e, true);
 }
 
 static void entry_free(struct transient_entry *e)
@@ -212,21 +228,22 @@ static void reap(struct shmfs_fs *fs)
 	pthread_mutex_lock(&list_lock);
 	e = list;
 	list = NULL;
+	fresh = false;
 	pthread_mutex_unlock(&list_lock);
 	for (; e; e = next) {
 		next = e->next;
-		if (!e->removed) {
+		if (e->fd >= 0) {
 			if (shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
 				entry_free(e);	/* open again: its release decides */
 				continue;
 			}
 			if (is_mapped(e->dev, e->ino)) {
-				enqueue(e);
+				enqueue(e, false);
 				continue;
 			}
 			remove_segment(fs, e->fd, e);
 		}
-		if (e->removed && e->parent)
+		if (e->name)
 			fuse_lowlevel_notify_inval_entry(fs->se, e->parent, e->name,
 							 strlen(e->name));
 		entry_free(e);
@@ -249,7 +266,8 @@ static void *reaper_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (!stopping)
+		/* Woken at once by a new entry; the interval is for mapped ones. */
+		if (!stopping && !fresh)
 			pthread_cond_timedwait(&list_cond, &list_lock, &ts);
 	}
 	pthread_mutex_unlock(&list_lock);
@@ -258,6 +276,18 @@ static void *reaper_main(void *arg)
 
 int shmfs_transient_start(struct shmfs_fs *fs)
 {
+	char link[SHMFS_PROC_PATH_MAX];
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	shmfs_proc_path(link, fs->inodes.root.fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -errno;
+	buf[n] = '\0';
+	root_path = strdup(buf);
+	if (!root_path)
+		return -ENOMEM;
 	return -pthread_create(&reaper, NULL, reaper_main, fs);
 }
 
@@ -268,4 +298,53 @@ void shmfs_transient_stop(struct shmfs_fs *fs)
 	pthread_cond_signal(&list_cond);
 	pthread_mutex_unlock(&list_lock);
 	pthread_join(reaper, NULL);
+	free(root_path);
+	root_path = NULL;
+}
+
+/* Does the caller (uid, groups) belong to group gid? */
+static bool in_groups(gid_t gid, const struct shmfs_caller *c)
+{
+	if (gid == c->gid)
+		return true;
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
+int shmfs_transient_may_mark(struct shmfs_fs *fs, struct shmfs_inode *inode,
+			     const struct shmfs_caller *c)
+{
+	struct stat dsb, sb;
+	mode_t need;
+	char *base;
+	int dirfd, err;
+
+	if (c->uid == 0)
+		return 0;
+	if (inode->type != S_IFREG)
+		return -EPERM;
+	pthread_rwlock_rdlock(&fs->names_lock);
+	err = shmfs_beneath_locate(fs->inodes.root.fd, root_path, inode->fd, inode->dev,
+				   inode->ino, &dirfd, &base);
+	pthread_rwlock_unlock(&fs->names_lock);
+	if (err)
+		return -EPERM;
+	free(base);
+	err = fstat(dirfd, &dsb) || fstatat(inode->fd, "", &sb, AT_EMPTY_PATH) ? -errno : 0;
+	close(dirfd);
+	if (err)
+		return err;
+	if (c->uid == dsb.st_uid)
+		need = S_IWUSR | S_IXUSR;
+	else if (in_groups(dsb.st_gid, c))
+		need = S_IWGRP | S_IXGRP;
+	else
+		need = S_IWOTH | S_IXOTH;
+	if ((dsb.st_mode & need) != need)
+		return -EPERM;
+	if ((dsb.st_mode & S_ISVTX) && c->uid != sb.st_uid && c->uid != dsb.st_uid)
+		return -EPERM;
+	return 0;
 }

@@ -5,7 +5,7 @@
 # Needs nothing from the bash-completion package.
 
 _shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm'
-_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nuring=\nbusy_poll=\nxattr\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
+_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nuring=\nbusy_poll=\nxattr\nacl\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
 # split at characters of COMP_WORDBREAKS ("size" "=" "1g" -> "size=1g"),
