@@ -261,7 +261,7 @@ complete_line() {
 	run complete_line "shmfs mount -o "
 	assert_success
 	assert_output "$(printf '%s\n' allow_other gid= mode= nr_inodes= passthrough= ro rw \
-		size= store= uid= uring= busy_poll= xattr nosuid nodev noexec noatime suid dev exec atime |
+		size= store= uid= uring= busy_poll= xattr acl nosuid nodev noexec noatime suid dev exec atime |
 		sort)"
 	run complete_line "shmfs mount -o pass"
 	assert_success
