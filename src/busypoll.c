@@ -64,11 +64,6 @@ bool shmfs_busypoll_enabled(void)
 	return poll_us > 0;
 }
 
-bool shmfs_busypoll_reading(void)
-{
-	return is_reader;
-}
-
 unsigned int shmfs_busypoll_us(void)
 {
 	return poll_us;

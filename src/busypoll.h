@@ -20,7 +20,8 @@
  * the rest.
  *
  * A request served by the reader must not wait for another request to
- * this mount: shmfs_busypoll_reading() tells a handler that it runs there.
+ * this mount (nothing in the handlers does: the transient reaper, which
+ * scans mappings, has a thread of its own).
  */
 #ifndef SHMFS_BUSYPOLL_H
 #define SHMFS_BUSYPOLL_H
@@ -35,8 +36,6 @@ void shmfs_busypoll_enable(unsigned int usec);
 bool shmfs_busypoll_enabled(void);
 /* The read hook's work when enabled: as read(2) on fd. */
 ssize_t shmfs_busypoll_read(int fd, void *buf, size_t len);
-/* Is this thread the reader, serving a request between two reads? */
-bool shmfs_busypoll_reading(void);
 /*
  * This thread is about to wait (for a lock another request holds): if it
  * is the reader, hand the role to another thread first.

@@ -152,7 +152,6 @@ static struct {
 
 /* The ring entry whose request this thread is serving. */
 static __thread struct ring_ent *cur_ent;
-static __thread bool serving;
 
 /*
  * Wakes a queue thread from io_uring_enter at stop. Not a real-time
@@ -482,7 +481,6 @@ static void *queue_main(void *arg)
 	sigemptyset(&wake);
 	sigaddset(&wake, stop_signal());
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-	serving = true;
 	err = queue_setup(q);
 	pthread_mutex_lock(&ur.lock);
 	q->err = err;
@@ -731,11 +729,6 @@ void shmfs_uring_stop(void)
 	pthread_cond_broadcast(&ur.cond);
 	pthread_mutex_unlock(&ur.lock);
 	join_queues();
-}
-
-bool shmfs_uring_serving(void)
-{
-	return serving;
 }
 
 bool shmfs_uring_active(void)

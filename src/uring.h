@@ -56,12 +56,6 @@ void shmfs_uring_start(uint32_t max_write, uint16_t max_pages);
  */
 bool shmfs_uring_reply(const struct iovec *iov, int count, ssize_t *res);
 void shmfs_uring_stop(void);
-/*
- * Whether this thread serves an io_uring queue. Such a thread must not make
- * a request to its own mount (stat a file on it, say): the kernel queues
- * it on this CPU's queue, which only this thread serves.
- */
-bool shmfs_uring_serving(void);
 
 /* For status: in use, its queues, and requests served through them. */
 bool shmfs_uring_active(void);
