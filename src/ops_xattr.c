@@ -97,6 +97,18 @@ static ssize_t drop_trusted(char *buf, ssize_t n)
 	return out - buf;
 }
 
+/*
+ * Does the caller have CAP_SYS_ADMIN? Asked of its pid, which could have
+ * been reused if it died meanwhile: the worst that can come of it is a
+ * list of names.
+ */
+static bool caller_sys_admin(fuse_req_t req)
+{
+	pid_t pid = fuse_req_ctx(req)->pid;
+
+	return pid > 0 && shmfs_caps_has(pid, CAP_SYS_ADMIN);
+}
+
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char path[SHMFS_PROC_PATH_MAX];
@@ -118,7 +130,7 @@ void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	n = listxattr(path, buf, (size_t)n);
 	if (n < 0)
 		n = errno == ERANGE ? -EAGAIN : -errno;	/* it grew meanwhile */
-	else if (!shmfs_caps_has(fuse_req_ctx(req)->pid, CAP_SYS_ADMIN))
+	else if (!caller_sys_admin(req))
 		n = drop_trusted(buf, n);
 	reply_xattr(req, n, buf, size);
 }
