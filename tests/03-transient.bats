@@ -9,16 +9,6 @@ setup() {
 	shmfs_mount
 }
 
-# Wait up to 5 s for a path to disappear.
-wait_gone() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$1" ] || return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 @test "a transient segment goes with its last close" {
 	exec 5>"$MNT/t"
 	setfattr -n user.shmfs.transient -v 1 "$MNT/t"

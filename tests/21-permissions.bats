@@ -39,12 +39,7 @@ teardown_file() {
 
 setup() {
 	chmod 0666 /dev/fuse	# a test may have taken it away
-	# bats makes its directories 0700: let the test users through.
-	local d=$BATS_TEST_TMPDIR
-	while [ "$d" != / ] && [ "$d" != /tmp ]; do
-		chmod o+x "$d"
-		d=$(dirname "$d")
-	done
+	let_users_in
 	USER_MNT=""
 	HOLDER=""
 }

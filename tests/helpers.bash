@@ -100,6 +100,25 @@ shmfs_mount() {
 	fail "shmfs did not answer at '$MNT' within 10 s"
 }
 
+# bats makes its directories 0700: let other users through to BATS_TEST_TMPDIR.
+let_users_in() {
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ] && [ "$d" != /tmp ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+}
+
+# wait_gone PATH [SECONDS]: wait up to SECONDS (5) for PATH to disappear.
+wait_gone() {
+	local i
+	for ((i = 0; i < ${2:-5} * 20; i++)); do
+		[ -e "$1" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 shmfs_is_mounted() {
 	awk -v m="$1" '$5 == m && $0 ~ / - fuse\.shmfs / { found = 1 } END { exit !found }' \
 		/proc/self/mountinfo

@@ -19,10 +19,15 @@
  *   fallocate OFF LEN    mode 0
  *   punch OFF LEN        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
  *   size                 fstat's st_size
+ *   mark                 sets the transient mark (user.shmfs.transient)
+ *   map LEN              maps LEN bytes shared, stores a byte, unmaps
  *   close
  * Steps on paths:
  *   truncate PATH SIZE, mkdir PATH, rmdir PATH, unlink PATH,
  *   rename OLD NEW, stat PATH (prints the type)
+ *   create PATH MODE, mkfifo PATH MODE, mkdir-mode PATH MODE: make PATH
+ *                        with MODE (octal), as the umask leaves it
+ *   umask MASK           (octal) for the steps that follow
  *
  * Numbers may be negative and take 0x; "max" is the largest off_t.
  */
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define ALIGN 4096
@@ -144,6 +150,29 @@ static void check_range(const char *label, const unsigned char *want, size_t len
 	free(got);
 }
 
+/* Map len bytes of fd shared, store into the first, unmap: 0 or -1. */
+static int map_store(long long len)
+{
+	char *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	p[0] = 'm';
+	return munmap(p, (size_t)len);
+}
+
+/* Make path as op says, with mode: 0 or -1 (errno set). */
+static int make_mode(const char *op, const char *path, mode_t mode)
+{
+	int made;
+
+	if (op[0] == 'c') {
+		made = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		return made < 0 ? -1 : close(made);
+	}
+	return op[2] == 'f' ? mkfifo(path, mode) : mkdir(path, mode);
+}
+
 /* Runs the step at argv[0]; returns how many words it used. */
 static int step(char **argv, int left)
 {
@@ -225,6 +254,16 @@ static int step(char **argv, int left)
 		result("size", fstat(fd, &sb) ? -1 : (long long)sb.st_size);
 		return 1;
 	}
+	if (!strcmp(op, "mark")) {
+		result_ok(op, fsetxattr(fd, "user.shmfs.transient", "1", 1, 0));
+		return 1;
+	}
+	if (!strcmp(op, "map")) {
+		NEED(1);
+		snprintf(label, sizeof(label), "map %s", argv[1]);
+		result_ok(label, map_store(number(argv[1])));
+		return 2;
+	}
 	if (!strcmp(op, "close")) {
 		result_ok("close", close(fd));
 		fd = -1;
@@ -240,6 +279,17 @@ static int step(char **argv, int left)
 		NEED(1);
 		result_ok(op, op[0] == 'm' ? mkdir(argv[1], 0755) :
 			      op[0] == 'r' ? rmdir(argv[1]) : unlink(argv[1]));
+		return 2;
+	}
+	if (!strcmp(op, "create") || !strcmp(op, "mkfifo") || !strcmp(op, "mkdir-mode")) {
+		NEED(2);
+		result_ok(op, make_mode(op, argv[1], (mode_t)strtoul(argv[2], NULL, 8)));
+		return 3;
+	}
+	if (!strcmp(op, "umask")) {
+		NEED(1);
+		umask((mode_t)strtoul(argv[1], NULL, 8));
+		printf("umask: ok\n");
 		return 2;
 	}
 	if (!strcmp(op, "rename")) {
