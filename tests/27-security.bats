@@ -212,7 +212,7 @@ write 4: 4"
 	run stat -c %a "$MNT/seg"
 	assert_output 600
 	remount_shared
-	run as "$UA" getfacl --omit-header "$MNT/seg"
+	run as "$UA" getfacl --omit-header --absolute-names "$MNT/seg"
 	assert_success
 	assert_output "user::rw-
 group::---
