@@ -84,11 +84,10 @@ static char *fd_path(int fd)
 }
 
 int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino,
-			 int *dirfd, char **base)
+			 int *dirfd, char **base, struct stat *sb)
 {
 	size_t rlen = strlen(rootpath);
 	char *path = fd_path(fd), *rel, *slash;
-	struct stat sb;
 	int d, err = -ENOENT;
 
 	if (!path)
@@ -106,7 +105,7 @@ int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_
 		goto out;
 	}
 	rel = slash ? slash + 1 : rel;
-	if (fstatat(d, rel, &sb, AT_SYMLINK_NOFOLLOW) || sb.st_dev != dev || sb.st_ino != ino) {
+	if (fstatat(d, rel, sb, AT_SYMLINK_NOFOLLOW) || sb->st_dev != dev || sb->st_ino != ino) {
 		close(d);
 		goto out;
 	}

@@ -10,6 +10,7 @@
 #ifndef SHMFS_BENEATH_H
 #define SHMFS_BENEATH_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -22,11 +23,11 @@ int shmfs_beneath_opendir(int dir, const char *rel);
 /*
  * Where the object open as fd (any kind of descriptor) is now named
  * beneath root, checked to be the object (dev, ino): a descriptor of its
- * directory and its last component. rootpath is root's own path as
- * /proc/self/fd shows it. Returns 0, -ENOENT when the object has no name
- * beneath root, or another -errno.
+ * directory, its last component (malloc()ed) and what that name has now
+ * (sb). rootpath is root's own path as /proc/self/fd shows it. Returns 0,
+ * -ENOENT when the object has no name beneath root, or another -errno.
  */
 int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino,
-			 int *dirfd, char **base);
+			 int *dirfd, char **base, struct stat *sb);
 
 #endif

@@ -8,6 +8,8 @@
 #include "caps.h"
 
 #include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,6 +24,17 @@ bool shmfs_caps_has(pid_t pid, int cap)
 	if (syscall(SYS_capget, &hdr, data))
 		return false;
 	return data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap);
+}
+
+bool shmfs_caps_in_my_userns(pid_t pid)
+{
+	char path[48], mine[64], theirs[64];
+	ssize_t a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	a = readlink("/proc/self/ns/user", mine, sizeof(mine));
+	b = readlink(path, theirs, sizeof(theirs));
+	return a > 0 && a == b && !memcmp(mine, theirs, (size_t)a);
 }
 
 bool shmfs_caps_sys_admin(void)

@@ -13,5 +13,10 @@ bool shmfs_caps_sys_admin(void);
  * set; false when it cannot be told (the process is gone).
  */
 bool shmfs_caps_has(pid_t pid, int cap);
+/*
+ * Whether process pid lives in this process's user namespace, where its
+ * capabilities mean what they say for this daemon's files.
+ */
+bool shmfs_caps_in_my_userns(pid_t pid);
 
 #endif

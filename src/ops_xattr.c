@@ -98,15 +98,17 @@ static ssize_t drop_trusted(char *buf, ssize_t n)
 }
 
 /*
- * Does the caller have CAP_SYS_ADMIN? Asked of its pid, which could have
- * been reused if it died meanwhile: the worst that can come of it is a
- * list of names.
+ * Does the caller have CAP_SYS_ADMIN over the mount (root of the initial
+ * user namespace, with the capability)? Asked of its pid, which could
+ * have been reused if it died meanwhile: the worst that can come of it is
+ * a list of names.
  */
 static bool caller_sys_admin(fuse_req_t req)
 {
-	pid_t pid = fuse_req_ctx(req)->pid;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	return pid > 0 && shmfs_caps_has(pid, CAP_SYS_ADMIN);
+	return ctx->uid == 0 && ctx->pid > 0 && shmfs_caps_in_my_userns(ctx->pid) &&
+	       shmfs_caps_has(ctx->pid, CAP_SYS_ADMIN);
 }
 
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)

@@ -7,7 +7,9 @@
  * the passthrough path a mapping holds the backing file instead, and the
  * release can come while a process still maps the segment: such segments
  * go to a reaper thread, which removes each once no process's
- * /proc/PID/maps names its backing (device, inode). Reading the maps
+ * /proc/PID/maps names it (as the backing file, or as the FUSE file with
+ * the backing inode number, which is how Linux 6.x shows a passthrough
+ * mapping). One pass over /proc serves every waiting segment. Reading the maps
  * touches no process's files, so a mapping of a hung file system elsewhere
  * cannot stall it, and no request thread ever scans.
  *
@@ -21,11 +23,15 @@
  * Who may mark a segment transient: whoever may remove it (root, or a
  * caller with write and search permission on its directory by the mode
  * bits, who owns the segment or the directory when the directory is
- * sticky). Marking is a deferred unlink and gets the unlink's rules.
+ * sticky). Marking is a deferred unlink and gets the unlink's rules, so
+ * a segment with several links cannot be marked (the right to remove one
+ * name is not the right to remove another), and one that gained a link
+ * after it was marked is not removed.
  */
 #include "transient.h"
 #include "beneath.h"
 #include "log.h"
+#include "mountinfo.h"
 #include "ops.h"
 
 #include <dirent.h>
@@ -45,6 +51,7 @@ struct transient_entry {
 	int fd;			/* O_PATH, owned; -1 once removed */
 	dev_t dev;
 	ino_t ino;
+	bool mapped;		/* some process maps it (reaper only) */
 	char *name;		/* the name to drop from the kernel's cache, after removal */
 	fuse_ino_t parent;
 	struct transient_entry *next;
@@ -69,46 +76,90 @@ static int is_transient(int fd)
 	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
 }
 
-/* Does /proc/PID/maps (open as f) name the file (major:minor, ino)? */
-static bool maps_name(FILE *f, unsigned int maj, unsigned int min, ino_t ino)
+/* The device of the mount itself, once mountinfo shows it (0 until then). */
+static dev_t mount_dev(struct shmfs_fs *fs)
 {
-	char line[512];
+	static dev_t dev;
 	unsigned int ma, mi;
-	unsigned long long in;
-	bool whole = true, found = false;
+	char buf[32];
 
-	while (!found && fgets(line, sizeof(line), f)) {
-		/* Only a line's start holds the fields; skip the rest of long ones. */
-		if (whole && sscanf(line, "%*s %*s %*s %x:%x %llu", &ma, &mi, &in) == 3)
-			found = ma == maj && mi == min && in == (unsigned long long)ino;
-		whole = strchr(line, '\n') != NULL;
-	}
-	return found;
+	if (!dev && shmfs_mountinfo_device(fs->mountpoint, buf, sizeof(buf)) &&
+	    sscanf(buf, "%u:%u", &ma, &mi) == 2)
+		dev = makedev(ma, mi);
+	return dev;
 }
 
-/* Does any process map the file (dev, ino)? */
-static bool is_mapped(dev_t dev, ino_t ino)
+static int by_ino(const void *a, const void *b)
 {
+	ino_t x = (*(struct transient_entry *const *)a)->ino;
+	ino_t y = (*(struct transient_entry *const *)b)->ino;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Mark the entries v[0..n) (sorted by inode) that the maps line of one
+ * process names. A mapping shows as the backing file, or (passthrough
+ * since Linux 6.x: the file the user mapped) as the FUSE file, whose
+ * inode number is the backing one.
+ */
+static void match_line(const char *line, struct transient_entry **v, size_t n, dev_t fuse)
+{
+	unsigned int ma, mi;
+	unsigned long long in;
+	size_t lo = 0, hi = n;
+	dev_t d;
+
+	if (sscanf(line, "%*s %*s %*s %x:%x %llu", &ma, &mi, &in) != 3 || !in)
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((unsigned long long)v[mid]->ino < in)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	d = makedev(ma, mi);
+	for (; lo < n && (unsigned long long)v[lo]->ino == in; lo++)
+		if (d == v[lo]->dev || (fuse && d == fuse))
+			v[lo]->mapped = true;
+}
+
+/*
+ * Mark which of v[0..n) some process maps, in one pass over every
+ * process's /proc/PID/maps: text the kernel writes, no file of the
+ * process is touched. When /proc cannot be read, all count as mapped.
+ */
+static void mark_mapped(struct shmfs_fs *fs, struct transient_entry **v, size_t n)
+{
+	dev_t fuse = mount_dev(fs);
 	DIR *proc = opendir("/proc");
+	char path[64], line[512];
 	struct dirent *p;
-	char path[300];
-	bool found = false;
+	bool whole;
 	FILE *f;
 
+	for (size_t i = 0; i < n; i++)
+		v[i]->mapped = !proc;
 	if (!proc)
-		return true;	/* cannot tell: keep it for now */
-	while (!found && (p = readdir(proc))) {
+		return;
+	qsort(v, n, sizeof(*v), by_ino);
+	while ((p = readdir(proc))) {
 		if (p->d_name[0] < '0' || p->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/maps", p->d_name);
+		snprintf(path, sizeof(path), "/proc/%.32s/maps", p->d_name);
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		found = maps_name(f, major(dev), minor(dev), ino);
+		/* Only a line's start holds the fields; skip the rest of long ones. */
+		for (whole = true; fgets(line, sizeof(line), f); whole = strchr(line, '\n')) {
+			if (whole)
+				match_line(line, v, n, fuse);
+		}
 		fclose(f);
 	}
 	closedir(proc);
-	return found;
 }
 
 /*
@@ -129,10 +180,18 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 		return;		/* open again: its release decides */
 	}
 	err = shmfs_beneath_locate(fs->inodes.root.fd, root_path, fd, e->dev, e->ino,
-				   &dirfd, &base);
+				   &dirfd, &base, &sb);
+	if (!err && sb.st_nlink != 1) {
+		/* Linked since it was marked: which name to drop is not ours to pick. */
+		shmfs_debug("transient segment '%s' has %ju links: kept", base,
+			    (uintmax_t)sb.st_nlink);
+		err = -EMLINK;
+		close(dirfd);
+		free(base);
+	}
 	if (err) {
 		pthread_rwlock_unlock(&fs->names_lock);
-		if (err != -ENOENT)
+		if (err != -ENOENT && err != -EMLINK)
 			shmfs_warn_errno(-err, "cannot find transient segment %llu",
 					 (unsigned long long)e->ino);
 		return;
@@ -223,7 +282,8 @@ static void entry_free(struct transient_entry *e)
  */
 static void reap(struct shmfs_fs *fs)
 {
-	struct transient_entry *e, *next;
+	struct transient_entry *e, *next, *waiting = NULL, **v;
+	size_t n = 0;
 
 	pthread_mutex_lock(&list_lock);
 	e = list;
@@ -232,12 +292,28 @@ static void reap(struct shmfs_fs *fs)
 	pthread_mutex_unlock(&list_lock);
 	for (; e; e = next) {
 		next = e->next;
+		if (e->fd >= 0 && shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
+			entry_free(e);	/* open again: its release decides */
+			continue;
+		}
+		e->next = waiting;
+		waiting = e;
+		n += e->fd >= 0;
+	}
+	v = n ? malloc(n * sizeof(*v)) : NULL;
+	if (v) {
+		size_t i = 0;
+
+		for (e = waiting; e; e = e->next)
+			if (e->fd >= 0)
+				v[i++] = e;
+		mark_mapped(fs, v, n);
+		free(v);
+	}
+	for (e = waiting; e; e = next) {
+		next = e->next;
 		if (e->fd >= 0) {
-			if (shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
-				entry_free(e);	/* open again: its release decides */
-				continue;
-			}
-			if (is_mapped(e->dev, e->ino)) {
+			if (!v || e->mapped) {
 				enqueue(e, false);
 				continue;
 			}
@@ -327,15 +403,18 @@ int shmfs_transient_may_mark(struct shmfs_fs *fs, struct shmfs_inode *inode,
 		return -EPERM;
 	pthread_rwlock_rdlock(&fs->names_lock);
 	err = shmfs_beneath_locate(fs->inodes.root.fd, root_path, inode->fd, inode->dev,
-				   inode->ino, &dirfd, &base);
+				   inode->ino, &dirfd, &base, &sb);
 	pthread_rwlock_unlock(&fs->names_lock);
 	if (err)
 		return -EPERM;
 	free(base);
-	err = fstat(dirfd, &dsb) || fstatat(inode->fd, "", &sb, AT_EMPTY_PATH) ? -errno : 0;
+	err = fstat(dirfd, &dsb) ? -errno : 0;
 	close(dirfd);
 	if (err)
 		return err;
+	/* The right to remove one name is not the right to remove the others. */
+	if (sb.st_nlink != 1)
+		return -EPERM;
 	if (c->uid == dsb.st_uid)
 		need = S_IWUSR | S_IXUSR;
 	else if (in_groups(dsb.st_gid, c))

@@ -363,3 +363,79 @@ close: ok"
 	assert_success
 	assert_line "pid=$SHMFS_PID"
 }
+
+@test "a segment still mapped after its last close stays until the mapping goes" {
+	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go i
+	mount_shared
+	as "$UA" t_io open "$MNT/held" rdwr,creat ftruncate 4096 mark hold 4096 close \
+		wait "$go" unmap >"$out" 2>&1 &
+	BG_PIDS+=($!)
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^close: ok' "$out" && break
+		sleep 0.05
+	done
+	run cat "$out"
+	assert_output "open: ok
+ftruncate 4096: ok
+mark: ok
+hold 4096: ok
+close: ok"
+	# The reaper looks twice a second: a few of its passes must keep it.
+	run wait_gone "$MNT/held" 2
+	assert_failure
+	touch "$go"
+	run wait_gone "$MNT/held" 10
+	assert_success
+}
+
+@test "a segment with a second link cannot be marked, and one linked after marking is kept" {
+	mount_shared
+	as "$UA" sh -c 'umask 0 && printf mine >"$1/seg"' sh "$MNT"
+	as "$UB" mkdir "$MNT/bdir"
+	run as "$UB" ln "$MNT/seg" "$MNT/bdir/link"
+	assert_success
+	run as "$UB" setfattr -n user.shmfs.transient -v 1 "$MNT/bdir/link"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	run as "$UA" setfattr -n user.shmfs.transient -v 1 "$MNT/seg"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	# Marked alone, then linked by B before its last close: neither name goes.
+	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go i
+	as "$UA" t_io umask 0 create "$MNT/own" 0666 open "$MNT/own" rdwr mark \
+		wait "$go" close >"$out" 2>&1 &
+	BG_PIDS+=($!)
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^mark: ok' "$out" && break
+		sleep 0.05
+	done
+	run as "$UB" ln "$MNT/own" "$MNT/bdir/own"
+	assert_success
+	touch "$go"
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^close: ok' "$out" && break
+		sleep 0.05
+	done
+	run cat "$out"
+	assert_output "umask: ok
+create: ok
+open: ok
+mark: ok
+wait: ok
+close: ok"
+	run wait_gone "$MNT/own" 1
+	assert_failure
+	run as "$UB" cat "$MNT/bdir/own"
+	assert_success
+}
+
+@test "root of a user namespace of its own sees no trusted.* names" {
+	unshare -Ur true 2>/dev/null || skip "no unprivileged user namespaces"
+	mount_shared -o xattr
+	as "$UA" sh -c 'umask 0 && printf a >"$1/seg"' sh "$MNT"
+	setfattr -n trusted.x -v secret "$MNT/seg"
+	run as "$UB" unshare -Ur getfattr --absolute-names -d -m - "$MNT/seg"
+	refute_output --partial trusted
+	run getfattr --absolute-names -d -m - "$MNT/seg"
+	assert_output --partial 'trusted.x="secret"'
+}

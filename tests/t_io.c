@@ -21,6 +21,7 @@
  *   size                 fstat's st_size
  *   mark                 sets the transient mark (user.shmfs.transient)
  *   map LEN              maps LEN bytes shared, stores a byte, unmaps
+ *   hold LEN             the same, but keeps the mapping until "unmap"
  *   close
  * Steps on paths:
  *   truncate PATH SIZE, mkdir PATH, rmdir PATH, unlink PATH,
@@ -28,6 +29,8 @@
  *   create PATH MODE, mkfifo PATH MODE, mkdir-mode PATH MODE: make PATH
  *                        with MODE (octal), as the umask leaves it
  *   umask MASK           (octal) for the steps that follow
+ *   unmap                ends the mapping "hold" kept
+ *   wait PATH            until PATH exists (at most 20 s)
  *
  * Numbers may be negative and take 0x; "max" is the largest off_t.
  */
@@ -151,14 +154,35 @@ static void check_range(const char *label, const unsigned char *want, size_t len
 }
 
 /* Map len bytes of fd shared, store into the first, unmap: 0 or -1. */
-static int map_store(long long len)
+/* The mapping that "hold" keeps until "unmap". */
+static char *held;
+static size_t held_len;
+
+/* Map len bytes shared and store a byte; keep the mapping if keep. */
+static int map_store(long long len, bool keep)
 {
 	char *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	if (p == MAP_FAILED)
 		return -1;
 	p[0] = 'm';
-	return munmap(p, (size_t)len);
+	if (!keep)
+		return munmap(p, (size_t)len);
+	held = p;
+	held_len = (size_t)len;
+	return 0;
+}
+
+/* Wait up to 20 s for path to exist: 0, or -1 with ETIMEDOUT. */
+static int wait_for(const char *path)
+{
+	for (int i = 0; i < 400; i++) {
+		if (!access(path, F_OK))
+			return 0;
+		usleep(50000);
+	}
+	errno = ETIMEDOUT;
+	return -1;
 }
 
 /* Make path as op says, with mode: 0 or -1 (errno set). */
@@ -258,10 +282,20 @@ static int step(char **argv, int left)
 		result_ok(op, fsetxattr(fd, "user.shmfs.transient", "1", 1, 0));
 		return 1;
 	}
-	if (!strcmp(op, "map")) {
+	if (!strcmp(op, "map") || !strcmp(op, "hold")) {
 		NEED(1);
-		snprintf(label, sizeof(label), "map %s", argv[1]);
-		result_ok(label, map_store(number(argv[1])));
+		snprintf(label, sizeof(label), "%s %s", op, argv[1]);
+		result_ok(label, map_store(number(argv[1]), op[0] == 'h'));
+		return 2;
+	}
+	if (!strcmp(op, "unmap")) {
+		result_ok("unmap", held ? munmap(held, held_len) : 0);
+		held = NULL;
+		return 1;
+	}
+	if (!strcmp(op, "wait")) {
+		NEED(1);
+		result_ok("wait", wait_for(argv[1]));
 		return 2;
 	}
 	if (!strcmp(op, "close")) {
@@ -313,6 +347,7 @@ static int step(char **argv, int left)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a watcher reads the steps as they happen */
 	int i = 1;
 
 	if (argc < 2) {
