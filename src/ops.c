@@ -329,6 +329,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.read = shmfs_op_read,
 	.write = shmfs_op_write,
 	.release = shmfs_op_release,
+	.fsync = shmfs_op_fsync,
 	.fallocate = shmfs_op_fallocate,
 	.opendir = shmfs_op_opendir,
 	.readdir = shmfs_op_readdir,
@@ -340,10 +341,11 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.removexattr = shmfs_op_removexattr,
 	.ioctl = shmfs_op_ioctl,
 	/*
-	 * No flush, fsync, fsyncdir, access or locks: the store is RAM, so
-	 * the first ENOSYS tells the kernel to stop sending flush and fsync
-	 * (fsync then succeeds without a round trip), default_permissions
-	 * does the access checks, and flock/POSIX locks are kept by the
-	 * kernel for this host.
+	 * fsync is the daemon's to answer only in the cached path (see
+	 * shmfs_op_fsync). No flush, fsyncdir, access or locks: opens ask
+	 * for no flush at close (close is no sync point, and a flush would
+	 * cost every close a round trip), a directory holds no data,
+	 * default_permissions does the access checks, and flock/POSIX locks
+	 * are kept by the kernel for this host.
 	 */
 };

@@ -104,6 +104,7 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi);
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			off_t length, struct fuse_file_info *fi);
 /* Truncate ino's backing file (for setattr). 0 or -errno. */

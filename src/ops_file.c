@@ -18,7 +18,8 @@
  * that go through the mount share the same pages, and the daemon reads
  * and writes the backing file when the kernel asks. Every page below a
  * segment's length is reserved in the store (segment.h), so the kernel's
- * write-back of mapped pages always finds room.
+ * write-back of mapped pages always finds room, and fsync is answered by
+ * the daemon, so it fails once there is none.
  */
 #include "ops.h"
 #include "segment.h"
@@ -286,6 +287,24 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
+}
+
+/*
+ * fsync, fdatasync and msync(MS_SYNC). Cached path: the kernel sends this
+ * only after it has written every dirty page of the inode back and had
+ * each of those writes answered (fuse_fsync: file_write_and_wait_range,
+ * then fuse_sync_writes), and the daemon answers a write once its bytes
+ * are in the backing file: they are in the store, so say so. The answer
+ * is the point: with no daemon to give it, the kernel fails the call
+ * instead of answering 0 for pages only its own cache holds.
+ *
+ * Passthrough: stores and writes land in the backing file's pages as
+ * they are made, so every byte already is in the store. ENOSYS tells the
+ * kernel to answer every later fsync itself, with no round trip.
+ */
+void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, shmfs_req_fs(req)->pt.active ? ENOSYS : 0);
 }
 
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
