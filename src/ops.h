@@ -76,14 +76,25 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
  */
 int shmfs_charge_name(struct shmfs_fs *fs);
 void shmfs_refund_name(struct shmfs_fs *fs);
-/* Look at parent/name before it is removed: what removing it frees. */
+/*
+ * Removing a name: look at parent/name before, and settle after, with
+ * done telling whether it was removed (a no-op if not probed). The bytes
+ * of a segment whose last name goes are given back then, unless the
+ * kernel still knows it (open, or looked up): then when the daemon lets
+ * go of it (shmfs_forget_inode). The probe holds the size limit's
+ * release lock until the settling.
+ */
 struct shmfs_freed {
-	bool name;
-	off_t bytes_of;		/* length of the last link to a segment, or 0 */
+	bool name;		/* parent/name was there */
+	bool last;		/* ...and was the last name of a segment */
+	bool locked;
+	dev_t dev;
+	ino_t ino;
+	off_t bytes_of;		/* that segment's length */
 };
 void shmfs_freed_probe(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
 		       struct shmfs_freed *f);
-void shmfs_freed_refund(struct shmfs_fs *fs, const struct shmfs_freed *f);
+void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done);
 
 /* Handlers living outside ops.c. */
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);

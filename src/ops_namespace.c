@@ -112,14 +112,12 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_freed freed;
+	int err;
 
 	shmfs_freed_probe(fs, p, name, &freed);
-	if (unlinkat(p->fd, name, flags)) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	shmfs_freed_refund(fs, &freed);
-	fuse_reply_err(req, 0);
+	err = unlinkat(p->fd, name, flags) ? errno : 0;
+	shmfs_freed_settle(fs, &freed, !err);
+	fuse_reply_err(req, err);
 }
 
 void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -138,15 +136,14 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
 	struct shmfs_freed replaced = { 0 };
+	int err;
 
 	if (!(flags & RENAME_EXCHANGE))
 		shmfs_freed_probe(fs, np, newname, &replaced);
-	if (renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags)) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	shmfs_freed_refund(fs, &replaced);
-	fuse_reply_err(req, 0);
+	err = renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags) ?
+		errno : 0;
+	shmfs_freed_settle(fs, &replaced, !err);
+	fuse_reply_err(req, err);
 }
 
 void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino)

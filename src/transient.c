@@ -131,6 +131,7 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 	char *rel = store_name(fs, fd);
 	struct shmfs_freed freed;
 	const char *base;
+	int err;
 
 	if (!rel)
 		return;
@@ -138,12 +139,13 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 	base = base ? base + 1 : rel;
 	e->parent = parent_nodeid(fs, rel);
 	shmfs_freed_probe(fs, &fs->inodes.root, rel, &freed);
-	if (unlinkat(fs->inodes.root.fd, rel, 0)) {
-		shmfs_warn_errno(errno, "cannot remove transient segment '%s'", rel);
+	err = unlinkat(fs->inodes.root.fd, rel, 0) ? errno : 0;
+	shmfs_freed_settle(fs, &freed, !err);
+	if (err) {
+		shmfs_warn_errno(err, "cannot remove transient segment '%s'", rel);
 		free(rel);
 		return;
 	}
-	shmfs_freed_refund(fs, &freed);
 	shmfs_debug("removed transient segment '%s'", rel);
 	e->name = strdup(base);
 	e->removed = true;
