@@ -72,6 +72,17 @@ t_io() {
 	"$SHMFS_TEST_BIN/t_io" "$@"
 }
 
+# t_io_both STEP...: t_io on the tmpfs to compare with, then on the mount
+# ('@' in a step stands for either); $ref holds the first's lines,
+# $output the second's.
+t_io_both() {
+	run t_io "${@//@/$REF}"
+	assert_success
+	ref=$output
+	run t_io "${@//@/$MNT}"
+	assert_success
+}
+
 cached() {
 	[ "$SHMFS_TEST_MODE" = cached ]
 }
@@ -167,13 +178,8 @@ msync: ok"
 
 @test "a write past the end reserves the hole below it (cached); one that does not fit leaves the segment as it was" {
 	mount_on_small 8m
-	local steps=(open @/w rdwr,creat pwrite $((16 * MIB)) 10 size pwrite $((4 * MIB)) 10 size
-		     check $((4 * MIB)) 10 close)
-	run t_io "${steps[@]//@/$REF}"
-	assert_success
-	ref=$output
-	run t_io "${steps[@]//@/$MNT}"
-	assert_success
+	t_io_both open @/w rdwr,creat pwrite $((16 * MIB)) 10 size pwrite $((4 * MIB)) 10 size \
+		check $((4 * MIB)) 10 close
 	if cached; then
 		assert_output "open: ok
 pwrite 16777216 10: ENOSPC
@@ -193,14 +199,9 @@ close: ok"
 
 @test "a truncate or fallocate that does not fit fails with ENOSPC and leaves the segment as it was" {
 	mount_on_small 8m
-	local steps=(open @/f rdwr,creat pwrite 0 $((2 * MIB)) ftruncate $((16 * MIB)) size
-		     fallocate 0 $((16 * MIB)) size fallocate $((MIB)) $((8 * MIB)) size
-		     check 0 $((2 * MIB)) close)
-	run t_io "${steps[@]//@/$REF}"
-	assert_success
-	ref=$output
-	run t_io "${steps[@]//@/$MNT}"
-	assert_success
+	t_io_both open @/f rdwr,creat pwrite 0 $((2 * MIB)) ftruncate $((16 * MIB)) size \
+		fallocate 0 $((16 * MIB)) size fallocate $((MIB)) $((8 * MIB)) size \
+		check 0 $((2 * MIB)) close
 	if cached; then
 		assert_output "open: ok
 pwrite 0 2097152: 2097152
