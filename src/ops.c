@@ -123,28 +123,81 @@ void shmfs_refund_name(struct shmfs_fs *fs)
 		shmfs_quota_inode(fs->store.quota, -1);
 }
 
-void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f)
+/* Does a size limit count the store's bytes? */
+static struct shmfs_quota *byte_quota(struct shmfs_fs *fs)
 {
-	struct stat sb;
+	struct shmfs_quota *q = fs->store.quota;
 
-	f->name = false;
-	f->bytes_of = 0;
-	if (!fs->store.quota || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
-		return;
-	f->name = true;
-	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1)
-		f->bytes_of = sb.st_size;
+	return q && q->max_bytes ? q : NULL;
 }
 
-void shmfs_freed_refund(struct shmfs_fs *fs, const struct shmfs_freed *f)
+static void refund_bytes(struct shmfs_quota *q, off_t len)
 {
 	off_t zero = 0;
 
-	if (!f->name)
+	shmfs_quota_resize(q, len, &zero, false);
+}
+
+void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f)
+{
+	struct shmfs_quota *q = byte_quota(fs);
+	struct stat sb;
+
+	*f = (struct shmfs_freed){ 0 };
+	if (!fs->store.quota)
 		return;
-	shmfs_refund_name(fs);
-	if (f->bytes_of)
-		shmfs_quota_resize(fs->store.quota, f->bytes_of, &zero, false);
+	if (q) {
+		pthread_mutex_lock(&q->release_lock);
+		f->locked = true;
+	}
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
+		return;
+	f->name = true;
+	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1) {
+		f->last = true;
+		f->dev = sb.st_dev;
+		f->ino = sb.st_ino;
+		f->bytes_of = sb.st_size;
+	}
+}
+
+void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done)
+{
+	struct shmfs_quota *q = byte_quota(fs);
+
+	if (done && f->name)
+		shmfs_refund_name(fs);
+	/*
+	 * The daemon's descriptor of a segment the kernel knows keeps it in
+	 * the store: its forget gives the bytes back, at their last length.
+	 */
+	if (done && f->last && q && !shmfs_inode_table_find(&fs->inodes, f->dev, f->ino))
+		refund_bytes(q, f->bytes_of);
+	if (f->locked)
+		pthread_mutex_unlock(&q->release_lock);
+	f->locked = false;
+}
+
+/*
+ * Drop n of the kernel's lookups of inode (shmfs_inode_table_forget). The
+ * store frees a segment with no name left when the daemon closes its
+ * descriptors: give its bytes back now, deciding under the release lock
+ * so that the removal of its last name does not give them back too.
+ */
+static struct shmfs_inode *forget_counted(struct shmfs_fs *fs, struct shmfs_inode *inode,
+					  uint64_t n)
+{
+	struct shmfs_quota *q = inode->type == S_IFREG ? byte_quota(fs) : NULL;
+	struct stat sb;
+
+	if (!q)
+		return shmfs_inode_table_forget(&fs->inodes, inode, n);
+	pthread_mutex_lock(&q->release_lock);
+	inode = shmfs_inode_table_forget(&fs->inodes, inode, n);
+	if (inode && !fstat(inode->fd, &sb) && sb.st_nlink == 0)
+		refund_bytes(q, sb.st_size);
+	pthread_mutex_unlock(&q->release_lock);
+	return inode;
 }
 
 /*
@@ -248,7 +301,7 @@ static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t n)
 {
-	inode = shmfs_inode_table_forget(&fs->inodes, inode, n);
+	inode = forget_counted(fs, inode, n);
 	if (!inode)
 		return;
 	/* No open is left: the kernel releases every file before it forgets. */
@@ -376,6 +429,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.read = shmfs_op_read,
 	.write = shmfs_op_write,
 	.release = shmfs_op_release,
+	.fsync = shmfs_op_fsync,
 	.fallocate = shmfs_op_fallocate,
 	.opendir = shmfs_op_opendir,
 	.readdir = shmfs_op_readdir,
@@ -387,10 +441,11 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.removexattr = shmfs_op_removexattr,
 	.ioctl = shmfs_op_ioctl,
 	/*
-	 * No flush, fsync, fsyncdir, access or locks: the store is RAM, so
-	 * the first ENOSYS tells the kernel to stop sending flush and fsync
-	 * (fsync then succeeds without a round trip), default_permissions
-	 * does the access checks, and flock/POSIX locks are kept by the
-	 * kernel for this host.
+	 * fsync is the daemon's to answer only in the cached path (see
+	 * shmfs_op_fsync). No flush, fsyncdir, access or locks: opens ask
+	 * for no flush at close (close is no sync point, and a flush would
+	 * cost every close a round trip), a directory holds no data,
+	 * default_permissions does the access checks, and flock/POSIX locks
+	 * are kept by the kernel for this host.
 	 */
 };

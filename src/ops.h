@@ -101,13 +101,24 @@ void shmfs_umask_set(fuse_req_t req);
  */
 int shmfs_charge_name(struct shmfs_fs *fs);
 void shmfs_refund_name(struct shmfs_fs *fs);
-/* Look at parent/name before it is removed: what removing it frees. */
+/*
+ * Removing a name: look at parent/name before, and settle after, with
+ * done telling whether it was removed (a no-op if not probed). The bytes
+ * of a segment whose last name goes are given back then, unless the
+ * kernel still knows it (open, or looked up): then when the daemon lets
+ * go of it (shmfs_forget_inode). The probe holds the size limit's
+ * release lock until the settling.
+ */
 struct shmfs_freed {
-	bool name;
-	off_t bytes_of;		/* length of the last link to a segment, or 0 */
+	bool name;		/* parent/name was there */
+	bool last;		/* ...and was the last name of a segment */
+	bool locked;
+	dev_t dev;
+	ino_t ino;
+	off_t bytes_of;		/* that segment's length */
 };
 void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f);
-void shmfs_freed_refund(struct shmfs_fs *fs, const struct shmfs_freed *f);
+void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done);
 
 /* Handlers living outside ops.c. */
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
@@ -128,6 +139,7 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi);
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			off_t length, struct fuse_file_info *fi);
 /* Truncate ino's backing file (for setattr). 0 or -errno. */

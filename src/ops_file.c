@@ -16,16 +16,18 @@
  * open needs to write and the shared one cannot, a descriptor of its
  * own); the kernel keeps the page cache across opens, so all processes
  * that go through the mount share the same pages, and the daemon reads
- * and writes the backing file when the kernel asks.
+ * and writes the backing file when the kernel asks. Every page below a
+ * segment's length is reserved in the store (segment.h), so the kernel's
+ * write-back of mapped pages always finds room, and fsync is answered by
+ * the daemon, so it fails once there is none.
  */
 #include "ops.h"
+#include "segment.h"
 #include "transient.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate);
 
 /* An open's handle (cached mode) that is its own descriptor, closed at release. */
 #define FH_OWNED (1ULL << 32)
@@ -33,6 +35,15 @@ static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate
 static int fh_fd(uint64_t fh)
 {
 	return (int)(fh & 0xffffffffu);
+}
+
+/*
+ * The segment whose backing file is open as fd: the cached path keeps
+ * every page below its length reserved in the store (segment.h).
+ */
+static struct shmfs_segment segment_of(struct shmfs_fs *fs, int fd)
+{
+	return (struct shmfs_segment){ fd, fs->store.quota, !fs->pt.active };
 }
 
 /* A descriptor of inode's backing file: read-write when allowed. */
@@ -149,7 +160,9 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 		err = 0;
 	}
 	if (fi->flags & O_TRUNC) {
-		err = resize_locked(fs->store.quota, fh_fd(fh), 0, true);
+		struct shmfs_segment seg = segment_of(fs, fh_fd(fh));
+
+		err = shmfs_segment_truncate(&seg, 0);
 		if (err) {
 			if (fh & FH_OWNED)
 				close(fh_fd(fh));
@@ -269,66 +282,19 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-/*
- * A write under a daemon-kept size limit: the growth it causes is charged
- * first, and a write that only partly fits is cut short, as on a full
- * tmpfs. The inode lock keeps the size stable from fstat to pwrite.
- */
-static ssize_t write_limited(struct shmfs_quota *l, struct shmfs_inode *inode, int fd,
-			     const char *buf, size_t size, off_t off)
-{
-	off_t end = off + (off_t)size, charged, done;
-	struct stat sb;
-	ssize_t n;
-	int err;
-
-	shmfs_inode_lock(inode);
-	if (fstat(fd, &sb)) {
-		n = -errno;
-		goto out;
-	}
-	charged = end > sb.st_size ? end : sb.st_size;
-	err = shmfs_quota_resize(l, sb.st_size, &charged, true);
-	if (!err && charged <= off) {
-		shmfs_quota_resize(l, charged, &sb.st_size, false);
-		err = -ENOSPC;
-	}
-	if (err) {
-		n = err;
-		goto out;
-	}
-	if (charged < end)
-		size = (size_t)(charged - off);
-	n = pwrite(fd, buf, size, off);
-	done = off + (n > 0 ? n : 0);
-	if (done < charged) {
-		/* Give back what was charged but not written. */
-		if (done < sb.st_size)
-			done = sb.st_size;
-		shmfs_quota_resize(l, charged, &done, false);
-	}
-	if (n < 0)
-		n = -errno;
-out:
-	pthread_mutex_unlock(&inode->lock);
-	return n;
-}
-
 void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
-	struct shmfs_quota *l = fs->store.quota;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
+	struct shmfs_segment seg = segment_of(fs, fh_fd(fi->fh));
 	ssize_t n;
 
 	atomic_fetch_add_explicit(&fs->nr_write, 1, memory_order_relaxed);
-	if (l && l->max_bytes) {
-		n = write_limited(l, shmfs_req_inode(req, ino), fh_fd(fi->fh), buf, size, off);
-	} else {
-		n = pwrite(fh_fd(fi->fh), buf, size, off);
-		if (n < 0)
-			n = -errno;
-	}
+	/* The inode lock keeps the length stable while the write grows it. */
+	shmfs_inode_lock(inode);
+	n = shmfs_segment_write(&seg, buf, size, off);
+	pthread_mutex_unlock(&inode->lock);
 	/*
 	 * The kernel takes a short reply to a write-back of dirty pages
 	 * (mmap stores) as done: say ENOSPC, so that msync and fsync report
@@ -340,6 +306,24 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
+}
+
+/*
+ * fsync, fdatasync and msync(MS_SYNC). Cached path: the kernel sends this
+ * only after it has written every dirty page of the inode back and had
+ * each of those writes answered (fuse_fsync: file_write_and_wait_range,
+ * then fuse_sync_writes), and the daemon answers a write once its bytes
+ * are in the backing file: they are in the store, so say so. The answer
+ * is the point: with no daemon to give it, the kernel fails the call
+ * instead of answering 0 for pages only its own cache holds.
+ *
+ * Passthrough: stores and writes land in the backing file's pages as
+ * they are made, so every byte already is in the store. ENOSYS tells the
+ * kernel to answer every later fsync itself, with no round trip.
+ */
+void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, shmfs_req_fs(req)->pt.active ? ENOSYS : 0);
 }
 
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -362,30 +346,6 @@ static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_f
 	if (fi && !fs->pt.active)
 		return fh_fd(fi->fh);
 	return inode->data_rw ? inode->data_fd : -1;
-}
-
-/* Set fd's length to len, charging a daemon-kept size limit. Inode lock held. */
-static int resize_locked(struct shmfs_quota *l, int fd, off_t len, bool truncate)
-{
-	struct stat sb;
-	off_t want = len;
-	int err;
-
-	if (!l || !l->max_bytes)
-		return ftruncate(fd, len) ? -errno : 0;
-	if (fstat(fd, &sb))
-		return -errno;
-	if (!truncate && len <= sb.st_size)
-		return 0;
-	err = shmfs_quota_resize(l, sb.st_size, &want, false);
-	if (err)
-		return err;
-	if (ftruncate(fd, len)) {
-		err = -errno;
-		want = sb.st_size;
-		shmfs_quota_resize(l, len, &want, false);
-	}
-	return err;
 }
 
 /*
@@ -424,18 +384,9 @@ struct falloc_args {
 static int do_fallocate(struct shmfs_fs *fs, int fd, void *arg)
 {
 	struct falloc_args *a = arg;
-	struct shmfs_quota *l = fs->store.quota;
-	int err;
+	struct shmfs_segment seg = segment_of(fs, fd);
 
-	if (l && l->max_bytes && a->mode == 0) {
-		/* Charge the growth first; the blocks themselves follow. */
-		err = resize_locked(l, fd, a->offset + a->length, false);
-		if (err)
-			return err;
-	} else if (l && l->max_bytes && !(a->mode & FALLOC_FL_PUNCH_HOLE)) {
-		return -EOPNOTSUPP;	/* space beyond the end that no length shows */
-	}
-	return fallocate(fd, a->mode, a->offset, a->length) ? -errno : 0;
+	return shmfs_segment_fallocate(&seg, a->mode, a->offset, a->length);
 }
 
 void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
@@ -450,6 +401,7 @@ void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
 {
 	off_t len = *(off_t *)arg;
+	struct shmfs_segment seg = segment_of(fs, fd);
 	struct stat sb;
 
 	/*
@@ -459,7 +411,7 @@ static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
 	if (fs->opts->size && (uint64_t)len > fs->opts->size &&
 	    (fstat(fd, &sb) || len > sb.st_size))
 		return -EFBIG;
-	return resize_locked(fs->store.quota, fd, len, true);
+	return shmfs_segment_truncate(&seg, len);
 }
 
 int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,

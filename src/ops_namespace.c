@@ -124,15 +124,13 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_freed freed;
-	int err = 0;
+	int err;
 
 	shmfs_names_begin(fs);
 	shmfs_freed_probe(fs, p->fd, name, &freed);
-	if (unlinkat(p->fd, name, flags))
-		err = errno;
+	err = unlinkat(p->fd, name, flags) ? errno : 0;
+	shmfs_freed_settle(fs, &freed, !err);
 	shmfs_names_end(fs);
-	if (!err)
-		shmfs_freed_refund(fs, &freed);
 	fuse_reply_err(req, err);
 }
 
@@ -152,16 +150,15 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
 	struct shmfs_freed replaced = { 0 };
-	int err = 0;
+	int err;
 
 	shmfs_names_begin(fs);
 	if (!(flags & RENAME_EXCHANGE))
 		shmfs_freed_probe(fs, np->fd, newname, &replaced);
-	if (renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags))
-		err = errno;
+	err = renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags) ?
+		errno : 0;
+	shmfs_freed_settle(fs, &replaced, !err);
 	shmfs_names_end(fs);
-	if (!err)
-		shmfs_freed_refund(fs, &replaced);
 	fuse_reply_err(req, err);
 }
 

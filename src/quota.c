@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Daemon-enforced limits (see limits.h). Charges are lock-free: a
+ * Daemon-enforced limits (see quota.h). Charges are lock-free: a
  * compare-and-swap loop takes a charge only if the total stays within the
  * limit, so concurrent writers can never overshoot it together.
  */
@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,62 @@
 uint64_t shmfs_quota_cost(off_t length)
 {
 	return length <= 0 ? 0 : ((uint64_t)length + PAGE - 1) / PAGE * PAGE;
+}
+
+/*
+ * The files with more than one name that a walk has met, by (st_dev,
+ * st_ino): an open-addressing set, grown at three quarters full.
+ */
+struct seen_set {
+	struct seen_key {
+		dev_t dev;
+		ino_t ino;
+		bool used;
+	} *v;
+	size_t n, cap;		/* cap: 0 or a power of two */
+};
+
+static size_t seen_slot(const struct seen_set *s, dev_t dev, ino_t ino)
+{
+	size_t i = (size_t)(((uint64_t)ino ^ ((uint64_t)dev << 40)) * 0x9e3779b97f4a7c15ULL >> 17);
+
+	for (i &= s->cap - 1; s->v[i].used; i = (i + 1) & (s->cap - 1))
+		if (s->v[i].dev == dev && s->v[i].ino == ino)
+			break;
+	return i;
+}
+
+static int seen_grow(struct seen_set *s)
+{
+	struct seen_set bigger = { .cap = s->cap ? 2 * s->cap : 64, .n = s->n };
+
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (!bigger.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->v[i].used)
+			bigger.v[seen_slot(&bigger, s->v[i].dev, s->v[i].ino)] = s->v[i];
+	free(s->v);
+	*s = bigger;
+	return 0;
+}
+
+/*
+ * Is this the first meeting with (dev, ino)? Without the memory to
+ * remember it, every meeting is the first: the count errs high.
+ */
+static bool seen_first(struct seen_set *s, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	if (4 * (s->n + 1) > 3 * s->cap && seen_grow(s))
+		return true;
+	i = seen_slot(s, dev, ino);
+	if (s->v[i].used)
+		return false;
+	s->v[i] = (struct seen_key){ dev, ino, true };
+	s->n++;
+	return true;
 }
 
 #define WALK_OPEN (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -40,6 +97,7 @@ static int open_dir_quietly(int parent, const char *name)
 int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 {
 	struct shmfs_dirstack stack = { 0 };
+	struct seen_set linked = { 0 };
 	int fd = open_dir_quietly(top, "."), err = 0;
 	long off = -1;	/* -1: from the start */
 
@@ -66,7 +124,8 @@ int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 			if (fstatat(dirfd(dp), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
 				continue;
 			u->inodes++;
-			if (S_ISREG(sb.st_mode)) {
+			if (S_ISREG(sb.st_mode) &&
+			    (sb.st_nlink == 1 || seen_first(&linked, sb.st_dev, sb.st_ino))) {
 				u->files++;
 				u->file_bytes += (uint64_t)sb.st_blocks * 512;
 				u->charge += shmfs_quota_cost(sb.st_size);
@@ -94,6 +153,7 @@ int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 			break;	/* moved away under the walk: count what was seen */
 	}
 	shmfs_dirstack_free(&stack);
+	free(linked.v);
 	return err;
 }
 
@@ -107,6 +167,7 @@ int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
 	l->max_inodes = max_inodes;
 	atomic_init(&l->bytes, u.charge);
 	atomic_init(&l->inodes, u.inodes);
+	pthread_mutex_init(&l->release_lock, NULL);
 	return err;
 }
 

@@ -2,13 +2,18 @@
 /*
  * Limits that the daemon enforces itself: size= and nr_inodes= on a
  * directory store, where no kernel does it. A segment is charged for its
- * length rounded up to whole pages (holes included, so the charge never
- * falls short of what the store may come to hold); every name made in the
- * store is charged one inode. Nothing here knows about FUSE.
+ * length rounded up to whole pages, once however many names it has: that
+ * is what the store holds for it, since the cached path (the only one a
+ * daemon-kept size= allows) reserves every page below a segment's length
+ * (segment.h), and it is what a hole left by an earlier mount may come to
+ * hold. The charge lasts until the store frees the segment: its last name
+ * gone, and the daemon's last reference to it closed. Every name made in
+ * the store is charged one inode. Nothing here knows about FUSE.
  */
 #ifndef SHMFS_QUOTA_H
 #define SHMFS_QUOTA_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,11 +25,17 @@ struct shmfs_quota {
 	uint64_t max_inodes;	/* 0: no limit */
 	atomic_uint_fast64_t bytes;
 	atomic_uint_fast64_t inodes;
+	/*
+	 * Held while it is decided who gives a segment's bytes back: the
+	 * removal of its last name, or the end of the daemon's last
+	 * reference to it (ops.c). Taken before the inode table's lock.
+	 */
+	pthread_mutex_t release_lock;
 };
 
 /* What a tree of the store holds. */
 struct shmfs_tree_usage {
-	uint64_t files;		/* regular files */
+	uint64_t files;		/* regular files, each once however many names it has */
 	uint64_t file_bytes;	/* their allocated bytes */
 	uint64_t charge;	/* their charge: shmfs_quota_cost() of each */
 	uint64_t inodes;	/* names of any kind */

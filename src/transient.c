@@ -197,14 +197,13 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 		return;
 	}
 	shmfs_freed_probe(fs, dirfd, base, &freed);
-	if (unlinkat(dirfd, base, 0)) {
-		err = errno;
-		pthread_rwlock_unlock(&fs->names_lock);
+	err = unlinkat(dirfd, base, 0) ? errno : 0;
+	shmfs_freed_settle(fs, &freed, !err);
+	pthread_rwlock_unlock(&fs->names_lock);
+	if (err) {
 		shmfs_warn_errno(err, "cannot remove transient segment '%s'", base);
 		goto out;
 	}
-	pthread_rwlock_unlock(&fs->names_lock);
-	shmfs_freed_refund(fs, &freed);
 	shmfs_debug("removed transient segment '%s'", base);
 	/* Only the number is used: a stale one makes the kernel look up again. */
 	parent = fstat(dirfd, &sb) ? NULL : shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);

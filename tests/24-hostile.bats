@@ -26,13 +26,18 @@ teardown() {
 
 # same_as_tmpfs STEP...: run t_io once on $MNT and once on a tmpfs
 # directory ('@' in a step stands for either); the lines must match.
-# $output holds shmfs's lines.
+# $output holds shmfs's lines. In the cached path the sed -E script
+# CACHED_DIFFERS, if set, first turns tmpfs's lines into what that path
+# gives instead.
 same_as_tmpfs() {
 	local ref
 	[ "$(stat -f -c %T /dev/shm)" = tmpfs ] || skip "/dev/shm is not tmpfs"
 	run "$SHMFS_TEST_BIN/t_io" "${@//@/$REF}"
 	assert_success
 	ref=${output//$REF/@}
+	if [ "$SHMFS_TEST_MODE" = cached ] && [ -n "${CACHED_DIFFERS:-}" ]; then
+		ref=$(sed -E "$CACHED_DIFFERS" <<<"$ref")
+	fi
 	run "$SHMFS_TEST_BIN/t_io" "${@//@/$MNT}"
 	assert_success
 	output=${output//$MNT/@}
@@ -56,13 +61,20 @@ assert_alive() {
 	rm "$MNT/.alive"
 }
 
-@test "huge offsets: pwrite at 2^62 and near the largest offset behave as on tmpfs" {
+@test "huge offsets: pwrite at 2^62 and near the largest offset behave as on tmpfs (cached: no room for the hole below)" {
+	# The cached path reserves every page below a segment's end.
+	CACHED_DIFFERS='s/^(pwrite (4611686018427387904|9223372036854775806) 1): 1$/\1: ENOSPC/
+s/^(check 4611686018427387904 1): ok$/\1: short read 0/
+s/^size: 4611686018427387905$/size: 0/
+s/^(pread 4611686018427387904 1): 1$/\1: 0/'
 	same_as_tmpfs open @/f rdwr,creat \
 		pwrite $((1 << 62)) 1 check $((1 << 62)) 1 size \
 		pwrite 9223372036854775806 1 pwrite max 1 pwrite -1 1 pread -1 1 \
 		pread max 1 pread $((1 << 62)) 1
-	assert_line "pwrite 4611686018427387904 1: 1"
-	assert_line "check 4611686018427387904 1: ok"
+	if [ "$SHMFS_TEST_MODE" != cached ]; then
+		assert_line "pwrite 4611686018427387904 1: 1"
+		assert_line "check 4611686018427387904 1: ok"
+	fi
 	assert_line "pwrite -1 1: EINVAL"
 	assert_line "pread -1 1: EINVAL"
 	assert_line --regexp "^pwrite max 1: (EFBIG|EINVAL)$"
@@ -73,6 +85,9 @@ assert_alive() {
 }
 
 @test "negative and overflowing sizes in truncate, ftruncate and fallocate" {
+	# The cached path reserves a segment's pages when it grows: no store has 2^62 bytes.
+	CACHED_DIFFERS='s/^(ftruncate (max|4611686018427387904)): ok$/\1: ENOSPC/
+s/^size: (9223372036854775807|4611686018427387904)$/size: 100/'
 	same_as_tmpfs open @/f rdwr,creat pwrite 0 100 \
 		ftruncate -1 ftruncate -9223372036854775807 truncate @/f -5 \
 		ftruncate max size ftruncate $((1 << 62)) size ftruncate 10 size \
