@@ -95,6 +95,31 @@ close: ok"
 	settled
 }
 
+@test "segments removed while open stay charged: size= cannot be outgrown by unlinking" {
+	mount_dirstore size=10m,nr_inodes=1000
+	run python3 - "$MNT" <<-'EOF'
+	import errno, os, sys
+	held, total = [], 0
+	for i in range(3):
+	    path = os.path.join(sys.argv[1], "f%d" % i)
+	    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+	    held.append(fd)
+	    try:
+	        for _ in range(6):
+	            total += os.write(fd, b"x" * (1 << 20))
+	    except OSError as e:
+	        print("f%d: %s" % (i, errno.errorcode[e.errno]))
+	    os.unlink(path)	# still open: its pages are still in the store
+	print("written %d MiB" % (total >> 20))
+	EOF
+	assert_success
+	assert_line "f1: ENOSPC"
+	assert_line "f2: ENOSPC"
+	assert_line "written 10 MiB"
+	settled
+	assert_equal "$(status_of bytes_used)" 0
+}
+
 @test "a segment with two names is charged once, also after a remount" {
 	mount_dirstore size=10m,nr_inodes=1000
 	head -c $((3 * MIB)) /dev/urandom >"$MNT/a"
