@@ -45,10 +45,20 @@ int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e)
 int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
 		       const char *name, struct fuse_entry_param *e)
 {
-	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int pfd = shmfs_inode_fd_get(&fs->inodes, parent), fd;
 
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	/* Out of descriptors: the cache gives some back. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+	    shmfs_fdcache_shrink(&fs->inodes.fds, 64))
+		fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		fd = -errno;
+	shmfs_inode_fd_put(&fs->inodes, parent, pfd);
+	if (fd < 0)
+		return fd;
 	return shmfs_entry_from_fd(fs, fd, e);
 }
 
@@ -58,19 +68,27 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct stat psb;
 	gid_t gid = ctx->gid;
-	int err;
+	int pfd, err;
 
 	if (!fs->can_chown)
 		return 0;
-	if (fstatat(parent->fd, "", &psb, AT_EMPTY_PATH))
-		return -errno;
+	pfd = shmfs_inode_fd_get(&fs->inodes, parent);
+	if (pfd < 0)
+		return pfd;
+	if (fstatat(pfd, "", &psb, AT_EMPTY_PATH)) {
+		err = -errno;
+		goto out_put;
+	}
 	if (psb.st_mode & S_ISGID)
 		gid = (gid_t)-1;	/* the store already gave the directory's group */
 	if (fd >= 0)
 		err = fchown(fd, ctx->uid, gid);
 	else
-		err = fchownat(parent->fd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
-	return err ? -errno : 0;
+		err = fchownat(pfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW);
+	err = err ? -errno : 0;
+out_put:
+	shmfs_inode_fd_put(&fs->inodes, parent, pfd);
+	return err;
 }
 
 int shmfs_charge_name(struct shmfs_fs *fs)
@@ -88,10 +106,18 @@ void shmfs_freed_probe(struct shmfs_fs *fs, struct shmfs_inode *parent, const ch
 		       struct shmfs_freed *f)
 {
 	struct stat sb;
+	int pfd, err;
 
 	f->name = false;
 	f->bytes_of = 0;
-	if (!fs->store.quota || fstatat(parent->fd, name, &sb, AT_SYMLINK_NOFOLLOW))
+	if (!fs->store.quota)
+		return;
+	pfd = shmfs_inode_fd_get(&fs->inodes, parent);
+	if (pfd < 0)
+		return;
+	err = fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW);
+	shmfs_inode_fd_put(&fs->inodes, parent, pfd);
+	if (err)
 		return;
 	f->name = true;
 	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1)
@@ -170,6 +196,12 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 		if (!pthread_create(&t, NULL, raise_readahead, (void *)fs->mountpoint))
 			pthread_detach(t);
 	}
+	if (fs->inodes.fds.bounded)
+		shmfs_info("'%s' descriptors of cached inodes: at most %u open", fs->mountpoint,
+			   fs->inodes.fds.max);
+	else
+		shmfs_info("'%s' descriptors of cached inodes: one per inode, unbounded (%s)",
+			   fs->mountpoint, fs->inodes.fds.why_unbounded);
 	if (fs->pt.active)
 		shmfs_info("'%s' ready, data path: passthrough", fs->mountpoint);
 	else
@@ -208,7 +240,7 @@ void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t
 	if (inode->data_fd >= 0)
 		atomic_fetch_sub(&fs->data_idle, 1);
 	shmfs_data_put(fs, inode);
-	shmfs_inode_free(inode);
+	shmfs_inode_free(&fs->inodes, inode);
 }
 
 static void shmfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -228,10 +260,18 @@ static void shmfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 
 static void reply_attr(fuse_req_t req, struct shmfs_inode *inode)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	int fd = shmfs_inode_fd_get(t, inode), err;
 	struct stat sb;
 
-	if (fstatat(inode->fd, "", &sb, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		fuse_reply_err(req, errno);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	err = fstatat(fd, "", &sb, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? errno : 0;
+	shmfs_inode_fd_put(t, inode, fd);
+	if (err)
+		fuse_reply_err(req, err);
 	else
 		fuse_reply_attr(req, &sb, shmfs_req_fs(req)->timeout);
 }
@@ -241,7 +281,7 @@ static void shmfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	reply_attr(req, shmfs_req_inode(req, ino));
 }
 
-static int set_times(struct shmfs_inode *inode, const struct stat *attr, int valid)
+static int set_times(struct shmfs_inode *inode, int fd, const struct stat *attr, int valid)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 	struct timespec tv[2];
@@ -256,18 +296,18 @@ static int set_times(struct shmfs_inode *inode, const struct stat *attr, int val
 	else if (valid & FUSE_SET_ATTR_MTIME)
 		tv[1] = attr->st_mtim;
 	if (inode->type == S_IFLNK)
-		return utimensat(inode->fd, "", tv, AT_EMPTY_PATH) ? -errno : 0;
-	shmfs_proc_path(path, inode->fd);
+		return utimensat(fd, "", tv, AT_EMPTY_PATH) ? -errno : 0;
+	shmfs_proc_path(path, fd);
 	return utimensat(AT_FDCWD, path, tv, 0) ? -errno : 0;
 }
 
-static int set_mode(struct shmfs_inode *inode, mode_t mode)
+static int set_mode(struct shmfs_inode *inode, int fd, mode_t mode)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 
 	if (inode->type == S_IFLNK)
 		return -EOPNOTSUPP;
-	shmfs_proc_path(path, inode->fd);
+	shmfs_proc_path(path, fd);
 	return chmod(path, mode & 07777) ? -errno : 0;
 }
 
@@ -276,21 +316,26 @@ static void shmfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
-	int err = 0;
+	int fd = shmfs_inode_fd_get(&fs->inodes, inode), err = 0;
 
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	if (valid & FUSE_SET_ATTR_MODE)
-		err = set_mode(inode, attr->st_mode);
+		err = set_mode(inode, fd, attr->st_mode);
 	if (!err && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
 		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
 
-		if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 			err = -errno;
 	}
 	if (!err && (valid & FUSE_SET_ATTR_SIZE))
 		err = shmfs_file_truncate(fs, inode, fi, attr->st_size);
 	if (!err && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
-		err = set_times(inode, attr, valid);
+		err = set_times(inode, fd, attr, valid);
+	shmfs_inode_fd_put(&fs->inodes, inode, fd);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

@@ -36,12 +36,15 @@ static int fh_fd(uint64_t fh)
 }
 
 /* A descriptor of inode's backing file: read-write when allowed. */
-static int open_backing(struct shmfs_inode *inode, bool *rw)
+static int open_backing(struct shmfs_fs *fs, struct shmfs_inode *inode, bool *rw)
 {
 	char path[SHMFS_PROC_PATH_MAX];
+	int pfd = shmfs_inode_fd_get(&fs->inodes, inode);
 	int fd;
 
-	shmfs_proc_path(path, inode->fd);
+	if (pfd < 0)
+		return pfd;
+	shmfs_proc_path(path, pfd);
 	/* Read-write when allowed: the kernel may read pages through any open. */
 	*rw = true;
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -49,7 +52,10 @@ static int open_backing(struct shmfs_inode *inode, bool *rw)
 		*rw = false;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		fd = -errno;
+	shmfs_inode_fd_put(&fs->inodes, inode, pfd);
+	return fd;
 }
 
 void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
@@ -80,7 +86,7 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 		return 0;
 	}
 	if (fd < 0)
-		fd = open_backing(inode, &rw);
+		fd = open_backing(fs, inode, &rw);
 	if (fd < 0)
 		return fd;
 	if (inode->data_fd >= 0 && !rw) {
@@ -139,7 +145,7 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	fh = (uint64_t)inode->data_fd;
 	if (write && !inode->data_rw && !fs->pt.active) {
 		/* Others hold the read-only shared one: this open has its own. */
-		err = open_backing(inode, &rw);
+		err = open_backing(fs, inode, &rw);
 		if (err < 0)
 			goto out;
 		fh = (uint64_t)err | FH_OWNED;
@@ -186,31 +192,39 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fuse_entry_param e;
 	struct stat sb;
 	int fd, pathfd, err;
+	int pfd = shmfs_inode_fd_get(&fs->inodes, p);
 
+	if (pfd < 0) {
+		fuse_reply_err(req, -pfd);
+		return;
+	}
 	err = shmfs_charge_name(fs);
 	if (err) {
 		/* An existing name costs nothing: open it as O_CREAT would. */
-		if (fi->flags & O_EXCL || fstatat(p->fd, name, &sb, AT_SYMLINK_NOFOLLOW)) {
+		if (fi->flags & O_EXCL || fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW)) {
+			shmfs_inode_fd_put(&fs->inodes, p, pfd);
 			fuse_reply_err(req, -err);
 			return;
 		}
 		flags &= ~O_CREAT;
 	}
-	fd = openat(p->fd, name, flags, mode);
+	fd = openat(pfd, name, flags, mode);
 	if (fd < 0) {
 		err = errno;
 		if (flags & O_CREAT)
 			shmfs_refund_name(fs);
+		shmfs_inode_fd_put(&fs->inodes, p, pfd);
 		fuse_reply_err(req, err);
 		return;
 	}
 	err = shmfs_owner_set(req, p, name, fd);
 	if (err)
 		goto out_unlink;
-	pathfd = openat(p->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pathfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	err = pathfd < 0 ? -errno : shmfs_entry_from_fd(fs, pathfd, &e);
 	if (err)
 		goto out_unlink;
+	shmfs_inode_fd_put(&fs->inodes, p, pfd);
 	err = file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
 	if (err) {
 		shmfs_forget_inode(fs, shmfs_req_inode(req, e.ino), 1);
@@ -222,9 +236,10 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 out_unlink:
 	close(fd);
 	if (flags & O_CREAT) {
-		unlinkat(p->fd, name, 0);
+		unlinkat(pfd, name, 0);
 		shmfs_refund_name(fs);
 	}
+	shmfs_inode_fd_put(&fs->inodes, p, pfd);
 	fuse_reply_err(req, -err);
 }
 
@@ -384,7 +399,7 @@ static int with_data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode,
 	fd = data_fd(fs, inode, fi);
 	if (fd < 0) {
 		pthread_mutex_unlock(&inode->lock);
-		own = open_backing(inode, &rw);
+		own = open_backing(fs, inode, &rw);
 		if (own < 0)
 			return own;
 		shmfs_inode_lock(inode);

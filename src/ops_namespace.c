@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 /* After parent/name was made by the store: own it, look it up, reply. */
-static void reply_new(fuse_req_t req, struct shmfs_inode *parent, const char *name,
+static void reply_new(fuse_req_t req, struct shmfs_inode *parent, int pfd, const char *name,
 		      bool is_dir)
 {
 	struct fuse_entry_param e;
@@ -22,7 +22,7 @@ static void reply_new(fuse_req_t req, struct shmfs_inode *parent, const char *na
 	if (!err)
 		err = shmfs_entry_lookup(shmfs_req_fs(req), parent, name, &e);
 	if (err) {
-		unlinkat(parent->fd, name, is_dir ? AT_REMOVEDIR : 0);
+		unlinkat(pfd, name, is_dir ? AT_REMOVEDIR : 0);
 		shmfs_refund_name(shmfs_req_fs(req));
 		fuse_reply_err(req, -err);
 		return;
@@ -52,72 +52,105 @@ static bool charge(fuse_req_t req)
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		    dev_t rdev)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	int pfd = shmfs_req_fd_get(req, p);
 
-	if (!charge(req))
+	if (pfd < 0)
 		return;
-	if (mknodat(p->fd, name, mode, rdev))
-		reply_failed(req);
-	else
-		reply_new(req, p, name, false);
+	if (charge(req)) {
+		if (mknodat(pfd, name, mode, rdev))
+			reply_failed(req);
+		else
+			reply_new(req, p, pfd, name, false);
+	}
+	shmfs_inode_fd_put(t, p, pfd);
 }
 
 void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	int pfd = shmfs_req_fd_get(req, p);
 
-	if (!charge(req))
+	if (pfd < 0)
 		return;
-	if (mkdirat(p->fd, name, mode))
-		reply_failed(req);
-	else
-		reply_new(req, p, name, true);
+	if (charge(req)) {
+		if (mkdirat(pfd, name, mode))
+			reply_failed(req);
+		else
+			reply_new(req, p, pfd, name, true);
+	}
+	shmfs_inode_fd_put(t, p, pfd);
 }
 
 void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	int pfd = shmfs_req_fd_get(req, p);
 
-	if (!charge(req))
+	if (pfd < 0)
 		return;
-	if (symlinkat(link, p->fd, name))
-		reply_failed(req);
-	else
-		reply_new(req, p, name, false);
+	if (charge(req)) {
+		if (symlinkat(link, pfd, name))
+			reply_failed(req);
+		else
+			reply_new(req, p, pfd, name, false);
+	}
+	shmfs_inode_fd_put(t, p, pfd);
 }
 
 void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode_table *t = &fs->inodes;
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct fuse_entry_param e;
-	int err;
+	int fd, pfd, err;
 
+	fd = shmfs_req_fd_get(req, inode);
+	if (fd < 0)
+		return;
+	pfd = shmfs_req_fd_get(req, p);
+	if (pfd < 0) {
+		shmfs_inode_fd_put(t, inode, fd);
+		return;
+	}
 	if (!charge(req))
-		return;
-	if (linkat(inode->fd, "", p->fd, name, AT_EMPTY_PATH)) {
+		goto out_put;
+	if (linkat(fd, "", pfd, name, AT_EMPTY_PATH)) {
 		reply_failed(req);
-		return;
+		goto out_put;
 	}
 	err = shmfs_entry_lookup(fs, p, name, &e);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_entry(req, &e);
+out_put:
+	shmfs_inode_fd_put(t, p, pfd);
+	shmfs_inode_fd_put(t, inode, fd);
 }
 
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode_table *t = &fs->inodes;
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_freed freed;
+	int pfd = shmfs_req_fd_get(req, p);
 
+	if (pfd < 0)
+		return;
 	shmfs_freed_probe(fs, p, name, &freed);
-	if (unlinkat(p->fd, name, flags)) {
+	if (unlinkat(pfd, name, flags)) {
 		fuse_reply_err(req, errno);
+		shmfs_inode_fd_put(t, p, pfd);
 		return;
 	}
+	shmfs_inode_fd_put(t, p, pfd);
 	shmfs_freed_refund(fs, &freed);
 	fuse_reply_err(req, 0);
 }
@@ -136,13 +169,27 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode_table *t = &fs->inodes;
+	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
 	struct shmfs_freed replaced = { 0 };
+	int pfd, npfd, err;
 
+	pfd = shmfs_req_fd_get(req, p);
+	if (pfd < 0)
+		return;
+	npfd = shmfs_req_fd_get(req, np);
+	if (npfd < 0) {
+		shmfs_inode_fd_put(t, p, pfd);
+		return;
+	}
 	if (!(flags & RENAME_EXCHANGE))
 		shmfs_freed_probe(fs, np, newname, &replaced);
-	if (renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags)) {
-		fuse_reply_err(req, errno);
+	err = renameat2(pfd, name, npfd, newname, flags) ? errno : 0;
+	shmfs_inode_fd_put(t, np, npfd);
+	shmfs_inode_fd_put(t, p, pfd);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
 	shmfs_freed_refund(fs, &replaced);
@@ -151,11 +198,20 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	char buf[4097];
-	ssize_t n = readlinkat(shmfs_req_inode(req, ino)->fd, "", buf, sizeof(buf));
+	int fd = shmfs_req_fd_get(req, inode);
+	ssize_t n;
 
+	if (fd < 0)
+		return;
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
+	shmfs_inode_fd_put(t, inode, fd);
 	if (n < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	if ((size_t)n == sizeof(buf)) {

@@ -34,9 +34,12 @@ static void reply_xattr(fuse_req_t req, ssize_t n, char *buf, size_t size)
 
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	char path[SHMFS_PROC_PATH_MAX];
 	char *buf = NULL;
 	ssize_t n;
+	int fd;
 
 	if (!shmfs_req_fs(req)->opts->xattr) {
 		fuse_reply_err(req, ENOSYS);
@@ -46,38 +49,57 @@ void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
+	fd = shmfs_req_fd_get(req, inode);
+	if (fd < 0) {
+		free(buf);
+		return;
+	}
+	shmfs_proc_path(path, fd);
 	n = getxattr(path, name, buf, size);
-	reply_xattr(req, n < 0 ? -errno : n, buf, size);
+	if (n < 0)
+		n = -errno;
+	shmfs_inode_fd_put(t, inode, fd);
+	reply_xattr(req, n, buf, size);
 }
 
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	char path[SHMFS_PROC_PATH_MAX];
 	char *buf = NULL;
 	ssize_t n;
+	int fd;
 
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
+	fd = shmfs_req_fd_get(req, inode);
+	if (fd < 0) {
+		free(buf);
+		return;
+	}
+	shmfs_proc_path(path, fd);
 	n = listxattr(path, buf, size);
-	reply_xattr(req, n < 0 ? -errno : n, buf, size);
+	if (n < 0)
+		n = -errno;
+	shmfs_inode_fd_put(t, inode, fd);
+	reply_xattr(req, n, buf, size);
 }
 
 /*
  * Set (value non-NULL) or remove an attribute. The transient mark is also
  * kept in the inode: the store is private, so it changes only here.
  */
-static int change_xattr(struct shmfs_inode *inode, const char *name, const char *value,
-			size_t size, int flags)
+static int change_xattr(struct shmfs_inode *inode, int fd, const char *name,
+			const char *value, size_t size, int flags)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 	bool mark = !strcmp(name, SHMFS_TRANSIENT_XATTR);
 	int err;
 
-	shmfs_proc_path(path, inode->fd);
+	shmfs_proc_path(path, fd);
 	if (mark)
 		shmfs_inode_lock(inode);
 	if (value)
@@ -95,11 +117,26 @@ static int change_xattr(struct shmfs_inode *inode, const char *name, const char 
 void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		       const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, change_xattr(shmfs_req_inode(req, ino), name, value ? value : "",
-					 size, flags));
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
+	int fd = shmfs_req_fd_get(req, inode), err;
+
+	if (fd < 0)
+		return;
+	err = change_xattr(inode, fd, name, value ? value : "", size, flags);
+	shmfs_inode_fd_put(t, inode, fd);
+	fuse_reply_err(req, err);
 }
 
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, change_xattr(shmfs_req_inode(req, ino), name, NULL, 0, 0));
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
+	int fd = shmfs_req_fd_get(req, inode), err;
+
+	if (fd < 0)
+		return;
+	err = change_xattr(inode, fd, name, NULL, 0, 0);
+	shmfs_inode_fd_put(t, inode, fd);
+	fuse_reply_err(req, err);
 }

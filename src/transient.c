@@ -115,7 +115,7 @@ static fuse_ino_t parent_nodeid(struct shmfs_fs *fs, const char *rel)
 	if (!slash)
 		return FUSE_ROOT_ID;
 	dir = strndup(rel, (size_t)(slash - rel));
-	if (!dir || fstatat(fs->inodes.root.fd, dir, &sb, AT_SYMLINK_NOFOLLOW)) {
+	if (!dir || fstatat(fs->inodes.rootfd, dir, &sb, AT_SYMLINK_NOFOLLOW)) {
 		free(dir);
 		return 0;
 	}
@@ -138,7 +138,7 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 	base = base ? base + 1 : rel;
 	e->parent = parent_nodeid(fs, rel);
 	shmfs_freed_probe(fs, &fs->inodes.root, rel, &freed);
-	if (unlinkat(fs->inodes.root.fd, rel, 0)) {
+	if (unlinkat(fs->inodes.rootfd, rel, 0)) {
 		shmfs_warn_errno(errno, "cannot remove transient segment '%s'", rel);
 		free(rel);
 		return;
@@ -162,16 +162,20 @@ static void enqueue(struct transient_entry *e)
 void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	struct transient_entry *e;
+	int fd;
 
-	if (inode->type != S_IFREG)
+	if (inode->type != S_IFREG || inode->transient == 0)
+		return;
+	fd = shmfs_inode_fd_get(&fs->inodes, inode);
+	if (fd < 0)
 		return;
 	if (inode->transient < 0)
-		inode->transient = (signed char)is_transient(inode->fd);
+		inode->transient = (signed char)is_transient(fd);
 	if (inode->transient <= 0)
-		return;
+		goto out_put;
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return;
+		goto out_put;
 	e->fd = -1;
 	e->dev = inode->dev;
 	e->ino = inode->ino;
@@ -183,14 +187,16 @@ void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 	 */
 	if (!fs->pt.active || (!shmfs_uring_serving() && !shmfs_busypoll_reading() &&
 			       !is_mapped(e->dev, e->ino)))
-		remove_segment(fs, inode->fd, e);
+		remove_segment(fs, fd, e);
 	else
-		e->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+		e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (!e->removed && e->fd < 0) {
 		free(e);
-		return;
+		goto out_put;
 	}
 	enqueue(e);
+out_put:
+	shmfs_inode_fd_put(&fs->inodes, inode, fd);
 }
 
 static void entry_free(struct transient_entry *e)
