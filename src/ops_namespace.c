@@ -49,6 +49,24 @@ static bool charge(fuse_req_t req)
 	return !err;
 }
 
+/*
+ * Borrow the descriptors of a and b for a request: false, and the request
+ * answered with the error, when either cannot be had.
+ */
+static bool fds_get(fuse_req_t req, struct shmfs_inode_table *t, struct shmfs_inode *a,
+		    int *fa, struct shmfs_inode *b, int *fb)
+{
+	*fa = shmfs_req_fd_get(req, a);
+	if (*fa < 0)
+		return false;
+	*fb = shmfs_req_fd_get(req, b);
+	if (*fb < 0) {
+		shmfs_inode_fd_put(t, a, *fa);
+		return false;
+	}
+	return true;
+}
+
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		    dev_t rdev)
 {
@@ -110,14 +128,8 @@ void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char
 	struct fuse_entry_param e;
 	int fd, pfd, err;
 
-	fd = shmfs_req_fd_get(req, inode);
-	if (fd < 0)
+	if (!fds_get(req, t, inode, &fd, p, &pfd))
 		return;
-	pfd = shmfs_req_fd_get(req, p);
-	if (pfd < 0) {
-		shmfs_inode_fd_put(t, inode, fd);
-		return;
-	}
 	if (!charge(req))
 		goto out_put;
 	if (linkat(fd, "", pfd, name, AT_EMPTY_PATH)) {
@@ -175,14 +187,8 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct shmfs_freed replaced = { 0 };
 	int pfd, npfd, err;
 
-	pfd = shmfs_req_fd_get(req, p);
-	if (pfd < 0)
+	if (!fds_get(req, t, p, &pfd, np, &npfd))
 		return;
-	npfd = shmfs_req_fd_get(req, np);
-	if (npfd < 0) {
-		shmfs_inode_fd_put(t, p, pfd);
-		return;
-	}
 	if (!(flags & RENAME_EXCHANGE))
 		shmfs_freed_probe(fs, np, newname, &replaced);
 	err = renameat2(pfd, name, npfd, newname, flags) ? errno : 0;
