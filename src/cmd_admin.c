@@ -23,11 +23,13 @@
 
 #define DAEMON_EXIT_WAIT_MS 10000
 
+#define STATUS_KEYS 64
+
 /* The daemon's status attribute, split into "key=value" lines. */
 struct status {
 	char text[SHMFS_STATUS_MAX];
-	const char *key[32];
-	const char *val[32];
+	const char *key[STATUS_KEYS];
+	const char *val[STATUS_KEYS];
 	int n;
 };
 
@@ -48,7 +50,7 @@ static int status_read(const char *mp, struct status *st)
 	if (err)
 		return err;
 	st->n = 0;
-	for (line = strtok_r(st->text, "\n", &save); line && st->n < 32;
+	for (line = strtok_r(st->text, "\n", &save); line && st->n < STATUS_KEYS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		eq = strchr(line, '=');
 		if (!eq)
@@ -224,6 +226,22 @@ static void print_bytes(const char *label, const char *used, const char *limit)
 	printf("%-14s %s of %s\n", label, u, lim > 0 ? l : "no limit");
 }
 
+/* The daemon's descriptors of cached inodes: bounded, or one each. */
+static void print_fds(const struct status *st)
+{
+	const char *how = status_get(st, "inode_fds"), *unbounded = "one per inode: ";
+
+	if (!strcmp(how, "bounded"))
+		printf("%-14s %s open for %s cached inodes (at most %s; limit %s)\n",
+		       "descriptors:", status_get(st, "inode_fds_open"),
+		       status_get(st, "cached_inodes"), status_get(st, "inode_fds_max"),
+		       status_get(st, "fd_limit"));
+	else if (!strncmp(how, unbounded, strlen(unbounded)))
+		printf("%-14s one per cached inode (%s): %s cached, limit %s\n", "descriptors:",
+		       how + strlen(unbounded), status_get(st, "cached_inodes"),
+		       status_get(st, "fd_limit"));
+}
+
 int shmfs_cmd_status(int argc, char **argv)
 {
 	struct status st;
@@ -263,6 +281,7 @@ int shmfs_cmd_status(int argc, char **argv)
 	       strtoull(status_get(&st, "inodes_limit"), NULL, 10) ?
 	       status_get(&st, "inodes_limit") : "no limit");
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
+	print_fds(&st);
 	printf("%-14s %s\n", "xattr reads:", status_get(&st, "xattr"));
 	if (strtoul(status_get(&st, "busy_poll_us"), NULL, 10))
 		printf("%-14s %s us\n", "busy polling:", status_get(&st, "busy_poll_us"));

@@ -33,6 +33,7 @@
 
 #define ENTRY_TIMEOUT 86400.0
 #define MAX_THREADS 16
+#define FD_CACHE_MAX 65536
 
 void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
 {
@@ -239,7 +240,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		o->passthrough = SHMFS_PASSTHROUGH_OFF;
 		limit_reason = "size= on a directory store is kept by the daemon";
 	}
-	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd);
+	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd, fs->inode_fds_max);
 	if (err) {
 		fprintf(stderr, "shmfs: cannot read the store's root: %s\n", strerror(-err));
 		goto out_store;
@@ -304,26 +305,61 @@ out_store:
 	return 1;
 }
 
-/*
- * The daemon holds a descriptor for every inode the kernel has cached:
- * take all the descriptors the hard limit allows, not the soft 1024. An
- * eighth of them may be kept open for segments nobody has open (see
- * ops_file.c); the rest serve the cached inodes and the open ones.
- */
-static unsigned int raise_fd_limit(void)
+/* fs.nr_open: the most descriptors the kernel lets a process have; 0 if unknown. */
+static rlim_t nr_open(void)
 {
+	unsigned long long n = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return (rlim_t)n;
+}
+
+/*
+ * Take all the descriptors allowed: up to fs.nr_open when the daemon may
+ * raise its hard limit (CAP_SYS_RESOURCE), else the hard limit, not the
+ * soft 1024. Returns the limit in effect.
+ */
+static rlim_t raise_fd_limit(void)
+{
+	rlim_t most = nr_open();
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return DATA_IDLE_MIN;
+		return 1024;
+	if (most > rl.rlim_max && rl.rlim_max != RLIM_INFINITY) {
+		struct rlimit up = { most, most };
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return most;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl))
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 8 > UINT_MAX)
-		return UINT_MAX;
-	return rl.rlim_cur / 8 > DATA_IDLE_MIN ? (unsigned int)(rl.rlim_cur / 8) : DATA_IDLE_MIN;
+	return rl.rlim_cur;
+}
+
+/*
+ * Share the descriptor limit out: a quarter of it, at most FD_CACHE_MAX,
+ * may hold the O_PATH descriptors of cached inodes (inode.h), and half
+ * as many the data descriptors of segments nobody has open (ops_file.c);
+ * the rest serve open files and directories.
+ */
+static void fd_budget(struct shmfs_fs *fs)
+{
+	rlim_t limit = raise_fd_limit();
+	rlim_t quarter = limit == RLIM_INFINITY ? FD_CACHE_MAX : limit / 4;
+
+	if (quarter > FD_CACHE_MAX)
+		quarter = FD_CACHE_MAX;
+	fs->inode_fds_max = (unsigned int)quarter;
+	fs->data_idle_max = quarter / 2 > DATA_IDLE_MIN ? (unsigned int)quarter / 2 : DATA_IDLE_MIN;
 }
 
 int shmfs_cmd_mount(int argc, char **argv)
@@ -338,7 +374,7 @@ int shmfs_cmd_mount(int argc, char **argv)
 	if (rc)
 		return rc;
 	shmfs_log_init(false, o.debug);
-	fs.data_idle_max = raise_fd_limit();
+	fd_budget(&fs);
 	abs = shmfs_abspath(o.mountpoint);
 	if (!abs) {
 		fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", o.mountpoint);

@@ -43,6 +43,8 @@ struct shmfs_fs {
 	 */
 	atomic_uint data_idle;
 	unsigned int data_idle_max;
+	/* O_PATH descriptors of cached inodes kept open (inode.h), when bounded. */
+	unsigned int inode_fds_max;
 
 	/* Statistics for "shmfs status"; relaxed atomics. */
 	atomic_uint_fast64_t nr_open;

@@ -2,6 +2,8 @@
 /*
  * The inode table: a chained hash table under one mutex. Lookups and
  * forgets are short; data-path operations never take the table lock.
+ * A new entry takes its object's file handle outside the lock, and its
+ * descriptor goes to the cache after it.
  */
 #include "inode.h"
 
@@ -21,31 +23,41 @@ static size_t hash_key(dev_t dev, ino_t ino, size_t nbuckets)
 	return (size_t)(h >> 17) & (nbuckets - 1);
 }
 
-static void inode_setup(struct shmfs_inode *inode, int fd, const struct stat *sb)
+static void inode_setup(struct shmfs_inode *inode, const struct stat *sb)
 {
 	memset(inode, 0, sizeof(*inode));
-	inode->fd = fd;
 	inode->dev = sb->st_dev;
 	inode->ino = sb->st_ino;
 	inode->type = sb->st_mode & S_IFMT;
 	inode->data_fd = -1;
+	inode->unlinked_fd = -1;
 	inode->transient = -1;
 	pthread_mutex_init(&inode->lock, NULL);
 }
 
-int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd)
+int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, uint32_t max_fds)
 {
 	struct stat sb;
+	int err;
 
 	if (fstatat(rootfd, "", &sb, AT_EMPTY_PATH))
 		return -errno;
 	memset(t, 0, sizeof(*t));
+	t->rootfd = -1;
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
 	if (!t->buckets)
 		return -ENOMEM;
+	err = shmfs_fdcache_init(&t->fds, rootfd, max_fds);
+	if (err) {
+		free(t->buckets);
+		t->buckets = NULL;
+		return err;
+	}
 	t->nbuckets = INITIAL_BUCKETS;
 	pthread_mutex_init(&t->lock, NULL);
-	inode_setup(&t->root, rootfd, &sb);
+	inode_setup(&t->root, &sb);
+	shmfs_fdcache_ent_init(&t->root.path, rootfd);	/* no handle: kept */
+	t->rootfd = rootfd;
 	t->root.nlookup = 2;	/* never forgotten */
 	return 0;
 }
@@ -82,10 +94,45 @@ static struct shmfs_inode *find_locked(struct shmfs_inode_table *t, dev_t dev, i
 	return e;
 }
 
+/* Account one more lookup of (dev, ino) if it has an entry. Table lock held. */
+static struct shmfs_inode *lookup_locked(struct shmfs_inode_table *t, const struct stat *sb)
+{
+	struct shmfs_inode *e = find_locked(t, sb->st_dev, sb->st_ino);
+
+	if (e)
+		e->nlookup++;
+	return e;
+}
+
+/*
+ * A new entry for the object open as fd, not in the table yet; NULL if
+ * out of memory. *kept tells whether it took fd for good (it has no handle).
+ */
+static struct shmfs_inode *inode_new(struct shmfs_inode_table *t, int fd, const struct stat *sb,
+				     bool *kept)
+{
+	struct shmfs_handle h;
+	bool has = shmfs_fdcache_handle(&t->fds, fd, &h);
+	struct shmfs_inode *e = malloc(sizeof(*e) + (has ? h.len : 0));
+
+	if (!e)
+		return NULL;
+	inode_setup(e, sb);
+	if (has) {
+		e->path.handle_len = (unsigned char)h.len;
+		e->path.handle_type = h.type;
+		memcpy(e->path.handle, h.bytes, h.len);
+	}
+	if (shmfs_fdcache_ent_init(&e->path, fd))
+		*kept = true;
+	return e;
+}
+
 struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 					  const struct stat *sb)
 {
-	struct shmfs_inode *e;
+	struct shmfs_inode *e, *made;
+	bool kept = false;
 	size_t h;
 
 	if (sb->st_dev == t->root.dev && sb->st_ino == t->root.ino) {
@@ -96,28 +143,39 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 		return &t->root;
 	}
 	pthread_mutex_lock(&t->lock);
-	e = find_locked(t, sb->st_dev, sb->st_ino);
+	e = lookup_locked(t, sb);
+	pthread_mutex_unlock(&t->lock);
 	if (e) {
-		e->nlookup++;
-		pthread_mutex_unlock(&t->lock);
-		close(fd);
+		/* It may have lost its descriptor: this one saves a reopen. */
+		shmfs_fdcache_offer(&t->fds, &e->path, fd);
 		return e;
 	}
-	h = hash_key(sb->st_dev, sb->st_ino, t->nbuckets);
-	e = malloc(sizeof(*e));
-	if (!e) {
-		pthread_mutex_unlock(&t->lock);
+	made = inode_new(t, fd, sb, &kept);
+	if (!made) {
 		close(fd);
 		errno = ENOMEM;
 		return NULL;
 	}
-	inode_setup(e, fd, sb);
-	e->nlookup = 1;
-	e->next = t->buckets[h];
-	t->buckets[h] = e;
-	if (++t->count > t->nbuckets)
-		grow(t);
+	pthread_mutex_lock(&t->lock);
+	e = lookup_locked(t, sb);	/* made by another lookup meanwhile? */
+	if (!e) {
+		e = made;
+		e->nlookup = 1;
+		h = hash_key(sb->st_dev, sb->st_ino, t->nbuckets);
+		e->next = t->buckets[h];
+		t->buckets[h] = e;
+		if (++t->count > t->nbuckets)
+			grow(t);
+	}
 	pthread_mutex_unlock(&t->lock);
+	if (e != made) {
+		pthread_mutex_destroy(&made->lock);
+		free(made);
+		kept = false;
+	}
+	/* The lookup counted here keeps e in the table meanwhile. */
+	if (!kept)
+		shmfs_fdcache_offer(&t->fds, &e->path, fd);
 	return e;
 }
 
@@ -159,9 +217,11 @@ static void unlink_entry(struct shmfs_inode_table *t, struct shmfs_inode *inode)
 	}
 }
 
-void shmfs_inode_free(struct shmfs_inode *inode)
+void shmfs_inode_free(struct shmfs_inode_table *t, struct shmfs_inode *inode)
 {
-	close(inode->fd);
+	if (inode->unlinked_fd >= 0)
+		shmfs_inode_fd_put(t, inode, inode->unlinked_fd);
+	shmfs_fdcache_ent_release(&t->fds, &inode->path);
 	if (inode->data_fd >= 0)
 		close(inode->data_fd);
 	pthread_mutex_destroy(&inode->lock);
@@ -190,10 +250,24 @@ void shmfs_inode_table_release(struct shmfs_inode_table *t)
 
 		for (; e; e = next) {
 			next = e->next;
-			shmfs_inode_free(e);
+			shmfs_inode_free(t, e);
 		}
 	}
 	free(t->buckets);
 	t->buckets = NULL;
+	if (t->rootfd >= 0)
+		shmfs_fdcache_ent_release(&t->fds, &t->root.path);
+	t->rootfd = -1;
+	shmfs_fdcache_release(&t->fds);
 	pthread_mutex_destroy(&t->root.lock);
+}
+
+size_t shmfs_inode_table_count(struct shmfs_inode_table *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count + 1;
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }

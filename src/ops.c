@@ -46,19 +46,29 @@ int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e)
 int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
 		       const char *name, struct fuse_entry_param *e)
 {
-	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int pfd = shmfs_inode_fd_get(&fs->inodes, parent), fd;
 
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	/* Out of descriptors: the cache gives some back. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+	    shmfs_fdcache_shrink(&fs->inodes.fds, 64))
+		fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		fd = -errno;
+	shmfs_inode_fd_put(&fs->inodes, parent, pfd);
+	if (fd < 0)
+		return fd;
 	return shmfs_entry_from_fd(fs, fd, e);
 }
 
-/* The object fd, or parent/name, as O_PATH (owned by the caller when not fd). */
-static int object_fd(struct shmfs_inode *parent, const char *name, int fd)
+/* The object fd, or pfd/name, as O_PATH (owned by the caller when not fd). */
+static int object_fd(int pfd, const char *name, int fd)
 {
 	if (fd >= 0)
 		return fd;
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -70,17 +80,19 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
 	char path[SHMFS_PROC_PATH_MAX];
 	struct stat psb, sb;
 	gid_t gid = ctx->gid;
-	int obj, err = 0;
+	int pfd, obj, err = 0;
 
 	if (!fs->can_chown)
 		return 0;
-	if (fstatat(parent->fd, "", &psb, AT_EMPTY_PATH))
-		return -errno;
-	if (psb.st_mode & S_ISGID)
-		gid = (gid_t)-1;	/* the store already gave the directory's group */
-	obj = object_fd(parent, name, fd);
+	pfd = shmfs_inode_fd_get(&fs->inodes, parent);
+	if (pfd < 0)
+		return pfd;
+	obj = fstatat(pfd, "", &psb, AT_EMPTY_PATH) ? -errno : object_fd(pfd, name, fd);
+	shmfs_inode_fd_put(&fs->inodes, parent, pfd);
 	if (obj < 0)
 		return obj;
+	if (psb.st_mode & S_ISGID)
+		gid = (gid_t)-1;	/* the store already gave the directory's group */
 	/*
 	 * A change of owner clears the set-ID bits: put back those the store
 	 * gave (the kernel already dropped any the creator may not have).
@@ -161,6 +173,32 @@ void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct 
 	}
 }
 
+/*
+ * The last name of a segment is gone (release lock held): if the kernel
+ * still knows it, pin a descriptor that keeps it in the store until its
+ * forget gives the bytes back (the descriptor cache might otherwise close
+ * the last one and let the store free it unseen); else give them back now.
+ */
+static void keep_or_refund(struct shmfs_fs *fs, struct shmfs_quota *q,
+			   const struct shmfs_freed *f)
+{
+	/* Safe to use: a forget takes the release lock before it frees. */
+	struct shmfs_inode *inode = shmfs_inode_table_find(&fs->inodes, f->dev, f->ino);
+	int fd;
+
+	if (!inode) {
+		refund_bytes(q, f->bytes_of);
+		return;
+	}
+	if (inode->unlinked_fd >= 0)
+		return;
+	fd = shmfs_inode_fd_get(&fs->inodes, inode);
+	if (fd >= 0)
+		inode->unlinked_fd = fd;
+	else
+		refund_bytes(q, f->bytes_of);	/* already gone from the store */
+}
+
 void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done)
 {
 	struct shmfs_quota *q = byte_quota(fs);
@@ -171,8 +209,8 @@ void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done)
 	 * The daemon's descriptor of a segment the kernel knows keeps it in
 	 * the store: its forget gives the bytes back, at their last length.
 	 */
-	if (done && f->last && q && !shmfs_inode_table_find(&fs->inodes, f->dev, f->ino))
-		refund_bytes(q, f->bytes_of);
+	if (done && f->last && q)
+		keep_or_refund(fs, q, f);
 	if (f->locked)
 		pthread_mutex_unlock(&q->release_lock);
 	f->locked = false;
@@ -194,8 +232,12 @@ static struct shmfs_inode *forget_counted(struct shmfs_fs *fs, struct shmfs_inod
 		return shmfs_inode_table_forget(&fs->inodes, inode, n);
 	pthread_mutex_lock(&q->release_lock);
 	inode = shmfs_inode_table_forget(&fs->inodes, inode, n);
-	if (inode && !fstat(inode->fd, &sb) && sb.st_nlink == 0)
-		refund_bytes(q, sb.st_size);
+	if (inode && inode->unlinked_fd >= 0) {
+		if (!fstat(inode->unlinked_fd, &sb) && sb.st_nlink == 0)
+			refund_bytes(q, sb.st_size);
+		shmfs_inode_fd_put(&fs->inodes, inode, inode->unlinked_fd);
+		inode->unlinked_fd = -1;
+	}
 	pthread_mutex_unlock(&q->release_lock);
 	return inode;
 }
@@ -270,6 +312,12 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 		if (!pthread_create(&t, NULL, raise_readahead, (void *)fs->mountpoint))
 			pthread_detach(t);
 	}
+	if (fs->inodes.fds.bounded)
+		shmfs_info("'%s' descriptors of cached inodes: at most %u open", fs->mountpoint,
+			   fs->inodes.fds.max);
+	else
+		shmfs_info("'%s' descriptors of cached inodes: one per inode, unbounded (%s)",
+			   fs->mountpoint, fs->inodes.fds.why_unbounded);
 	if (fs->pt.active)
 		shmfs_info("'%s' ready, data path: passthrough", fs->mountpoint);
 	else
@@ -308,7 +356,7 @@ void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t
 	if (inode->data_fd >= 0)
 		atomic_fetch_sub(&fs->data_idle, 1);
 	shmfs_data_put(fs, inode);
-	shmfs_inode_free(inode);
+	shmfs_inode_free(&fs->inodes, inode);
 }
 
 static void shmfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -328,10 +376,18 @@ static void shmfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 
 static void reply_attr(fuse_req_t req, struct shmfs_inode *inode)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	int fd = shmfs_inode_fd_get(t, inode), err;
 	struct stat sb;
 
-	if (fstatat(inode->fd, "", &sb, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		fuse_reply_err(req, errno);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	err = fstatat(fd, "", &sb, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? errno : 0;
+	shmfs_inode_fd_put(t, inode, fd);
+	if (err)
+		fuse_reply_err(req, err);
 	else
 		fuse_reply_attr(req, &sb, shmfs_req_fs(req)->timeout);
 }
@@ -341,7 +397,7 @@ static void shmfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	reply_attr(req, shmfs_req_inode(req, ino));
 }
 
-static int set_times(struct shmfs_inode *inode, const struct stat *attr, int valid)
+static int set_times(struct shmfs_inode *inode, int fd, const struct stat *attr, int valid)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 	struct timespec tv[2];
@@ -356,18 +412,18 @@ static int set_times(struct shmfs_inode *inode, const struct stat *attr, int val
 	else if (valid & FUSE_SET_ATTR_MTIME)
 		tv[1] = attr->st_mtim;
 	if (inode->type == S_IFLNK)
-		return utimensat(inode->fd, "", tv, AT_EMPTY_PATH) ? -errno : 0;
-	shmfs_proc_path(path, inode->fd);
+		return utimensat(fd, "", tv, AT_EMPTY_PATH) ? -errno : 0;
+	shmfs_proc_path(path, fd);
 	return utimensat(AT_FDCWD, path, tv, 0) ? -errno : 0;
 }
 
-static int set_mode(struct shmfs_inode *inode, mode_t mode)
+static int set_mode(struct shmfs_inode *inode, int fd, mode_t mode)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 
 	if (inode->type == S_IFLNK)
 		return -EOPNOTSUPP;
-	shmfs_proc_path(path, inode->fd);
+	shmfs_proc_path(path, fd);
 	return chmod(path, mode & 07777) ? -errno : 0;
 }
 
@@ -376,21 +432,26 @@ static void shmfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
-	int err = 0;
+	int fd = shmfs_inode_fd_get(&fs->inodes, inode), err = 0;
 
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	if (valid & FUSE_SET_ATTR_MODE)
-		err = set_mode(inode, attr->st_mode);
+		err = set_mode(inode, fd, attr->st_mode);
 	if (!err && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
 		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
 		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
 
-		if (fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 			err = -errno;
 	}
 	if (!err && (valid & FUSE_SET_ATTR_SIZE))
 		err = shmfs_file_truncate(fs, inode, fi, attr->st_size);
 	if (!err && (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
-		err = set_times(inode, attr, valid);
+		err = set_times(inode, fd, attr, valid);
+	shmfs_inode_fd_put(&fs->inodes, inode, fd);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

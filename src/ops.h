@@ -52,6 +52,23 @@ static inline struct shmfs_inode *shmfs_req_inode(fuse_req_t req, fuse_ino_t ino
 	return (struct shmfs_inode *)(uintptr_t)ino;
 }
 
+/*
+ * Borrow inode's O_PATH descriptor for a request (shmfs_inode_fd_get()):
+ * when it cannot be had, the request is answered with the error and -1
+ * returned. Give it back with shmfs_inode_fd_put(), which must not use
+ * the request after its reply.
+ */
+static inline int shmfs_req_fd_get(fuse_req_t req, struct shmfs_inode *inode)
+{
+	int fd = shmfs_inode_fd_get(&shmfs_req_fs(req)->inodes, inode);
+
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* "/proc/self/fd/N": reach an O_PATH descriptor's object by path. */
 #define SHMFS_PROC_PATH_MAX 32
 static inline void shmfs_proc_path(char *buf, int fd)

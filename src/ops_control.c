@@ -11,17 +11,36 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* The descriptors of cached inodes: "key=value" lines. */
+static int status_fds(struct shmfs_fs *fs, char *buf, size_t len)
+{
+	struct shmfs_fdcache *c = &fs->inodes.fds;
+	struct rlimit rl = { 0, 0 };
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return snprintf(buf, len,
+			"cached_inodes=%zu\ninode_fds=%s%s\ninode_fds_open=%u\n"
+			"inode_fds_max=%u\ninode_fd_reopens=%" PRIuFAST64 "\nfd_limit=%llu\n",
+			shmfs_inode_table_count(&fs->inodes),
+			c->bounded ? "bounded" : "one per inode: ",
+			c->bounded ? "" : c->why_unbounded,
+			atomic_load_explicit(&c->nr_open, memory_order_relaxed), c->max,
+			atomic_load_explicit(&c->nr_reopen, memory_order_relaxed),
+			(unsigned long long)rl.rlim_cur);
+}
 
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 {
 	struct shmfs_tree_usage u;
 	char queues[256];
 	struct statvfs sv;
-	int n;
+	int n, m;
 
 	shmfs_uring_queue_requests(queues, sizeof(queues));
-	shmfs_tree_usage(fs->inodes.root.fd, &u);
+	shmfs_tree_usage(fs->inodes.rootfd, &u);
 	if (shmfs_store_statfs(&fs->store, &sv))
 		memset(&sv, 0, sizeof(sv));
 	n = snprintf(buf, len,
@@ -43,7 +62,13 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
 		     fs->opts->xattr ? "on" : "off", shmfs_uring_active() ? "on" : "off",
 		     shmfs_uring_queues(), shmfs_uring_requests(), queues, shmfs_busypoll_us());
-	return n < 0 ? 0 : ((size_t)n < len ? (size_t)n + 1 : len);
+	if (n < 0)
+		return 0;
+	if ((size_t)n < len) {
+		m = status_fds(fs, buf + n, len - (size_t)n);
+		n += m > 0 ? m : 0;
+	}
+	return (size_t)n < len ? (size_t)n + 1 : len;
 }
 
 void shmfs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,

@@ -22,19 +22,28 @@ struct dir_handle {
 
 void shmfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	struct dir_handle *d = calloc(1, sizeof(*d));
-	int fd, err;
+	int pfd, fd, err;
 
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pfd = shmfs_inode_fd_get(t, inode);
+	if (pfd < 0) {
+		err = -pfd;
+		goto out_err;
+	}
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = fd < 0 ? errno : 0;
+	shmfs_inode_fd_put(t, inode, pfd);
 	if (fd < 0)
 		goto out_err;
 	d->dp = fdopendir(fd);
 	if (!d->dp) {
+		err = errno;
 		close(fd);
 		goto out_err;
 	}
@@ -44,7 +53,6 @@ void shmfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 	return;
 out_err:
-	err = errno;
 	free(d);
 	fuse_reply_err(req, err);
 }

@@ -47,12 +47,15 @@ static struct shmfs_segment segment_of(struct shmfs_fs *fs, int fd)
 }
 
 /* A descriptor of inode's backing file: read-write when allowed. */
-static int open_backing(struct shmfs_inode *inode, bool *rw)
+static int open_backing(struct shmfs_fs *fs, struct shmfs_inode *inode, bool *rw)
 {
 	char path[SHMFS_PROC_PATH_MAX];
+	int pfd = shmfs_inode_fd_get(&fs->inodes, inode);
 	int fd;
 
-	shmfs_proc_path(path, inode->fd);
+	if (pfd < 0)
+		return pfd;
+	shmfs_proc_path(path, pfd);
 	/* Read-write when allowed: the kernel may read pages through any open. */
 	*rw = true;
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -60,7 +63,10 @@ static int open_backing(struct shmfs_inode *inode, bool *rw)
 		*rw = false;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		fd = -errno;
+	shmfs_inode_fd_put(&fs->inodes, inode, pfd);
+	return fd;
 }
 
 void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
@@ -91,7 +97,7 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 		return 0;
 	}
 	if (fd < 0)
-		fd = open_backing(inode, &rw);
+		fd = open_backing(fs, inode, &rw);
 	if (fd < 0)
 		return fd;
 	if (inode->data_fd >= 0 && !rw) {
@@ -125,7 +131,7 @@ static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 			shmfs_data_put(fs, inode);
 		}
 	}
-	remove = inode->nopen == 0 && shmfs_transient_marked(inode);
+	remove = inode->nopen == 0 && shmfs_transient_marked(fs, inode);
 	pthread_mutex_unlock(&inode->lock);
 	if (remove)
 		shmfs_transient_released(fs, inode);
@@ -153,7 +159,7 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	fh = (uint64_t)inode->data_fd;
 	if (write && !inode->data_rw && !fs->pt.active) {
 		/* Others hold the read-only shared one: this open has its own. */
-		err = open_backing(inode, &rw);
+		err = open_backing(fs, inode, &rw);
 		if (err < 0)
 			goto out;
 		fh = (uint64_t)err | FH_OWNED;
@@ -193,7 +199,7 @@ out:
  * descriptor of it, or -errno. The kernel sends CREATE only for a name it
  * knows to be free, so an existing one is never opened or given away here.
  */
-static int create_segment(fuse_req_t req, struct shmfs_inode *parent, const char *name,
+static int create_segment(fuse_req_t req, struct shmfs_inode *parent, int pfd, const char *name,
 			  mode_t mode)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
@@ -204,7 +210,7 @@ static int create_segment(fuse_req_t req, struct shmfs_inode *parent, const char
 		return err;
 	shmfs_names_begin(fs);
 	shmfs_umask_set(req);
-	fd = openat(parent->fd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode);
+	fd = openat(pfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		err = -errno;
 		goto out_refund;
@@ -215,7 +221,7 @@ static int create_segment(fuse_req_t req, struct shmfs_inode *parent, const char
 		return fd;
 	}
 	close(fd);
-	unlinkat(parent->fd, name, 0);
+	unlinkat(pfd, name, 0);
 out_refund:
 	shmfs_refund_name(fs);
 	shmfs_names_end(fs);
@@ -228,26 +234,32 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct fuse_entry_param e;
-	int fd, pathfd, err;
+	int pfd = shmfs_req_fd_get(req, p), fd, pathfd, err;
 
+	if (pfd < 0)
+		return;
 	/*
 	 * The descriptor becomes the one every open of the segment shares:
 	 * none of the caller's own flags (O_TRUNC is done by file_open, which
 	 * keeps a daemon-kept size limit's count).
 	 */
-	fd = create_segment(req, p, name, mode);
+	fd = create_segment(req, p, pfd, name, mode);
 	if (fd < 0) {
+		shmfs_inode_fd_put(&fs->inodes, p, pfd);
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	pathfd = openat(p->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	pathfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	err = pathfd < 0 ? -errno : shmfs_entry_from_fd(fs, pathfd, &e);
 	if (err) {
 		close(fd);
 		shmfs_names_begin(fs);
-		if (!unlinkat(p->fd, name, 0))
+		if (!unlinkat(pfd, name, 0))
 			shmfs_refund_name(fs);
 		shmfs_names_end(fs);
+	}
+	shmfs_inode_fd_put(&fs->inodes, p, pfd);
+	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
@@ -363,7 +375,7 @@ static int with_data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode,
 	fd = data_fd(fs, inode, fi);
 	if (fd < 0) {
 		pthread_mutex_unlock(&inode->lock);
-		own = open_backing(inode, &rw);
+		own = open_backing(fs, inode, &rw);
 		if (own < 0)
 			return own;
 		shmfs_inode_lock(inode);

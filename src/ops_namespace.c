@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Handlers that make, link, rename and remove names: the store does the
- * work (openat-style calls relative to the parent's descriptor) and the
- * new object is given to the calling process's user and group. Each runs
- * with the names lock held for reading (fs.h).
+ * work (openat-style calls relative to the parent's borrowed descriptor)
+ * and the new object is given to the calling process's user and group.
+ * The change itself runs with the names lock held for reading (fs.h).
  */
 #include "ops.h"
 
@@ -13,106 +13,133 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* After parent/name was made by the store: own it, look it up, reply. */
-static void reply_new(fuse_req_t req, struct shmfs_inode *parent, const char *name,
-		      bool is_dir, mode_t mode)
+/*
+ * Borrow the descriptors of a and b for a request: false, and the request
+ * answered with the error, when either cannot be had.
+ */
+static bool fds_get(fuse_req_t req, struct shmfs_inode_table *t, struct shmfs_inode *a,
+		    int *fa, struct shmfs_inode *b, int *fb)
 {
-	struct fuse_entry_param e;
-	int err = shmfs_owner_set(req, parent, name, -1, mode);
-
-	if (!err)
-		err = shmfs_entry_lookup(shmfs_req_fs(req), parent, name, &e);
-	if (err) {
-		unlinkat(parent->fd, name, is_dir ? AT_REMOVEDIR : 0);
-		shmfs_refund_name(shmfs_req_fs(req));
-		shmfs_names_end(shmfs_req_fs(req));
-		fuse_reply_err(req, -err);
-		return;
+	*fa = shmfs_req_fd_get(req, a);
+	if (*fa < 0)
+		return false;
+	*fb = shmfs_req_fd_get(req, b);
+	if (*fb < 0) {
+		shmfs_inode_fd_put(t, a, *fa);
+		return false;
 	}
-	shmfs_names_end(shmfs_req_fs(req));
-	fuse_reply_entry(req, &e);
+	return true;
 }
 
-/* The store failed to make a name: give back its charge and say why. */
-static void reply_failed(fuse_req_t req)
-{
-	int err = errno;
+/* What make_name() makes. */
+struct new_name {
+	mode_t mode;		/* S_IFDIR, S_IFLNK, or mknod's mode */
+	dev_t rdev;
+	const char *link;	/* a symlink's target */
+};
 
-	shmfs_refund_name(shmfs_req_fs(req));
-	shmfs_names_end(shmfs_req_fs(req));
-	fuse_reply_err(req, err);
+static int store_make(int pfd, const char *name, const struct new_name *n)
+{
+	switch (n->mode & S_IFMT) {
+	case S_IFDIR:
+		return mkdirat(pfd, name, n->mode & 07777);
+	case S_IFLNK:
+		return symlinkat(n->link, pfd, name);
+	default:
+		return mknodat(pfd, name, n->mode, n->rdev);
+	}
 }
 
 /*
- * Charge a name about to be made and begin the change of names; false
- * (and replied) if none is left.
+ * Make parent/name as n says, give it to the caller, look it up, reply.
+ * Directories and symlinks keep no set-ID bits a change of owner could
+ * clear; other objects get theirs back (shmfs_owner_set).
  */
-static bool charge(fuse_req_t req)
+static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      const struct new_name *n)
 {
-	int err = shmfs_charge_name(shmfs_req_fs(req));
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	mode_t type = n->mode & S_IFMT, setid = type == S_IFDIR || type == S_IFLNK ? 0 : n->mode;
+	struct fuse_entry_param e;
+	int pfd = shmfs_req_fd_get(req, p), err;
 
+	if (pfd < 0)
+		return;
+	err = shmfs_charge_name(fs);
+	if (err)
+		goto out_put;
+	shmfs_names_begin(fs);
+	shmfs_umask_set(req);
+	err = store_make(pfd, name, n) ? -errno : 0;
+	if (!err) {
+		err = shmfs_owner_set(req, p, name, -1, setid);
+		if (!err)
+			err = shmfs_entry_lookup(fs, p, name, &e);
+		if (err)
+			unlinkat(pfd, name, type == S_IFDIR ? AT_REMOVEDIR : 0);
+	}
+	if (err)
+		shmfs_refund_name(fs);
+	shmfs_names_end(fs);
+out_put:
+	shmfs_inode_fd_put(&fs->inodes, p, pfd);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		shmfs_names_begin(shmfs_req_fs(req));
-	return !err;
+		fuse_reply_entry(req, &e);
 }
 
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		    dev_t rdev)
 {
-	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	struct new_name n = { .mode = mode, .rdev = rdev };
 
-	if (!charge(req))
-		return;
-	shmfs_umask_set(req);
-	if (mknodat(p->fd, name, mode, rdev))
-		reply_failed(req);
+	if ((mode & S_IFMT) == S_IFDIR || (mode & S_IFMT) == S_IFLNK)
+		fuse_reply_err(req, EINVAL);
 	else
-		reply_new(req, p, name, false, mode);
+		make_name(req, parent, name, &n);
 }
 
 void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	struct new_name n = { .mode = S_IFDIR | (mode & 07777) };
 
-	if (!charge(req))
-		return;
-	shmfs_umask_set(req);
-	if (mkdirat(p->fd, name, mode))
-		reply_failed(req);
-	else
-		reply_new(req, p, name, true, 0);
+	make_name(req, parent, name, &n);
 }
 
 void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct shmfs_inode *p = shmfs_req_inode(req, parent);
+	struct new_name n = { .mode = S_IFLNK, .link = link };
 
-	if (!charge(req))
-		return;
-	if (symlinkat(link, p->fd, name))
-		reply_failed(req);
-	else
-		reply_new(req, p, name, false, 0);
+	make_name(req, parent, name, &n);
 }
 
 void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode_table *t = &fs->inodes;
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct fuse_entry_param e;
-	int err;
+	int fd, pfd, err;
 
-	if (!charge(req))
+	if (!fds_get(req, t, inode, &fd, p, &pfd))
 		return;
-	if (linkat(inode->fd, "", p->fd, name, AT_EMPTY_PATH)) {
-		reply_failed(req);
-		return;
+	err = shmfs_charge_name(fs);
+	if (err)
+		goto out_put;
+	shmfs_names_begin(fs);
+	if (linkat(fd, "", pfd, name, AT_EMPTY_PATH)) {
+		err = -errno;
+		shmfs_refund_name(fs);
+	} else {
+		err = shmfs_entry_lookup(fs, p, name, &e);
 	}
-	err = shmfs_entry_lookup(fs, p, name, &e);
 	shmfs_names_end(fs);
+out_put:
+	shmfs_inode_fd_put(t, p, pfd);
+	shmfs_inode_fd_put(t, inode, fd);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -124,13 +151,16 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_freed freed;
-	int err;
+	int pfd = shmfs_req_fd_get(req, p), err;
 
+	if (pfd < 0)
+		return;
 	shmfs_names_begin(fs);
-	shmfs_freed_probe(fs, p->fd, name, &freed);
-	err = unlinkat(p->fd, name, flags) ? errno : 0;
+	shmfs_freed_probe(fs, pfd, name, &freed);
+	err = unlinkat(pfd, name, flags) ? errno : 0;
 	shmfs_freed_settle(fs, &freed, !err);
 	shmfs_names_end(fs);
+	shmfs_inode_fd_put(&fs->inodes, p, pfd);
 	fuse_reply_err(req, err);
 }
 
@@ -148,27 +178,41 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode_table *t = &fs->inodes;
+	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
 	struct shmfs_freed replaced = { 0 };
-	int err;
+	int pfd, npfd, err;
 
+	if (!fds_get(req, t, p, &pfd, np, &npfd))
+		return;
 	shmfs_names_begin(fs);
 	if (!(flags & RENAME_EXCHANGE))
-		shmfs_freed_probe(fs, np->fd, newname, &replaced);
-	err = renameat2(shmfs_req_inode(req, parent)->fd, name, np->fd, newname, flags) ?
-		errno : 0;
+		shmfs_freed_probe(fs, npfd, newname, &replaced);
+	err = renameat2(pfd, name, npfd, newname, flags) ? errno : 0;
 	shmfs_freed_settle(fs, &replaced, !err);
 	shmfs_names_end(fs);
+	shmfs_inode_fd_put(t, np, npfd);
+	shmfs_inode_fd_put(t, p, pfd);
 	fuse_reply_err(req, err);
 }
 
 void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	char buf[4097];
-	ssize_t n = readlinkat(shmfs_req_inode(req, ino)->fd, "", buf, sizeof(buf));
+	int fd = shmfs_req_fd_get(req, inode);
+	ssize_t n;
 
+	if (fd < 0)
+		return;
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
+	shmfs_inode_fd_put(t, inode, fd);
 	if (n < 0) {
-		fuse_reply_err(req, errno);
+		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	if ((size_t)n == sizeof(buf)) {

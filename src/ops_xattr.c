@@ -59,9 +59,11 @@ static void reply_xattr(fuse_req_t req, ssize_t n, char *buf, size_t size)
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	char path[SHMFS_PROC_PATH_MAX];
 	char *buf = NULL;
 	ssize_t n;
+	int fd;
 
 	if (!fs->opts->xattr) {
 		fuse_reply_err(req, ENOSYS);
@@ -75,9 +77,17 @@ void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
+	fd = shmfs_req_fd_get(req, inode);
+	if (fd < 0) {
+		free(buf);
+		return;
+	}
+	shmfs_proc_path(path, fd);
 	n = getxattr(path, name, buf, size);
-	reply_xattr(req, n < 0 ? -errno : n, buf, size);
+	if (n < 0)
+		n = -errno;
+	shmfs_inode_fd_put(&fs->inodes, inode, fd);
+	reply_xattr(req, n, buf, size);
 }
 
 /* Drop the trusted.* names from the list buf[0..n): the new length. */
@@ -111,28 +121,38 @@ static bool caller_sys_admin(fuse_req_t req)
 	       shmfs_caps_has(ctx->pid, CAP_SYS_ADMIN);
 }
 
+/* The whole list of the object at path, malloc()ed into *buf: its length or -errno. */
+static ssize_t list_all(const char *path, char **buf)
+{
+	ssize_t n = listxattr(path, NULL, 0);
+
+	*buf = NULL;
+	if (n < 0)
+		return -errno;
+	*buf = malloc((size_t)n + 1);
+	if (!*buf)
+		return -ENOMEM;
+	n = listxattr(path, *buf, (size_t)n);
+	if (n < 0)
+		return errno == ERANGE ? -EAGAIN : -errno;	/* it grew meanwhile */
+	return n;
+}
+
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	char path[SHMFS_PROC_PATH_MAX];
+	int fd = shmfs_req_fd_get(req, inode);
 	char *buf;
 	ssize_t n;
 
-	shmfs_proc_path(path, shmfs_req_inode(req, ino)->fd);
+	if (fd < 0)
+		return;
+	shmfs_proc_path(path, fd);
 	/* The whole list, even for a size query: what is shown depends on who asks. */
-	n = listxattr(path, NULL, 0);
-	if (n < 0) {
-		reply_xattr(req, -errno, NULL, size);
-		return;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = listxattr(path, buf, (size_t)n);
-	if (n < 0)
-		n = errno == ERANGE ? -EAGAIN : -errno;	/* it grew meanwhile */
-	else if (!caller_sys_admin(req))
+	n = list_all(path, &buf);
+	shmfs_inode_fd_put(&shmfs_req_fs(req)->inodes, inode, fd);
+	if (n >= 0 && !caller_sys_admin(req))
 		n = drop_trusted(buf, n);
 	reply_xattr(req, n, buf, size);
 }
@@ -158,9 +178,10 @@ static int check_mark(fuse_req_t req, struct shmfs_inode *inode)
 static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *name,
 			const char *value, size_t size, int flags)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	char path[SHMFS_PROC_PATH_MAX];
 	bool mark = !strcmp(name, SHMFS_TRANSIENT_XATTR);
-	int err;
+	int fd, err;
 
 	if (is_acl(name) && !shmfs_req_fs(req)->opts->acl)
 		return EOPNOTSUPP;
@@ -169,7 +190,10 @@ static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *n
 		if (err)
 			return -err;
 	}
-	shmfs_proc_path(path, inode->fd);
+	fd = shmfs_inode_fd_get(t, inode);
+	if (fd < 0)
+		return -fd;
+	shmfs_proc_path(path, fd);
 	if (mark)
 		shmfs_inode_lock(inode);
 	if (value)
@@ -181,6 +205,7 @@ static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *n
 			inode->transient = value != NULL;
 		pthread_mutex_unlock(&inode->lock);
 	}
+	shmfs_inode_fd_put(t, inode, fd);
 	return err;
 }
 

@@ -179,7 +179,7 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 		pthread_rwlock_unlock(&fs->names_lock);
 		return;		/* open again: its release decides */
 	}
-	err = shmfs_beneath_locate(fs->inodes.root.fd, root_path, fd, e->dev, e->ino,
+	err = shmfs_beneath_locate(fs->inodes.rootfd, root_path, fd, e->dev, e->ino,
 				   &dirfd, &base, &sb);
 	if (!err && sb.st_nlink != 1) {
 		/* Linked since it was marked: which name to drop is not ours to pick. */
@@ -230,33 +230,48 @@ static void enqueue(struct transient_entry *e, bool new)
 	pthread_mutex_unlock(&list_lock);
 }
 
-bool shmfs_transient_marked(struct shmfs_inode *inode)
+bool shmfs_transient_marked(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
+	int fd;
+
 	if (inode->type != S_IFREG)
 		return false;
-	if (inode->transient < 0)
-		inode->transient = (signed char)is_transient(inode->fd);
+	if (inode->transient < 0) {
+		fd = shmfs_inode_fd_get(&fs->inodes, inode);
+		if (fd < 0)
+			return false;
+		inode->transient = (signed char)is_transient(fd);
+		shmfs_inode_fd_put(&fs->inodes, inode, fd);
+	}
 	return inode->transient > 0;
 }
 
 void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	struct transient_entry *e = calloc(1, sizeof(*e));
+	int fd;
 
 	if (!e)
 		return;
+	fd = shmfs_inode_fd_get(&fs->inodes, inode);
+	if (fd < 0) {
+		free(e);
+		return;
+	}
 	e->fd = -1;
 	e->dev = inode->dev;
 	e->ino = inode->ino;
 	if (!fs->pt.active) {
 		/* Cached: no mapping outlives the release. */
-		remove_segment(fs, inode->fd, e);
+		remove_segment(fs, fd, e);
+		shmfs_inode_fd_put(&fs->inodes, inode, fd);
 		if (!e->name) {
 			free(e);
 			return;
 		}
 	} else {
-		e->fd = fcntl(inode->fd, F_DUPFD_CLOEXEC, 0);
+		e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		shmfs_inode_fd_put(&fs->inodes, inode, fd);
 		if (e->fd < 0) {
 			shmfs_warn_errno(errno, "cannot keep transient segment %llu for removal",
 					 (unsigned long long)e->ino);
@@ -355,7 +370,7 @@ int shmfs_transient_start(struct shmfs_fs *fs)
 	char buf[PATH_MAX];
 	ssize_t n;
 
-	shmfs_proc_path(link, fs->inodes.root.fd);
+	shmfs_proc_path(link, fs->inodes.rootfd);
 	n = readlink(link, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -errno;
@@ -394,16 +409,20 @@ int shmfs_transient_may_mark(struct shmfs_fs *fs, struct shmfs_inode *inode,
 	struct stat dsb, sb;
 	mode_t need;
 	char *base;
-	int dirfd, err;
+	int fd, dirfd, err;
 
 	if (c->uid == 0)
 		return 0;
 	if (inode->type != S_IFREG)
 		return -EPERM;
+	fd = shmfs_inode_fd_get(&fs->inodes, inode);
+	if (fd < 0)
+		return fd;
 	pthread_rwlock_rdlock(&fs->names_lock);
-	err = shmfs_beneath_locate(fs->inodes.root.fd, root_path, inode->fd, inode->dev,
-				   inode->ino, &dirfd, &base, &sb);
+	err = shmfs_beneath_locate(fs->inodes.rootfd, root_path, fd, inode->dev, inode->ino,
+				   &dirfd, &base, &sb);
 	pthread_rwlock_unlock(&fs->names_lock);
+	shmfs_inode_fd_put(&fs->inodes, inode, fd);
 	if (err)
 		return -EPERM;
 	free(base);

@@ -23,7 +23,7 @@ struct shmfs_caller {
 int shmfs_transient_start(struct shmfs_fs *fs);
 void shmfs_transient_stop(struct shmfs_fs *fs);
 /* Whether inode has the mark (read once per inode). Inode lock held. */
-bool shmfs_transient_marked(struct shmfs_inode *inode);
+bool shmfs_transient_marked(struct shmfs_fs *fs, struct shmfs_inode *inode);
 /*
  * The last open handle of the marked inode was released (nopen 0, inode
  * lock not held, the kernel still holding the inode): remove the segment
