@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# The command line and libshmfs among users who do not trust each other:
+# names are resolved beneath the segment directory with no symbolic link
+# followed (as shm_open does), and the default store of an ordinary user
+# cannot be taken over by another user who made its directory first.
+#
+# Runs as root; two test users are made for the suite and removed after.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+setup_file() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	export UA="shx$$a" UB="shx$$b"
+	useradd -M -U -s /usr/sbin/nologin "$UA"
+	useradd -M -U -s /usr/sbin/nologin "$UB"
+	UA_ID=$(id -u "$UA")
+	UB_ID=$(id -u "$UB")
+	export UA_ID UB_ID
+	FUSE_DEV_MODE=$(stat -c %a /dev/fuse)
+	export FUSE_DEV_MODE
+	chmod 0666 /dev/fuse
+}
+
+teardown_file() {
+	[ -z "${FUSE_DEV_MODE:-}" ] || chmod "$FUSE_DEV_MODE" /dev/fuse
+	[ -z "${UA_ID:-}" ] || rm -rf "/dev/shm/shmfs-$UA_ID"
+	userdel "$UA" 2>/dev/null || true
+	userdel "$UB" 2>/dev/null || true
+}
+
+setup() {
+	# bats makes its directories 0700: let the test users through.
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ] && [ "$d" != /tmp ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	USER_MNT=""
+	rm -rf "/dev/shm/shmfs-$UA_ID"
+}
+
+teardown() {
+	if [ -n "$USER_MNT" ] && shmfs_is_mounted "$USER_MNT"; then
+		fusermount3 -u -z "$USER_MNT" || umount -l "$USER_MNT"
+	fi
+	rm -rf "/dev/shm/shmfs-$UA_ID"
+	shmfs_teardown
+}
+
+# as USER COMMAND...: run COMMAND as USER (and the user's groups), in /.
+as() {
+	local user=$1
+	shift
+	setpriv --reuid="$user" --regid="$user" --init-groups env -C / HOME=/ "$@"
+}
+
+# A's own file outside the mount, and B's traps for it in a 0777
+# directory of the root mount: dir/MemoryFile links to the file, dir/sub
+# to the directory holding it.
+plant_links() {
+	AHOME=$BATS_TEST_TMPDIR/ahome
+	mkdir "$AHOME"
+	printf 'notes of A\n' >"$AHOME/notes"
+	chown -R "$UA:" "$AHOME"
+	touch -d @1000000000 "$AHOME/notes"
+	as "$UB" sh -c 'mkdir -m 0777 "$1/dir" && ln -s "$2/notes" "$1/dir/MemoryFile" &&
+		ln -s "$2" "$1/dir/sub"' sh "$MNT" "$AHOME"
+}
+
+# A's file is as it was.
+notes_unchanged() {
+	run stat -c '%s %Y %U' "$AHOME/notes"
+	assert_output "11 1000000000 $UA"
+	run cat "$AHOME/notes"
+	assert_output "notes of A"
+}
+
+@test "shmfs create and rm refuse a symbolic link another user planted, in one line" {
+	shmfs_mount
+	plant_links
+	local name
+	for name in dir/MemoryFile dir/sub/notes; do
+		run --separate-stderr as "$UA" env SHMFS_DIR="$MNT" "$SHMFS" create "$name" 1m
+		assert_failure 1
+		assert_output ""
+		assert_equal "$stderr" "shmfs: segment '$name' is reached through a symbolic link, which is never followed"
+		notes_unchanged
+		run --separate-stderr as "$UA" env SHMFS_DIR="$MNT" "$SHMFS" rm "$name"
+		assert_failure 1
+		assert_equal "$stderr" "shmfs: segment '$name' is reached through a symbolic link, which is never followed"
+		notes_unchanged
+	done
+	# The links themselves stay where B put them.
+	run readlink "$MNT/dir/MemoryFile" "$MNT/dir/sub"
+	assert_output "$AHOME/notes
+$AHOME"
+	# Names without links still work in the same directory.
+	run as "$UA" env SHMFS_DIR="$MNT" "$SHMFS" create dir/own/seg 4k
+	assert_success
+	run stat -c '%s %U' "$MNT/dir/own/seg"
+	assert_output "4096 $UA"
+	run as "$UA" env SHMFS_DIR="$MNT" "$SHMFS" rm dir/own/seg
+	assert_success
+}
+
+# t_segment as A on the mount, with openat2 or with the fallback walk.
+seg_as_a() {
+	as "$UA" env SHMFS_DIR="$MNT" "$SHMFS_TEST_BIN/t_segment" $WALK "$@"
+}
+
+@test "libshmfs open, create, mailbox and unlink refuse a planted symbolic link with ELOOP" {
+	shmfs_mount
+	plant_links
+	local name op
+	for WALK in "" --no-openat2; do
+		for name in dir/MemoryFile dir/sub/notes; do
+			for op in open unlink mailbox; do
+				run seg_as_a "$op" "$name"
+				assert_failure 1
+				assert_output "ELOOP"
+			done
+			run seg_as_a create "$name" 1048576
+			assert_failure 1
+			assert_output "ELOOP"
+			notes_unchanged
+		done
+		# A new segment never replaces the link, nor goes where it points.
+		run seg_as_a excl dir/MemoryFile 4096
+		assert_failure 1
+		assert_output "EEXIST"
+		run seg_as_a excl dir/sub/fresh 4096
+		assert_failure 1
+		assert_output "ELOOP"
+		[ ! -e "$AHOME/fresh" ] || fail "a segment was made outside the mount"
+		notes_unchanged
+		# Directories without links are made and used as before.
+		run seg_as_a create "dir/own$WALK/a/b/seg" 4096
+		assert_success
+		assert_output "ok"
+		run seg_as_a open "dir/own$WALK/a/b/seg"
+		assert_output "ok"
+		run stat -c '%s %U' "$MNT/dir/own$WALK/a/b/seg"
+		assert_output "4096 $UA"
+		run seg_as_a unlink "dir/own$WALK/a/b/seg"
+		assert_output "ok"
+		[ ! -e "$MNT/dir/own$WALK/a/b/seg" ] || fail "not removed"
+	done
+}
