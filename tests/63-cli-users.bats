@@ -149,3 +149,125 @@ seg_as_a() {
 		[ ! -e "$MNT/dir/own$WALK/a/b/seg" ] || fail "not removed"
 	done
 }
+
+# A's own mountpoint, and the directory of A's default stores in /dev/shm.
+user_mnt() {
+	USER_MNT=$BATS_TEST_TMPDIR/umnt
+	mkdir -p "$USER_MNT"
+	chown "$UA:" "$USER_MNT"
+	SHMDIR=/dev/shm/shmfs-$UA_ID
+}
+
+# A's mount must fail with exactly the line $1, and mount nothing.
+mount_refused() {
+	run --separate-stderr as "$UA" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "$1"
+	run shmfs_is_mounted "$USER_MNT"
+	assert_failure
+}
+
+# The store A's mount uses, from the daemon; then A unmounts it.
+store_of_a_mount() {
+	run as "$UA" "$@" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_success
+	STORE=$(as "$UA" "$SHMFS" status --raw "$USER_MNT" | sed -n 's/^store=//p')
+	[ -n "$STORE" ]
+}
+
+@test "another user's directory or link at /dev/shm/shmfs-UID is refused by name, and left alone" {
+	user_mnt
+	local adir=$BATS_TEST_TMPDIR/adir bdir=$BATS_TEST_TMPDIR/bdir
+	mkdir -m 0700 "$adir"
+	chown "$UA:" "$adir"
+	mkdir -m 0777 "$bdir"
+	chown "$UB:" "$bdir"
+	as "$UB" mkdir -m 0777 "$SHMDIR"
+	mount_refused "shmfs: not using store directory '$SHMDIR': it belongs to uid $UB_ID"
+	run ls -A "$SHMDIR"
+	assert_output ""
+	rmdir "$SHMDIR"
+	for target in "$bdir" "$adir"; do
+		as "$UB" ln -s "$target" "$SHMDIR"
+		mount_refused "shmfs: not using store directory '$SHMDIR': it is a symbolic link"
+		run ls -A "$target"
+		assert_output ""
+		rm "$SHMDIR"
+	done
+	as "$UB" touch "$SHMDIR"
+	mount_refused "shmfs: not using store directory '$SHMDIR': it is not a directory"
+}
+
+@test "a default store that other users could write to, or that holds their files, is never used" {
+	user_mnt
+	store_of_a_mount
+	run as "$UA" "$SHMFS" umount --discard "$USER_MNT"
+	assert_success
+	# A's own directory, open to all: B may have put anything in it.
+	as "$UA" chmod 0777 "$SHMDIR"
+	mount_refused "shmfs: not using store directory '$SHMDIR': other users may write to it (mode 0777)"
+	# The store itself open to all, and B's root inside it.
+	as "$UA" mkdir -m 0700 "$STORE"
+	as "$UA" chmod 0777 "$STORE"
+	as "$UB" mkdir -m 0777 "$STORE/root"
+	as "$UA" chmod 0700 "$SHMDIR"
+	mount_refused "shmfs: not using store directory '$STORE': other users may write to it (mode 0777)"
+	# Made private again, it still holds B's root.
+	as "$UA" chmod 0700 "$STORE"
+	mount_refused "shmfs: not using store '$STORE': its 'root' belongs to another user"
+	run ls -A "$STORE/root"
+	assert_output ""
+	run stat -c '%U %a' "$STORE/root"
+	assert_output "$UB 777"
+}
+
+@test "a user's store goes to \$XDG_RUNTIME_DIR when it is theirs alone, and discard finds it there" {
+	user_mnt
+	local xdg=$BATS_TEST_TMPDIR/xdg-a
+	mkdir -m 0700 "$xdg"
+	chown "$UA:" "$xdg"
+	# /dev/shm/shmfs-UID squatted: it does not matter any more.
+	as "$UB" mkdir -m 0777 "$SHMDIR"
+	store_of_a_mount env XDG_RUNTIME_DIR="$xdg/"
+	assert_equal "$STORE" "$xdg/shmfs/$(basename "$STORE")"
+	run stat -c '%a %U' "$xdg/shmfs" "$STORE"
+	assert_output "700 $UA
+700 $UA"
+	run as "$UA" sh -c 'printf kept >"$1/seg"' sh "$USER_MNT"
+	assert_success
+	run as "$UA" "$SHMFS" umount "$USER_MNT"
+	assert_success
+	run as "$UA" env XDG_RUNTIME_DIR="$xdg" timeout 30 "$SHMFS" mount "$USER_MNT"
+	assert_success
+	run as "$UA" cat "$USER_MNT/seg"
+	assert_output "kept"
+	run as "$UA" env XDG_RUNTIME_DIR="$xdg" "$SHMFS" umount "$USER_MNT"
+	assert_success
+	run as "$UA" env XDG_RUNTIME_DIR="$xdg" "$SHMFS" discard "$USER_MNT"
+	assert_success
+	[ ! -e "$STORE" ] || fail "discard did not find the store"
+	run ls -A "$SHMDIR"
+	assert_output ""
+	rmdir "$SHMDIR"
+	# A runtime directory that is not A's own private one is not used.
+	local bxdg=$BATS_TEST_TMPDIR/xdg-b
+	mkdir -m 0700 "$bxdg"
+	chown "$UB:" "$bxdg"
+	ln -s "$xdg" "$BATS_TEST_TMPDIR/xdg-link"
+	for bad in "$bxdg" "$BATS_TEST_TMPDIR/xdg-link" relative/dir; do
+		store_of_a_mount env XDG_RUNTIME_DIR="$bad"
+		assert_equal "$STORE" "$SHMDIR/$(basename "$STORE")"
+		run as "$UA" env XDG_RUNTIME_DIR="$bad" "$SHMFS" umount --discard "$USER_MNT"
+		assert_success
+	done
+	chmod 0755 "$xdg"
+	store_of_a_mount env XDG_RUNTIME_DIR="$xdg"
+	assert_equal "$STORE" "$SHMDIR/$(basename "$STORE")"
+	run as "$UA" "$SHMFS" umount --discard "$USER_MNT"
+	assert_success
+	run ls -A "$xdg/shmfs" "$bxdg"
+	assert_output "$xdg/shmfs:
+
+$bxdg:"
+}
