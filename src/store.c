@@ -417,10 +417,34 @@ static int dir_prepare(struct shmfs_store *st, const struct shmfs_options *o)
 
 static const struct shmfs_store_kind store_dir;
 
+/*
+ * A directory store shares its filesystem with whatever else is on it: what
+ * is used is what the store holds (counted by walking it), what is free is
+ * what the filesystem has free, so "shmfs status" and df of the mount show
+ * the store and nothing else. The limits the daemon keeps, size= and
+ * nr_inodes=, replace those figures.
+ */
 static int dir_statfs(struct shmfs_store *st, struct statvfs *sv)
 {
+	struct shmfs_tree_usage u;
+	unsigned long frsize;
+	int root, err;
+
 	if (fstatvfs(st->dirfd, sv))
 		return -errno;
+	if (!st->quota || !st->quota->max_bytes || !st->quota->max_inodes) {
+		root = openat(st->dirfd, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (root < 0)
+			return -errno;
+		err = shmfs_tree_usage(root, &u);
+		close(root);
+		if (err)
+			return err;
+		frsize = sv->f_frsize ? sv->f_frsize : 512;
+		sv->f_blocks = sv->f_bfree + (u.file_bytes + frsize - 1) / frsize;
+		if (sv->f_files)
+			sv->f_files = sv->f_ffree + u.inodes;
+	}
 	if (st->quota)
 		shmfs_quota_statfs(st->quota, sv);
 	return 0;
