@@ -13,31 +13,15 @@ load helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	export UA="shx$$a" UB="shx$$b"
-	useradd -M -U -s /usr/sbin/nologin "$UA"
-	useradd -M -U -s /usr/sbin/nologin "$UB"
-	UA_ID=$(id -u "$UA")
-	UB_ID=$(id -u "$UB")
-	export UA_ID UB_ID
-	FUSE_DEV_MODE=$(stat -c %a /dev/fuse)
-	export FUSE_DEV_MODE
-	chmod 0666 /dev/fuse
+	users_add UA UB
 }
 
 teardown_file() {
-	[ -z "${FUSE_DEV_MODE:-}" ] || chmod "$FUSE_DEV_MODE" /dev/fuse
-	[ -z "${UA_ID:-}" ] || rm -rf "/dev/shm/shmfs-$UA_ID"
-	userdel "$UA" 2>/dev/null || true
-	userdel "$UB" 2>/dev/null || true
+	users_del
 }
 
 setup() {
-	# bats makes its directories 0700: let the test users through.
-	local d=$BATS_TEST_TMPDIR
-	while [ "$d" != / ] && [ "$d" != /tmp ]; do
-		chmod o+x "$d"
-		d=$(dirname "$d")
-	done
+	users_reach_tmpdir
 	USER_MNT=""
 	rm -rf "/dev/shm/shmfs-$UA_ID"
 }
@@ -48,13 +32,6 @@ teardown() {
 	fi
 	rm -rf "/dev/shm/shmfs-$UA_ID"
 	shmfs_teardown
-}
-
-# as USER COMMAND...: run COMMAND as USER (and the user's groups), in /.
-as() {
-	local user=$1
-	shift
-	setpriv --reuid="$user" --regid="$user" --init-groups env -C / HOME=/ "$@"
 }
 
 # A's own file outside the mount, and B's traps for it in a 0777
