@@ -61,6 +61,13 @@ static int status_read(const char *mp, struct status *st)
 	return 0;
 }
 
+/* A daemon that gave no status in time (control.h), then what comes of it. */
+static void say_no_answer(const char *mp, const char *then)
+{
+	fprintf(stderr, "shmfs: the daemon of '%s' does not answer (no status within %d s: "
+		"is it stopped?)%s\n", mp, SHMFS_STATUS_TIMEOUT_S, then);
+}
+
 /* Resolve a mountpoint argument and require a shmfs mount there. */
 static char *shmfs_mount_arg(const char *arg)
 {
@@ -268,8 +275,7 @@ int shmfs_cmd_umount(int argc, char **argv)
 		store = shmfs_store_default_path(mp);
 	}
 	if (err == -ETIMEDOUT)
-		fprintf(stderr, "shmfs: the daemon of '%s' does not answer (no status within %d s: "
-			"is it stopped?); unmounting without it\n", mp, SHMFS_STATUS_TIMEOUT_S);
+		say_no_answer(mp, "; unmounting without it");
 	if (geteuid() == 0)
 		err = umount2(mp, lazy ? MNT_DETACH : 0) ? -errno : 0;
 	else
@@ -370,8 +376,7 @@ int shmfs_cmd_status(int argc, char **argv)
 	}
 	if (err) {
 		if (err == -ETIMEDOUT)
-			fprintf(stderr, "shmfs: the daemon of '%s' does not answer (no status "
-				"within %d s: is it stopped?)\n", mp, SHMFS_STATUS_TIMEOUT_S);
+			say_no_answer(mp, "");
 		else
 			fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp,
 				strerror(-err), err == -ENOTCONN || err == -ECONNABORTED ?

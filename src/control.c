@@ -47,7 +47,6 @@ static void ask(const char *mountpoint, int fd)
 		_exit(1);
 	fd = 3;
 	err = query(mountpoint, buf);
-
 	if (write(fd, &err, sizeof(err)) == sizeof(err) && !err &&
 	    write(fd, buf, sizeof(buf)) < 0)
 		_exit(1);

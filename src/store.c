@@ -280,6 +280,13 @@ static int tmpfs_destroy(const char *path)
 	return rm_tree(path);
 }
 
+/* The message for a failure of step what: "WHAT 'S': ERROR". */
+static int store_fail(struct shmfs_store *st, const char *what, const char *name, int err)
+{
+	snprintf(st->why, sizeof(st->why), "%s '%s': %s", what, name, strerror(-err));
+	return err;
+}
+
 /*
  * Why the directory open at fd (named path) is not one that the daemon's
  * user alone controls, in st->why; or 0 when it is. Other users may not
@@ -317,7 +324,7 @@ static int own_dir_at(struct shmfs_store *st, int parent, const char *name, cons
 	int fd, err;
 
 	if (mkdirat(parent, name, 0700) && errno != EEXIST)
-		goto out_errno;
+		return store_fail(st, "cannot prepare store", path, -errno);
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
 		struct stat sb;
@@ -329,17 +336,13 @@ static int own_dir_at(struct shmfs_store *st, int parent, const char *name, cons
 		return link ? -ELOOP : -ENOTDIR;
 	}
 	if (fd < 0)
-		goto out_errno;
+		return store_fail(st, "cannot prepare store", path, -errno);
 	err = check_own_dir(st, fd, path);
 	if (err) {
 		close(fd);
 		return err;
 	}
 	return fd;
-out_errno:
-	err = -errno;
-	snprintf(st->why, sizeof(st->why), "cannot prepare store '%s': %s", path, strerror(-err));
-	return err;
 }
 
 /* What S holds must be the user's too: S/root and S/lock, if there. */
@@ -382,9 +385,7 @@ static int user_store_prepare(struct shmfs_store *st)
 	*dir++ = '\0';
 	base = open(*path ? path : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (base < 0) {
-		err = -errno;
-		snprintf(st->why, sizeof(st->why), "cannot prepare store '%s': %s", st->path,
-			 strerror(-err));
+		err = store_fail(st, "cannot prepare store", st->path, -errno);
 		goto out;
 	}
 	dir[-1] = '/';	/* the messages name BASE/DIR, then S */
@@ -519,13 +520,6 @@ static int take_lock(struct shmfs_store *st)
 static const struct shmfs_store_kind *store_kind_for(const struct shmfs_options *o)
 {
 	return (!o->store && shmfs_caps_sys_admin()) ? &store_tmpfs : &store_dir;
-}
-
-/* The message for a failure of step what: "WHAT 'S': ERROR". */
-static int store_fail(struct shmfs_store *st, const char *what, const char *name, int err)
-{
-	snprintf(st->why, sizeof(st->why), "%s '%s': %s", what, name, strerror(-err));
-	return err;
 }
 
 int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
