@@ -9,8 +9,11 @@
 #include "mountinfo.h"
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,8 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define DAEMON_EXIT_WAIT_MS 10000
 
 #define STATUS_KEYS 64
 
@@ -62,6 +63,13 @@ static int status_read(const char *mp, struct status *st)
 	return 0;
 }
 
+/* A daemon that gave no status in time (control.h), then what comes of it. */
+static void say_no_answer(const char *mp, const char *then)
+{
+	fprintf(stderr, "shmfs: the daemon of '%s' does not answer (no status within %d s: "
+		"is it stopped?)%s\n", mp, SHMFS_STATUS_TIMEOUT_S, then);
+}
+
 /* Resolve a mountpoint argument and require a shmfs mount there. */
 static char *shmfs_mount_arg(const char *arg)
 {
@@ -94,18 +102,8 @@ static int run_fusermount(const char *mp, bool lazy)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
 }
 
-static void wait_for_exit(pid_t pid)
+static int discard_report(const char *store, int err)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-	for (int i = 0; i < DAEMON_EXIT_WAIT_MS / 10 && kill(pid, 0) == 0; i++)
-		nanosleep(&ts, NULL);
-}
-
-static int discard_path(const char *store)
-{
-	int err = shmfs_store_discard(store);
-
 	if (err == -EBUSY)
 		fprintf(stderr, "shmfs: store '%s' is still in use by a shmfs daemon\n", store);
 	else if (err == -ENOENT)
@@ -113,6 +111,136 @@ static int discard_path(const char *store)
 	else if (err)
 		fprintf(stderr, "shmfs: cannot discard store '%s': %s\n", store, strerror(-err));
 	return err ? 1 : 0;
+}
+
+static int discard_path(const char *store)
+{
+	return discard_report(store, shmfs_store_discard(store));
+}
+
+/* The state letter of process pid (R, S, D, T...), or 0 when it is gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* "PID (COMM) STATE ...": COMM may hold anything, even ")". */
+	paren = strrchr(buf, ')');
+	if (!paren || paren[1] != ' ' || !paren[2] || paren[2] == 'Z' || paren[2] == 'X')
+		return 0;
+	return paren[2];
+}
+
+static bool is_stopped(char state)
+{
+	return state == 'T' || state == 't';
+}
+
+static void pause_briefly(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Wait for the daemon to exit after its unmount, for as long as it runs:
+ * releasing a large store can take a while on a loaded machine. A stopped
+ * daemon would never exit; say so.
+ */
+static void wait_for_exit(const char *mp, pid_t pid)
+{
+	char state;
+
+	while ((state = proc_state(pid)) && !is_stopped(state))
+		pause_briefly();
+	if (state)
+		fprintf(stderr, "shmfs: the daemon of '%s' (pid %d) is stopped; not waiting "
+			"for it to exit\n", mp, (int)pid);
+}
+
+/*
+ * A process other than this one that has file open, from the links in
+ * /proc/PID/fd; those are read, never followed, so no file system is
+ * asked. 0 when none is seen.
+ */
+static pid_t holder_of(const char *file)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+	pid_t found = 0;
+
+	while (proc && !found && (p = readdir(proc))) {
+		pid_t pid = (pid_t)atoi(p->d_name);
+		char dir[64], fdlink[PATH_MAX], target[PATH_MAX];
+		struct dirent *f;
+		DIR *fds;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+		fds = opendir(dir);
+		while (fds && !found && (f = readdir(fds))) {
+			ssize_t n;
+
+			snprintf(fdlink, sizeof(fdlink), "%s/%s", dir, f->d_name);
+			n = readlink(fdlink, target, sizeof(target) - 1);
+			if (n > 0 && (target[n] = '\0', !strcmp(target, file)))
+				found = pid;
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+/*
+ * Destroy the store once the daemon has let go of it: its lock is free.
+ * That may come a while after the unmount; wait for as long as the
+ * process that holds the lock runs, and not for one that is stopped.
+ */
+static int discard_wait(const char *store, pid_t pid)
+{
+	bool said = false, looked = false;
+	char lock[PATH_MAX];
+	pid_t holder;
+	char state;
+	int err;
+
+	snprintf(lock, sizeof(lock), "%s/lock", store);
+	while ((err = shmfs_store_discard(store)) == -EBUSY) {
+		holder = proc_state(pid) ? pid : holder_of(lock);
+		state = proc_state(holder);
+		if (!state && looked)
+			break;	/* held by a process out of sight */
+		looked = !state;
+		if (is_stopped(state)) {
+			fprintf(stderr, "shmfs: store '%s' is held by process %d, which is stopped; "
+				"not waiting for it ('kill -CONT %d' lets it finish)\n",
+				store, (int)holder, (int)holder);
+			return 1;
+		}
+		if (state && !said) {
+			fprintf(stderr, "shmfs: waiting for process %d to release store '%s'\n",
+				(int)holder, store);
+			said = true;
+		}
+		if (state)
+			pause_briefly();
+	}
+	return discard_report(store, err);
 }
 
 int shmfs_cmd_umount(int argc, char **argv)
@@ -141,12 +269,15 @@ int shmfs_cmd_umount(int argc, char **argv)
 	mp = shmfs_mount_arg(arg);
 	if (!mp)
 		return 1;
-	if (status_read(mp, &st) == 0) {
+	err = status_read(mp, &st);
+	if (!err) {
 		pid = (pid_t)atoi(status_get(&st, "pid"));
 		store = strdup(status_get(&st, "store"));
 	} else if (discard) {
 		store = shmfs_store_default_path(mp);
 	}
+	if (err == -ETIMEDOUT)
+		say_no_answer(mp, "; unmounting without it");
 	if (geteuid() == 0)
 		err = umount2(mp, lazy ? MNT_DETACH : 0) ? -errno : 0;
 	else
@@ -160,10 +291,10 @@ int shmfs_cmd_umount(int argc, char **argv)
 		fprintf(stderr, "shmfs: cannot unmount '%s': %s\n", mp, strerror(-err));
 		rc = 1;
 	} else if (pid > 0 && !lazy) {
-		wait_for_exit(pid);
+		wait_for_exit(mp, pid);
 	}
 	if (!rc && discard && store) {
-		rc = discard_path(store);
+		rc = discard_wait(store, pid);
 		if (rc && !pid && access(store, F_OK))
 			fprintf(stderr, "shmfs: the daemon of '%s' was gone, so its store is not "
 				"known; if it was mounted with store=DIR: 'shmfs discard --store DIR'\n",
@@ -262,8 +393,11 @@ int shmfs_cmd_status(int argc, char **argv)
 		err = status_read(mp, &st);
 	}
 	if (err) {
-		fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp, strerror(-err),
-			err == -ENOTCONN || err == -ECONNABORTED ?
+		if (err == -ETIMEDOUT)
+			say_no_answer(mp, "");
+		else
+			fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp,
+				strerror(-err), err == -ENOTCONN || err == -ECONNABORTED ?
 				" (the daemon is gone; mount it again)" : "");
 		free(mp);
 		return 1;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * The segment subcommands: "shmfs create" (create-or-open with a size),
- * "shmfs ls" (a recursive listing, as text or JSON) and "shmfs rm". Names
+ * "shmfs ls" (a listing of the whole tree, as text or JSON) and "shmfs rm". Names
  * go through libshmfs, so they are checked and resolved exactly as programs
  * using the library see them ($SHMFS_DIR, else /mnt/shm).
  */
 #include "commands.h"
+#include "dirstack.h"
 
 #include <shmfs.h>
 
@@ -153,8 +154,8 @@ int shmfs_cmd_rm(int argc, char **argv)
 	return status;
 }
 
-static int ls_add(struct ls_list *l, const char *name, const struct stat *st,
-		  bool transient)
+/* Add segment NAME (malloc()ed, taken on success) to L. */
+static int ls_add(struct ls_list *l, char *name, const struct stat *st, bool transient)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
@@ -165,9 +166,7 @@ static int ls_add(struct ls_list *l, const char *name, const struct stat *st,
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n].name = strdup(name);
-	if (!l->v[l->n].name)
-		return -ENOMEM;
+	l->v[l->n].name = name;
 	l->v[l->n].st = *st;
 	l->v[l->n].transient = transient;
 	l->n++;
@@ -202,42 +201,38 @@ static bool is_transient(int dirfd, const char *name)
 	return n == 1 && val[0] == '1';
 }
 
-/* Add every segment under directory DIRFD (named PREFIX) to L; takes DIRFD. */
-static int ls_walk(struct ls_list *l, int dirfd, const char *prefix)
+/*
+ * Add every segment under the directory open at top to L. The walk holds
+ * one directory open at a time and memory in proportion to the depth, so
+ * a tree of any depth is listed whole.
+ */
+static int ls_walk(struct ls_list *l, int top)
 {
-	DIR *d = fdopendir(dirfd);
+	struct shmfs_walk w;
 	struct dirent *de;
-	int err = 0;
+	int err = shmfs_walk_init(&w, top, 0);
 
-	if (!d) {
-		err = -errno;
-		close(dirfd);
-		return err;
-	}
-	while (!err && (de = readdir(d))) {
-		char name[PATH_MAX];
+	while (!err && (err = shmfs_walk_next(&w, &de)) > 0) {
+		int dirfd = shmfs_walk_dirfd(&w);
+		char *name = shmfs_walk_path(&w, de->d_name);
 		struct stat st;
-		int fd;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		err = name ? 0 : -ENOMEM;
+		if (err || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			free(name);	/* removed meanwhile */
 			continue;
-		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "/" : "",
-			 de->d_name);
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;	/* removed meanwhile */
+		}
 		if (S_ISREG(st.st_mode)) {
 			err = ls_add(l, name, &st, is_transient(dirfd, de->d_name));
-		} else if (S_ISDIR(st.st_mode)) {
-			fd = openat(dirfd, de->d_name,
-				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd < 0 || ls_walk(l, fd, name) < 0) {
-				fprintf(stderr, "shmfs: cannot read directory '%s'\n",
-					name);
-				l->err = 1;
-			}
+			if (!err)
+				continue;
+		} else if (S_ISDIR(st.st_mode) && shmfs_walk_down(&w, de->d_name) < 0) {
+			fprintf(stderr, "shmfs: cannot read directory '%s'\n", name);
+			l->err = 1;
 		}
+		free(name);
 	}
-	closedir(d);
+	shmfs_walk_release(&w);
 	return err;
 }
 
@@ -409,7 +404,8 @@ int shmfs_cmd_ls(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	err = ls_walk(&list, fd, "");
+	err = ls_walk(&list, fd);
+	close(fd);
 	if (err) {
 		fprintf(stderr, "shmfs: cannot list '%s': %s\n", dir,
 			strerror(-err));

@@ -224,9 +224,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 
 	err = shmfs_store_open(&fs->store, o, o->mountpoint, &why);
 	if (err) {
-		fprintf(stderr, "shmfs: %s '%s': %s\n", why,
-			fs->store.path ? fs->store.path : (o->store ? o->store : o->mountpoint),
-			strerror(-err));
+		fprintf(stderr, "shmfs: %s\n", why);
 		goto out_store;
 	}
 	if (fs->store.quota && fs->store.quota->max_bytes &&

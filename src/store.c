@@ -56,15 +56,40 @@ static char *escape_path(const char *p)
 	return out;
 }
 
+/*
+ * The runtime directory that logind makes for the user ($XDG_RUNTIME_DIR, a
+ * private tmpfs), if it is one: an absolute path to a directory of the
+ * user's own, mode 0700, not a symbolic link. Returns its length without
+ * trailing slashes, or 0.
+ */
+static size_t runtime_dir(const char **dirp)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	struct stat sb;
+	size_t n;
+
+	if (!dir || dir[0] != '/' || lstat(dir, &sb) || !S_ISDIR(sb.st_mode) ||
+	    sb.st_uid != geteuid() || (sb.st_mode & 077))
+		return 0;
+	for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		;
+	*dirp = dir;
+	return n;
+}
+
 char *shmfs_store_default_path(const char *mountpoint)
 {
 	char *key = escape_path(mountpoint), *path = NULL;
+	const char *rt;
+	size_t rtlen;
 	int n;
 
 	if (!key)
 		return NULL;
 	if (shmfs_caps_sys_admin())
 		n = asprintf(&path, RUN_DIR "/%s", key);
+	else if ((rtlen = runtime_dir(&rt)))
+		n = asprintf(&path, "%.*s/shmfs/%s", (int)rtlen, rt, key);
 	else
 		n = asprintf(&path, SHM_DIR "/shmfs-%u/%s", (unsigned)geteuid(), key);
 	free(key);
@@ -255,27 +280,172 @@ static int tmpfs_destroy(const char *path)
 	return rm_tree(path);
 }
 
+/* The message for a failure of step what: "WHAT 'S': ERROR". */
+static int store_fail(struct shmfs_store *st, const char *what, const char *name, int err)
+{
+	snprintf(st->why, sizeof(st->why), "%s '%s': %s", what, name, strerror(-err));
+	return err;
+}
+
+/*
+ * Why the directory open at fd (named path) is not one that the daemon's
+ * user alone controls, in st->why; or 0 when it is. Other users may not
+ * write to it, and a directory that they may read becomes private.
+ */
+static int check_own_dir(struct shmfs_store *st, int fd, const char *path)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb))
+		return -errno;
+	if (sb.st_uid != geteuid()) {
+		snprintf(st->why, sizeof(st->why), "not using store directory '%s': it "
+			 "belongs to uid %u", path, (unsigned)sb.st_uid);
+		return -EPERM;
+	}
+	if (sb.st_mode & 022) {
+		snprintf(st->why, sizeof(st->why), "not using store directory '%s': other "
+			 "users may write to it (mode %04o)", path, (unsigned)sb.st_mode & 07777);
+		return -EPERM;
+	}
+	if ((sb.st_mode & 07777) != 0700 && fchmod(fd, 0700))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Make or open directory name of the directory open at parent, refusing
+ * anything another user controls or could swap: a symbolic link, a
+ * directory of theirs, one they may write to. path is its full name, for
+ * the message. Returns a descriptor or -errno, with st->why set.
+ */
+static int own_dir_at(struct shmfs_store *st, int parent, const char *name, const char *path)
+{
+	int fd, err;
+
+	if (mkdirat(parent, name, 0700) && errno != EEXIST)
+		return store_fail(st, "cannot prepare store", path, -errno);
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		struct stat sb;
+		bool link = !fstatat(parent, name, &sb, AT_SYMLINK_NOFOLLOW) &&
+			    S_ISLNK(sb.st_mode);
+
+		snprintf(st->why, sizeof(st->why), "not using store directory '%s': it is %s",
+			 path, link ? "a symbolic link" : "not a directory");
+		return link ? -ELOOP : -ENOTDIR;
+	}
+	if (fd < 0)
+		return store_fail(st, "cannot prepare store", path, -errno);
+	err = check_own_dir(st, fd, path);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* What S holds must be the user's too: S/root and S/lock, if there. */
+static int check_own_entries(struct shmfs_store *st, int fd)
+{
+	static const char *const names[] = { "root", "lock" };
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (fstatat(fd, names[i], &sb, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (S_ISLNK(sb.st_mode) || sb.st_uid != geteuid()) {
+			snprintf(st->why, sizeof(st->why), "not using store '%s': its '%s' %s",
+				 st->path, names[i], S_ISLNK(sb.st_mode) ?
+				 "is a symbolic link" : "belongs to another user");
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The default store of a user without CAP_SYS_ADMIN, BASE/DIR/KEY (see
+ * shmfs_store_default_path()): BASE is /dev/shm, which every user may
+ * write to, or the user's runtime directory. Another user may have made
+ * BASE/DIR or BASE/DIR/KEY first, as a directory of theirs or a link: each
+ * is checked through the descriptor of its parent and refused, by name,
+ * unless the user alone controls it. S is left open in st->dirfd.
+ */
+static int user_store_prepare(struct shmfs_store *st)
+{
+	char *path = strdup(st->path), *key, *dir;
+	int base = -1, mid = -1, err = -ENOMEM;
+
+	if (!path)
+		goto out;
+	key = strrchr(path, '/');
+	*key++ = '\0';
+	dir = strrchr(path, '/');
+	*dir++ = '\0';
+	base = open(*path ? path : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (base < 0) {
+		err = store_fail(st, "cannot prepare store", st->path, -errno);
+		goto out;
+	}
+	dir[-1] = '/';	/* the messages name BASE/DIR, then S */
+	mid = own_dir_at(st, base, dir, path);
+	if (mid < 0) {
+		err = mid;
+		goto out;
+	}
+	st->dirfd = own_dir_at(st, mid, key, st->path);
+	if (st->dirfd < 0) {
+		err = st->dirfd;
+		goto out;
+	}
+	err = check_own_entries(st, st->dirfd);
+out:
+	if (mid >= 0)
+		close(mid);
+	if (base >= 0)
+		close(base);
+	free(path);
+	return err;
+}
+
 static int dir_prepare(struct shmfs_store *st, const struct shmfs_options *o)
 {
-	char parent[PATH_MAX];
-	int err;
-
-	if (!o->store) {
-		err = parent_dir(st->path, parent, sizeof(parent));
-		if (!err)
-			err = mkdir_private(parent);
-		if (err)
-			return err;
-	}
+	if (!o->store)
+		return user_store_prepare(st);
 	return mkdir_private(st->path);
 }
 
 static const struct shmfs_store_kind store_dir;
 
+/*
+ * A directory store shares its filesystem with whatever else is on it: what
+ * is used is what the store holds (counted by walking it), what is free is
+ * what the filesystem has free, so "shmfs status" and df of the mount show
+ * the store and nothing else. The limits the daemon keeps, size= and
+ * nr_inodes=, replace those figures.
+ */
 static int dir_statfs(struct shmfs_store *st, struct statvfs *sv)
 {
+	struct shmfs_tree_usage u;
+	unsigned long frsize;
+	int root, err;
+
 	if (fstatvfs(st->dirfd, sv))
 		return -errno;
+	if (!st->quota || !st->quota->max_bytes || !st->quota->max_inodes) {
+		root = openat(st->dirfd, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (root < 0)
+			return -errno;
+		err = shmfs_tree_usage(root, &u);
+		close(root);
+		if (err)
+			return err;
+		frsize = sv->f_frsize ? sv->f_frsize : 512;
+		sv->f_blocks = sv->f_bfree + (u.file_bytes + frsize - 1) / frsize;
+		if (sv->f_files)
+			sv->f_files = sv->f_ffree + u.inodes;
+	}
 	if (st->quota)
 		shmfs_quota_statfs(st->quota, sv);
 	return 0;
@@ -360,36 +530,35 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 	memset(st, 0, sizeof(*st));
 	st->dirfd = st->rootfd = st->lockfd = -1;
 	st->kind = store_kind_for(o);
+	*why = st->why;
 	st->path = o->store ? realpath(o->store, NULL) : shmfs_store_default_path(mountpoint);
 	if (!st->path && o->store && errno == ENOENT) {
 		if (mkdir(o->store, 0700) == 0)
 			st->path = realpath(o->store, NULL);
 	}
-	*why = "cannot find store";
 	if (!st->path)
-		return -errno;
-	*why = "cannot prepare store";
+		return store_fail(st, "cannot find store", o->store ? o->store : mountpoint,
+				  -errno);
 	err = st->kind->prepare(st, o);
-	if (err)
-		goto out;
-	*why = "cannot open store";
-	st->dirfd = open(st->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (st->dirfd < 0) {
-		err = -errno;
-		goto out;
+	if (err) {
+		if (!st->why[0])
+			store_fail(st, "cannot prepare store", st->path, err);
+		return err;
 	}
-	*why = "store is in use by another shmfs daemon";
+	if (st->dirfd < 0)
+		st->dirfd = open(st->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->dirfd < 0)
+		return store_fail(st, "cannot open store", st->path, -errno);
 	err = take_lock(st);
 	if (err)
-		goto out;
-	*why = "cannot set up the store's root";
+		return store_fail(st, "store is in use by another shmfs daemon", st->path, err);
 	err = open_root(st, o);
 	if (err)
-		goto out;
-	*why = "cannot count what the store holds";
+		return store_fail(st, "cannot set up the store's root", st->path, err);
 	err = dir_limits(st, o);
-out:
-	return err;
+	if (err)
+		return store_fail(st, "cannot count what the store holds", st->path, err);
+	return 0;
 }
 
 void shmfs_store_release(struct shmfs_store *st)

@@ -9,14 +9,15 @@
  * Two kinds sit behind one small table: a tmpfs that shmfs mounts for the
  * store (root only; the kernel enforces size= and nr_inodes=, even for
  * passthrough writes), and a plain directory on an existing filesystem
- * (/dev/shm for unprivileged users, or any store=DIR). Nothing here knows
- * about FUSE. A store outlives its daemon: only shmfs_store_discard()
- * destroys one.
+ * ($XDG_RUNTIME_DIR or /dev/shm for unprivileged users, or any
+ * store=DIR). Nothing here knows about FUSE. A store outlives its daemon:
+ * only shmfs_store_discard() destroys one.
  */
 #ifndef SHMFS_STORE_H
 #define SHMFS_STORE_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -44,19 +45,22 @@ struct shmfs_store {
 	/* Set when the daemon itself must enforce size= or nr_inodes=. */
 	struct shmfs_quota *quota;
 	struct shmfs_quota quota_data;
+	char why[PATH_MAX + 128];	/* what shmfs_store_open() found wrong */
 };
 
 /*
  * The default store path for a mountpoint (absolute): a tmpfs under
- * /run/shmfs for root, a directory under /dev/shm/shmfs-UID otherwise.
- * Returns a malloc()ed string or NULL.
+ * /run/shmfs for root; otherwise a directory under $XDG_RUNTIME_DIR/shmfs
+ * when that is the user's own private directory, else under
+ * /dev/shm/shmfs-UID. Returns a malloc()ed string or NULL.
  */
 char *shmfs_store_default_path(const char *mountpoint);
 
 /*
  * Open (creating if need be) the store named in the options, or the default
  * one for the mountpoint, and take its lock. Returns 0 or a negative errno;
- * on failure *why names what failed (a static string). Release st either way.
+ * *why is then a one-line message naming what failed and where, valid
+ * until st is released. Release st either way.
  */
 int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 		     const char *mountpoint, const char **why);

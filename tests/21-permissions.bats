@@ -15,26 +15,11 @@ load helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	export U1="shmfs-t$$" U2="shmfs-u$$"
-	useradd -M -U -s /usr/sbin/nologin "$U1"
-	useradd -M -U -s /usr/sbin/nologin "$U2"
-	U1_ID=$(id -u "$U1")
-	U2_ID=$(id -u "$U2")
-	export U1_ID U2_ID
-	# An unprivileged mount needs /dev/fuse open to all, as Debian's udev
-	# rule makes it (0666): even fusermount3 opens it with the user's own
-	# rights. Put it back after.
-	FUSE_DEV_MODE=$(stat -c %a /dev/fuse)
-	export FUSE_DEV_MODE
-	chmod 0666 /dev/fuse
+	users_add U1 U2
 }
 
 teardown_file() {
-	[ -z "${FUSE_DEV_MODE:-}" ] || chmod "$FUSE_DEV_MODE" /dev/fuse
-	[ -z "${U1_ID:-}" ] || rm -rf "/dev/shm/shmfs-$U1_ID"
-	[ -z "${U2_ID:-}" ] || rm -rf "/dev/shm/shmfs-$U2_ID"
-	userdel "$U1" 2>/dev/null || true
-	userdel "$U2" 2>/dev/null || true
+	users_del
 }
 
 setup() {
@@ -54,13 +39,6 @@ teardown() {
 	fi
 	rm -rf "/dev/shm/shmfs-$U1_ID"
 	shmfs_teardown
-}
-
-# as USER COMMAND...: run COMMAND as USER (and the user's groups), in /.
-as() {
-	local user=$1
-	shift
-	setpriv --reuid="$user" --regid="$user" --init-groups env -C / HOME=/ "$@"
 }
 
 t_io() {

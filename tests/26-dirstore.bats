@@ -130,3 +130,40 @@ for i in range(3000):
 	assert_success
 	[ ! -e "$BATS_TEST_TMPDIR/store" ] || fail "the store is still there"
 }
+
+@test "dir store: status and df show what the store holds, not the whole filesystem under it" {
+	requires root
+	# The store's filesystem, with a file of its own beside the store.
+	FS=$BATS_TEST_TMPDIR/fs
+	mkdir "$FS"
+	mount -t tmpfs -o size=64m shmfs-test "$FS"
+	head -c $((2 << 20)) /dev/zero >"$FS/other"
+	local opts
+	for opts in "" ,nr_inodes=100; do
+		shmfs_mount -o "store=$FS/store$opts"
+		head -c $((1 << 20)) /dev/zero >"$MNT/big"
+		mkdir "$MNT/dir"
+		head -c 12288 /dev/zero >"$MNT/dir/small"
+		run status_field bytes_used
+		assert_output $(((1 << 20) + 12288))
+		run status_field inodes_used
+		assert_output 3
+		run df -B1 --output=used,iused "$MNT"
+		assert_line --index 1 --regexp "^ *$(((1 << 20) + 12288)) +3$"
+		# Free is what the filesystem has free.
+		run df -B1 --output=avail "$FS" "$MNT"
+		assert_equal "${lines[1]}" "${lines[2]}"
+		rm -r "$MNT/big" "$MNT/dir"
+		run status_field bytes_used
+		assert_output 0
+		shmfs_umount
+		SHMFS_MOUNTS=()
+		SHMFS_PIDS=()
+		rm -rf "$FS/store"
+	done
+}
+
+teardown() {
+	shmfs_teardown
+	[ -z "${FS:-}" ] || umount -l "$FS"
+}

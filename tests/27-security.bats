@@ -50,15 +50,6 @@ teardown() {
 	return $rc
 }
 
-# as USER COMMAND...: run COMMAND in the current directory as USER, with
-# the user's groups; as root, just run it.
-as() {
-	local user=$1
-	shift
-	[ "$user" != root ] || { "$@"; return; }
-	setpriv --reuid="$user" --regid="$user" --init-groups env HOME=/ "$@"
-}
-
 # Root's mount, shared by every user.
 mount_shared() {
 	shmfs_mount -o allow_other "$@"

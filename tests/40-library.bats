@@ -235,6 +235,37 @@ for e in json.loads(sys.argv[1]):
 	exec 4<&-
 }
 
+@test "on a mount: ls lists a tree 3000 directories deep, with a few descriptors" {
+	shmfs_mount
+	# Built through the mount: each directory is made from the one above.
+	python3 -c '
+import os, sys
+os.chdir(sys.argv[1])
+open("zz", "w").close()
+for depth in range(1, 3001):
+    os.mkdir("d")
+    os.chdir("d")
+    if depth == 1000:
+        open("mid", "w").write("m")
+open("seg", "w").write("deep")' "$MNT"
+	local deep mid
+	deep=$(printf 'd/%.0s' {1..3000})seg
+	mid=$(printf 'd/%.0s' {1..1000})mid
+	# With the descriptor limit as it is, and well below the depth.
+	for limit in "$(ulimit -n)" 64; do
+		run bash -c 'ulimit -n "$2" && "$SHMFS" ls "$1"' sh "$MNT" "$limit"
+		assert_success
+		run awk 'NR > 1 { print $1, $2 }' <<<"$output"
+		assert_output "$deep 4
+$mid 1
+zz 0"
+	done
+	run bash -c 'ulimit -n 64 && "$SHMFS" ls --json "$1"' sh "$MNT"
+	assert_success
+	run python3 -c 'import json, sys; print([(e["name"].count("/"), e["size"]) for e in json.loads(sys.argv[1])])' "$output"
+	assert_output "[(3000, 4), (1000, 1), (0, 0)]"
+}
+
 @test "install puts the library, header and pkg-config file in place, and they build a program" {
 	requires cmd:cc cmd:pkg-config
 	dest="$BATS_TEST_TMPDIR/root"

@@ -188,6 +188,43 @@ shmfs_kill9() {
 	done
 }
 
+# users_add VAR...: for a suite run as root (in setup_file), make one test
+# user per VAR, named for this run, and export VAR (the name) and VAR_ID
+# (the uid). /dev/fuse is opened to all users, as Debian's udev rule makes
+# it (0666), for their own mounts. users_del (in teardown_file) removes the
+# users and their default stores, and puts /dev/fuse back.
+users_add() {
+	local var name
+	FUSE_DEV_MODE=$(stat -c %a /dev/fuse)
+	export FUSE_DEV_MODE
+	chmod 0666 /dev/fuse
+	for var in "$@"; do
+		name="shx$$${var,,}"
+		useradd -M -U -s /usr/sbin/nologin "$name"
+		export "$var=$name" "${var}_ID=$(id -u "$name")"
+		TEST_USERS="${TEST_USERS:-} $name"
+	done
+	export TEST_USERS
+}
+
+users_del() {
+	local name
+	[ -z "${FUSE_DEV_MODE:-}" ] || chmod "$FUSE_DEV_MODE" /dev/fuse
+	for name in ${TEST_USERS:-}; do
+		rm -rf "/dev/shm/shmfs-$(id -u "$name")"
+		userdel "$name" 2>/dev/null || true
+	done
+}
+
+# as USER COMMAND...: run COMMAND as USER (and the user's groups) in the
+# current directory; "root" runs it as it is.
+as() {
+	local user=$1
+	shift
+	[ "$user" != root ] || { "$@"; return; }
+	setpriv --reuid="$user" --regid="$user" --init-groups env HOME=/ "$@"
+}
+
 SHMFS_MOUNTS=()
 SHMFS_PIDS=()
 BG_PIDS=()

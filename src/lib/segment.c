@@ -2,7 +2,8 @@
 /*
  * Segments: opening a segment file by name (open-existing, create-or-open,
  * create-exclusive), growing it, removing it, and saying what went wrong in
- * words that name the segment.
+ * words that name the segment. Names are reached as beneath.c says: no
+ * symbolic link is ever followed.
  *
  * Growing must never shrink a segment that another process grew further at
  * the same moment, so it asks the filesystem to extend the file with
@@ -24,51 +25,28 @@
 #define SHMFS_OPEN_ALL (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL | \
 			SHMFS_TRANSIENT | SHMFS_RDONLY)
 
-/* Create the directories of the name part of PATH (which starts at byte
- * NAME_OFF), leaving the mount directory itself alone. */
-static int mkdir_parents(char *path, size_t name_off)
+/* Open the last component of P as FLAGS ask; *created tells whether this
+ * call made it. */
+static int open_last(const struct shmfs_parent *p, int flags, bool *created)
 {
-	for (char *p = path + name_off; (p = strchr(p, '/')); p++) {
-		int err = 0;
-
-		*p = '\0';
-		if (mkdir(path, 0777) < 0 && errno != EEXIST)
-			err = -errno;
-		*p = '/';
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* Open PATH as FLAGS ask; *created tells whether this call made it. */
-static int open_path(char *path, size_t name_off, int flags, bool *created)
-{
-	int oflags = O_CLOEXEC | O_NOCTTY |
+	int oflags = O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
 		     ((flags & SHMFS_RDONLY) ? O_RDONLY : O_RDWR);
 	bool creating = flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL);
-	int fd, err;
+	int fd;
 
 	/* Bounded: each round means another process removed or created the
 	 * segment between our two calls. */
 	for (int round = 0; round < 100; round++) {
 		if (creating) {
-			fd = open(path, oflags | O_CREAT | O_EXCL, 0666);
+			fd = openat(p->dirfd, p->last, oflags | O_CREAT | O_EXCL, 0666);
 			if (fd >= 0) {
 				*created = true;
 				return fd;
 			}
-			err = errno;
-			if (err == ENOENT && strchr(path + name_off, '/')) {
-				err = mkdir_parents(path, name_off);
-				if (err)
-					return err;
-				continue;
-			}
-			if (err != EEXIST || (flags & SHMFS_OPEN_EXCL))
-				return -err;
+			if (errno != EEXIST || (flags & SHMFS_OPEN_EXCL))
+				return -errno;
 		}
-		fd = open(path, oflags);
+		fd = openat(p->dirfd, p->last, oflags);
 		if (fd >= 0) {
 			*created = false;
 			return fd;
@@ -128,7 +106,9 @@ int shmfs_segment_open(const char *name, uint64_t size, int flags,
 {
 	char path[PATH_MAX];
 	struct shmfs_segment tmp;
+	struct shmfs_parent parent;
 	bool created = false;
+	struct stat st;
 	int fd, err;
 
 	if ((flags & ~SHMFS_OPEN_ALL) ||
@@ -138,9 +118,15 @@ int shmfs_segment_open(const char *name, uint64_t size, int flags,
 	err = shmfs_name_resolve(name, path, sizeof(path));
 	if (err)
 		return err;
-	fd = open_path(path, strlen(path) - strlen(name), flags, &created);
-	if (fd < 0)
-		return fd;
+	err = shmfs_parent_open(&parent, name,
+				flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL));
+	if (err)
+		goto out_parent;
+	fd = open_last(&parent, flags, &created);
+	if (fd < 0) {
+		err = fd;
+		goto out_parent;
+	}
 	err = check_regular(fd, size, flags);
 	if (err)
 		goto out_close;
@@ -158,14 +144,18 @@ int shmfs_segment_open(const char *name, uint64_t size, int flags,
 	err = segment_new(name, path, fd, flags, segp);
 	if (err)
 		goto out_unlink;
+	shmfs_parent_release(&parent);
 	return 0;
 
 out_unlink:
-	/* Leave nothing half-made behind: a new segment goes again. */
-	if (created)
-		unlink(path);
+	/* Leave nothing half-made behind: a new segment goes again, if the
+	 * name still holds it. */
+	if (created && !fstat(fd, &st))
+		shmfs_parent_unlink(&parent, &st);
 out_close:
 	close(fd);
+out_parent:
+	shmfs_parent_release(&parent);
 	return err;
 }
 
@@ -234,14 +224,13 @@ const char *shmfs_segment_name(const struct shmfs_segment *seg)
 
 int shmfs_segment_unlink(const char *name)
 {
-	char path[PATH_MAX];
-	int err = shmfs_name_resolve(name, path, sizeof(path));
+	struct shmfs_parent parent;
+	int err = shmfs_parent_open(&parent, name, false);
 
-	if (err)
-		return err;
-	if (unlink(path) < 0)
-		return -errno;
-	return 0;
+	if (!err)
+		err = shmfs_parent_unlink(&parent, NULL);
+	shmfs_parent_release(&parent);
+	return err;
 }
 
 /* The name, with control characters shown as '?', to keep one line. */
@@ -292,6 +281,9 @@ static int error_print(const char *name, const char *shown, int err,
 				shown);
 	case EPROTO:
 		return snprintf(buf, len, "segment '%s' is not a mailbox", shown);
+	case ELOOP:
+		return snprintf(buf, len, "segment '%s' is reached through a symbolic "
+				"link, which is never followed", shown);
 	}
 	return snprintf(buf, len, "segment '%s': %s", shown,
 			strerror_r(err, ebuf, sizeof(ebuf)));

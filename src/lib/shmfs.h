@@ -98,6 +98,12 @@ enum shmfs_open_flags {
  * -EINVAL (it cannot be grown) and creating flags are -EINVAL too. New
  * segments get mode 0666 less the umask.
  *
+ * The name is reached beneath the segment directory with no symbolic link
+ * followed, in its directories or as its last component, as shm_open()
+ * does: a mount that every user writes to may hold links another user
+ * planted. A link on the way is -ELOOP, and nothing outside the segment
+ * directory is opened, made or grown.
+ *
  * On success *segp is a new segment object, to be released with
  * shmfs_segment_close().
  */
@@ -127,7 +133,9 @@ SHMFS_PUBLIC const char *shmfs_segment_path(const struct shmfs_segment *seg);
 SHMFS_PUBLIC const char *shmfs_segment_name(const struct shmfs_segment *seg);
 
 /* Remove segment NAME. Processes that have it open or mapped keep their
- * pages until they close it. Returns 0, -ENOENT, or another negative errno. */
+ * pages until they close it. Returns 0, -ENOENT, -ELOOP for a symbolic
+ * link on the way or as the name itself (never followed, never removed),
+ * or another negative errno. */
 SHMFS_PUBLIC int shmfs_segment_unlink(const char *name);
 
 /*
