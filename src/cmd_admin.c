@@ -243,6 +243,22 @@ static int discard_wait(const char *store, pid_t pid)
 	return discard_report(store, err);
 }
 
+/*
+ * The store a mount names is the word of whoever serves it: discard it
+ * only for a mount of the caller's own uid (a user's FUSE daemon could
+ * name any directory). A mount that is gone has nobody to ask.
+ */
+static bool mount_is_mine(const char *mp)
+{
+	uid_t owner;
+
+	if (!shmfs_mountinfo_owner(mp, &owner) || owner == geteuid())
+		return true;
+	fprintf(stderr, "shmfs: '%s' was mounted by uid %u: only that user discards its store\n",
+		mp, (unsigned)owner);
+	return false;
+}
+
 int shmfs_cmd_umount(int argc, char **argv)
 {
 	bool lazy = false, discard = false;
@@ -269,6 +285,10 @@ int shmfs_cmd_umount(int argc, char **argv)
 	mp = shmfs_mount_arg(arg);
 	if (!mp)
 		return 1;
+	if (discard && !mount_is_mine(mp)) {
+		free(mp);
+		return 1;
+	}
 	err = status_read(mp, &st);
 	if (!err) {
 		pid = (pid_t)atoi(status_get(&st, "pid"));

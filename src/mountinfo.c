@@ -27,8 +27,12 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-/* Find the last mount at path; copy its device and filesystem type. */
-static bool lookup(const char *path, char *dev, size_t dlen, char *fstype, size_t len)
+/*
+ * Find the last mount at path; copy its device, filesystem type and
+ * superblock options (any of them may be NULL).
+ */
+static bool lookup_all(const char *path, char *dev, size_t dlen, char *fstype, size_t len,
+		       char *opts, size_t olen)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL, *save, *mp, *sep, *majmin;
@@ -52,12 +56,42 @@ static bool lookup(const char *path, char *dev, size_t dlen, char *fstype, size_
 			continue;
 		found = true;
 		sep += 3;
-		snprintf(fstype, len, "%.*s", (int)strcspn(sep, " "), sep);
-		snprintf(dev, dlen, "%s", majmin);
+		if (fstype)
+			snprintf(fstype, len, "%.*s", (int)strcspn(sep, " "), sep);
+		if (dev)
+			snprintf(dev, dlen, "%s", majmin);
+		if (opts) {
+			/* " - TYPE SOURCE OPTIONS" */
+			const char *o = strchr(sep, ' ');
+
+			o = o ? strchr(o + 1, ' ') : NULL;
+			snprintf(opts, olen, "%.*s", o ? (int)strcspn(o + 1, " \n") : 0,
+				 o ? o + 1 : "");
+		}
 	}
 	free(line);
 	fclose(f);
 	return found;
+}
+
+static bool lookup(const char *path, char *dev, size_t dlen, char *fstype, size_t len)
+{
+	return lookup_all(path, dev, dlen, fstype, len, NULL, 0);
+}
+
+bool shmfs_mountinfo_owner(const char *path, uid_t *uid)
+{
+	char opts[1024], *p;
+
+	if (!lookup_all(path, NULL, 0, NULL, 0, opts, sizeof(opts)))
+		return false;
+	for (p = opts; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		if (!strncmp(p, "user_id=", 8)) {
+			*uid = (uid_t)strtoul(p + 8, NULL, 10);
+			return true;
+		}
+	}
+	return false;
 }
 
 bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)

@@ -365,6 +365,65 @@ static int check_own_entries(struct shmfs_store *st, int fd)
 }
 
 /*
+ * Whether a store= path can be trusted as it is written: every component
+ * that exists must belong to root or to the daemon's user (a symbolic link
+ * too), and no directory on the way may let other users swap its entries
+ * (writable by them without the sticky bit). Otherwise another user's
+ * link, say /dev/shm/store -> /etc, would send the store, and a later
+ * discard, anywhere. 0, or -errno with st->why set.
+ */
+/* Refuse the existing component prefix (of store given) if it is not trustworthy. */
+static int check_component(struct shmfs_store *st, const char *given, const char *prefix,
+			   bool *exists)
+{
+	struct stat sb;
+
+	*exists = !lstat(prefix, &sb);
+	if (!*exists)
+		return 0;
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		snprintf(st->why, sizeof(st->why), "not using store '%s': '%s' belongs to uid %u",
+			 given, prefix, (unsigned)sb.st_uid);
+		return -EPERM;
+	}
+	if (S_ISDIR(sb.st_mode) && (sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX)) {
+		snprintf(st->why, sizeof(st->why), "not using store '%s': any user may replace "
+			 "what '%s' holds (mode %04o)", given, prefix, (unsigned)sb.st_mode & 07777);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int check_store_path(struct shmfs_store *st, const char *given)
+{
+	char path[PATH_MAX];
+	size_t len;
+	bool exists = true;
+	int err = 0;
+
+	if (given[0] == '/')
+		len = (size_t)snprintf(path, sizeof(path), "%s", given);
+	else if (getcwd(path, sizeof(path)))
+		len = strlen(path) + (size_t)snprintf(path + strlen(path),
+						      sizeof(path) - strlen(path), "/%s", given);
+	else
+		return store_fail(st, "cannot find store", given, -errno);
+	if (len >= sizeof(path))
+		return store_fail(st, "cannot find store", given, -ENAMETOOLONG);
+	err = check_component(st, given, "/", &exists);
+	/* Each prefix that ends at a '/' or at the end; what is missing the daemon makes. */
+	for (size_t i = 1; !err && exists && i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		err = check_component(st, given, path, &exists);
+		if (i < len)
+			path[i] = '/';
+	}
+	return err;
+}
+
+/*
  * The default store of a user without CAP_SYS_ADMIN, BASE/DIR/KEY (see
  * shmfs_store_default_path()): BASE is /dev/shm, which every user may
  * write to, or the user's runtime directory. Another user may have made
@@ -531,6 +590,11 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 	st->dirfd = st->rootfd = st->lockfd = -1;
 	st->kind = store_kind_for(o);
 	*why = st->why;
+	if (o->store) {
+		err = check_store_path(st, o->store);
+		if (err)
+			return err;
+	}
 	st->path = o->store ? realpath(o->store, NULL) : shmfs_store_default_path(mountpoint);
 	if (!st->path && o->store && errno == ENOENT) {
 		if (mkdir(o->store, 0700) == 0)

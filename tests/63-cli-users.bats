@@ -248,3 +248,43 @@ store_of_a_mount() {
 
 $bxdg:"
 }
+
+@test "root's store= is refused when another user's link or directory is on its path, and nothing there is touched" {
+	local victim=$BATS_TEST_TMPDIR/victim link=/dev/shm/shx$$-store
+	mkdir "$BATS_TEST_TMPDIR/mnt"
+	mkdir -m 0755 "$victim"
+	printf 'not a store\n' >"$victim/file"
+	as "$UB" ln -s "$victim" "$link"
+	run --separate-stderr "$SHMFS" mount -o "store=$link" "$BATS_TEST_TMPDIR/mnt"
+	rm -f "$link"
+	assert_failure 1
+	assert_equal "$stderr" "shmfs: not using store '$link': '$link' belongs to uid $UB_ID"
+	run stat -c '%a %U' "$victim"
+	assert_output "755 root"
+	run ls -A "$victim"
+	assert_output "file"
+	# A directory open to all without the sticky bit: anyone could swap the store.
+	mkdir -m 0777 "$BATS_TEST_TMPDIR/open"
+	run --separate-stderr "$SHMFS" mount -o "store=$BATS_TEST_TMPDIR/open/s" \
+		"$BATS_TEST_TMPDIR/mnt"
+	assert_failure 1
+	assert_equal "$stderr" "shmfs: not using store '$BATS_TEST_TMPDIR/open/s': any user may replace what '$BATS_TEST_TMPDIR/open' holds (mode 0777)"
+	run ls -A "$BATS_TEST_TMPDIR/open"
+	assert_output ""
+}
+
+@test "root's umount --discard of another user's mount leaves the store it names alone" {
+	user_mnt
+	store_of_a_mount
+	run as "$UA" sh -c 'printf kept >"$1/seg"' sh "$USER_MNT"
+	assert_success
+	run --separate-stderr "$SHMFS" umount --discard "$USER_MNT"
+	assert_failure 1
+	assert_equal "$stderr" "shmfs: '$USER_MNT' was mounted by uid $UA_ID: only that user discards its store"
+	run as "$UA" cat "$USER_MNT/seg"
+	assert_output kept
+	[ -d "$STORE/root" ] || fail "the store was touched"
+	run as "$UA" "$SHMFS" umount --discard "$USER_MNT"
+	assert_success
+	[ ! -e "$STORE" ] || fail "A's own discard left the store"
+}
