@@ -50,6 +50,16 @@ teardown() {
 	return $rc
 }
 
+# wait_line FILE LINE: wait up to 10 s for FILE to have a line starting LINE.
+wait_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q "^$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Root's mount, shared by every user.
 mount_shared() {
 	shmfs_mount -o allow_other "$@"
@@ -356,15 +366,12 @@ close: ok"
 }
 
 @test "a segment still mapped after its last close stays until the mapping goes" {
-	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go i
+	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go
 	mount_shared
 	as "$UA" t_io open "$MNT/held" rdwr,creat ftruncate 4096 mark hold 4096 close \
 		wait "$go" unmap >"$out" 2>&1 &
 	BG_PIDS+=($!)
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^close: ok' "$out" && break
-		sleep 0.05
-	done
+	wait_line "$out" 'close: ok'
 	run cat "$out"
 	assert_output "open: ok
 ftruncate 4096: ok
@@ -392,21 +399,15 @@ close: ok"
 	assert_failure
 	assert_output --partial "Operation not permitted"
 	# Marked alone, then linked by B before its last close: neither name goes.
-	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go i
+	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go
 	as "$UA" t_io umask 0 create "$MNT/own" 0666 open "$MNT/own" rdwr mark \
 		wait "$go" close >"$out" 2>&1 &
 	BG_PIDS+=($!)
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^mark: ok' "$out" && break
-		sleep 0.05
-	done
+	wait_line "$out" 'mark: ok'
 	run as "$UB" ln "$MNT/own" "$MNT/bdir/own"
 	assert_success
 	touch "$go"
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^close: ok' "$out" && break
-		sleep 0.05
-	done
+	wait_line "$out" 'close: ok'
 	run cat "$out"
 	assert_output "umask: ok
 create: ok
