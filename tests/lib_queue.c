@@ -586,6 +586,9 @@ static int kc_consumer(struct kc_shared *s, bool zero)
 		if (k >= KC_MAX || k < last)
 			return 23;
 		__atomic_fetch_add(&s->count[k], 1, __ATOMIC_SEQ_CST);
+		/* Work on the message in place, where most kills land. */
+		if (zero)
+			usleep(20);
 		if (zero && shmfs_queue_release(q))
 			return 24;
 		last = k;
@@ -658,9 +661,11 @@ static void check_kill_consumer(uint32_t rounds, bool zero)
 		      s->lost_reported <= killed,
 		      "%ju missing, %d reported lost", (uintmax_t)missing,
 		      s->lost_reported);
-	printf("kill-consumer (%s): %d consumers killed; no message twice, "
-	       "at most one missing per kill%s\n", zero ? "zero-copy" : "copy",
-	       killed, zero ? ", each reported" : "");
+	if (!failures)
+		printf("kill-consumer (%s): %d consumers killed; no message twice, "
+		       "at most one missing per kill%s\n",
+		       zero ? "zero-copy" : "copy", killed,
+		       zero ? ", each reported" : "");
 	fprintf(stderr, "kill-consumer: %ju messages, %ju missing, %d reported\n",
 		(uintmax_t)s->total, (uintmax_t)missing, s->lost_reported);
 	shmfs_queue_close(q);
