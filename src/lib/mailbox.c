@@ -44,6 +44,7 @@
  * by the first opener that finds it zeroed; the magic is written last.
  */
 #include "segment.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -259,14 +260,6 @@ uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb)
 	return atomic_load_explicit(&mb->sh->seq, memory_order_acquire) / 2;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A publish is in progress (counter ODD): wait a little. Gives -EAGAIN
  * once the same publish has been unfinished for too long. */
 static int read_stalled(uint64_t odd, uint64_t *stall_seq, long long *since,
@@ -274,10 +267,10 @@ static int read_stalled(uint64_t odd, uint64_t *stall_seq, long long *since,
 {
 	if (odd != *stall_seq) {
 		*stall_seq = odd;
-		*since = now_ns();
+		*since = shmfs_now_ns();
 		*spins = 0;
 	}
-	if (++*spins % 64 == 0 && now_ns() - *since > MAILBOX_STALL_NS)
+	if (++*spins % 64 == 0 && shmfs_now_ns() - *since > MAILBOX_STALL_NS)
 		return -EAGAIN;
 	sched_yield();
 	return 0;
@@ -372,7 +365,7 @@ int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
 	uint32_t word;
 
 	if (timeout_ms > 0) {
-		long long end = now_ns() + timeout_ms * 1000000LL;
+		long long end = shmfs_now_ns() + timeout_ms * 1000000LL;
 
 		deadline.tv_sec = (time_t)(end / 1000000000LL);
 		deadline.tv_nsec = (long)(end % 1000000000LL);

@@ -34,9 +34,11 @@
  * A consumer killed during a copying receive loses nothing: HEAD had not
  * moved, so the next consumer receives that message whole.
  *
- * Blocking: a side that must wait (empty ring, full ring) counts itself in
- * its WAITING word and sleeps on the other side's WAKE futex word; the
- * other side, after it moves its position, issues a full fence, and wakes
+ * Blocking: a side that must wait (empty ring, full ring) says in its
+ * WANT word which position of the other side it waits for, counts itself
+ * in its WAITING word and sleeps on the other side's WAKE futex word (a
+ * producer short of room waits for half the ring, so a full queue costs
+ * one wake-up per half ring, not one per message); the other side, after it moves its position, issues a full fence, and wakes
  * only when somebody is counted. Store-then-fence-then-load on both sides
  * means that either the waiter sees the new position or the mover sees the
  * waiter (the classic store-buffering argument), so no wake-up is lost.
@@ -50,6 +52,7 @@
  * All processes using one queue must share a PID namespace.
  */
 #include "segment.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +86,9 @@ struct queue_side {
 	_Atomic uint32_t owner_start;	/* owner's start time; 0 unknown */
 	_Atomic uint32_t waiting;	/* this side's blocked processes */
 	_Atomic uint32_t wake;		/* futex: bumped when pos moved */
-	uint64_t reserved[4];
+	_Atomic uint64_t want;		/* a waiter waits for the other's
+					 * pos to reach this */
+	uint64_t reserved[3];
 };
 
 /* The shared header; its offsets are part of the format. */
@@ -128,18 +133,10 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val,
 		       FUTEX_BITSET_MATCH_ANY);
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A deadline TIMEOUT_MS from now in ns; LLONG_MAX for no limit (< 0). */
 static long long deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? LLONG_MAX : now_ns() + timeout_ms * 1000000LL;
+	return timeout_ms < 0 ? LLONG_MAX : shmfs_now_ns() + timeout_ms * 1000000LL;
 }
 
 static struct timespec ts_of(long long ns)
@@ -272,7 +269,7 @@ static int side_lock(struct queue_side *side, long long deadline,
 			sched_yield();
 			continue;
 		}
-		now = now_ns();
+		now = shmfs_now_ns();
 		if (now >= next_check) {
 			if (owner_dead(tid, atomic_load(&side->owner_start)) &&
 			    atomic_compare_exchange_strong(&side->lock, &cur,
@@ -342,29 +339,33 @@ static int record_length(const struct shmfs_queue *q, uint64_t head,
 	return 0;
 }
 
-/* After a position moved: wake the other side if somebody waits there. */
+/* After MINE's position moved: wake the other side if it waits for it. */
 static void wake_other(struct queue_side *mine, struct queue_side *other)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&other->waiting, memory_order_relaxed)) {
+	if (atomic_load_explicit(&other->waiting, memory_order_relaxed) &&
+	    atomic_load_explicit(&mine->pos, memory_order_relaxed) >=
+	    atomic_load_explicit(&other->want, memory_order_relaxed)) {
 		atomic_fetch_add(&mine->wake, 1);
 		futex(&mine->wake, FUTEX_WAKE, INT_MAX, NULL);
 	}
 }
 
 /*
- * Block until OTHER's position differs from SEEN, or DEADLINE. Counted in
- * MINE's waiting word, so OTHER knows to wake us.
+ * Block until OTHER's position reaches WANT, or DEADLINE. Counted in
+ * MINE's waiting word, so OTHER knows to wake us. Only the holder of
+ * MINE's lock waits here, so one WANT word per side is enough.
  */
 static int wait_other(struct queue_side *mine, struct queue_side *other,
-		      uint64_t seen, long long deadline)
+		      uint64_t want, long long deadline)
 {
 	uint32_t word;
 	int err = 0;
 
+	atomic_store(&mine->want, want);
 	atomic_fetch_add(&mine->waiting, 1);
 	word = atomic_load(&other->wake);
-	if (atomic_load(&other->pos) == seen)
+	if (atomic_load(&other->pos) < want)
 		err = futex_sleep(&other->wake, word, deadline);
 	atomic_fetch_sub(&mine->waiting, 1);
 	return err;
@@ -555,6 +556,21 @@ static int producer_lock(struct shmfs_queue *q, long long deadline,
 	return 0;
 }
 
+/*
+ * The HEAD a producer short of room waits for: room for NEED bytes, and
+ * half the ring free, so that a full queue wakes its producer once per
+ * half ring rather than once per message.
+ */
+static uint64_t space_wanted(const struct shmfs_queue *q, uint64_t head,
+			     uint64_t tail, uint64_t need)
+{
+	uint64_t want = tail + need - q->capacity, half = head + q->capacity / 2;
+
+	if (want < half)
+		want = half;
+	return want < tail ? want : tail;
+}
+
 int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp,
 			int timeout_ms)
 {
@@ -575,10 +591,11 @@ int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp,
 			goto out_unlock;
 		if (q->capacity - (tail - head) >= need)
 			break;
-		err = timeout_ms == 0 ? -EAGAIN : now_ns() >= deadline ?
+		err = timeout_ms == 0 ? -EAGAIN : shmfs_now_ns() >= deadline ?
 			-ETIMEDOUT : 0;
 		if (!err)
-			err = wait_other(&q->sh->prod, &q->sh->cons, head,
+			err = wait_other(&q->sh->prod, &q->sh->cons,
+					 space_wanted(q, head, tail, need),
 					 deadline);
 		if (err)
 			goto out_unlock;
@@ -711,11 +728,11 @@ static int consumer_next(struct shmfs_queue *q, int timeout_ms,
 			*posp = head;
 			return 0;
 		}
-		err = timeout_ms == 0 ? -EAGAIN : now_ns() >= deadline ?
+		err = timeout_ms == 0 ? -EAGAIN : shmfs_now_ns() >= deadline ?
 			-ETIMEDOUT : 0;
 		if (!err)
-			err = wait_other(&q->sh->cons, &q->sh->prod, tail,
-					 deadline);
+			err = wait_other(&q->sh->cons, &q->sh->prod,
+					 tail + RECORD_HEADER, deadline);
 		if (err)
 			break;
 	}
