@@ -14,5 +14,7 @@ int shmfs_cmd_status(int argc, char **argv);	/* cmd_admin.c */
 int shmfs_cmd_create(int argc, char **argv);	/* cmd_segment.c */
 int shmfs_cmd_ls(int argc, char **argv);	/* cmd_segment.c */
 int shmfs_cmd_rm(int argc, char **argv);	/* cmd_segment.c */
+int shmfs_cmd_send(int argc, char **argv);	/* cmd_queue.c */
+int shmfs_cmd_recv(int argc, char **argv);	/* cmd_queue.c */
 
 #endif

@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{ "create", shmfs_cmd_create, "create [--transient] NAME SIZE" },
 	{ "ls", shmfs_cmd_ls, "ls [--json] [MOUNTPOINT]" },
 	{ "rm", shmfs_cmd_rm, "rm NAME..." },
+	{ "send", shmfs_cmd_send, "send [--timeout S] [--capacity BYTES] QUEUE" },
+	{ "recv", shmfs_cmd_recv, "recv [--timeout S] QUEUE" },
 };
 
 static void usage(FILE *out)

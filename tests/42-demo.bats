@@ -182,23 +182,78 @@ sum 1 2 39 -> 42
 stop -> stopping"
 }
 
-@test "Commands/Results in shell: flock and inotifywait through the mount" {
-	requires cmd:inotifywait cmd:flock
+@test "Commands/Results in shell over queues: shmfs send and shmfs recv" {
+	export PATH="$(dirname "$SHMFS"):$PATH"
 	background "$BATS_TEST_TMPDIR/server.log" "$EXAMPLES/commands-results.sh" server
 	server=$BG_PID
-	wait_for_line "$BATS_TEST_TMPDIR/server.log" '^serving '
+	wait_for_line "$BATS_TEST_TMPDIR/server.log" '^serving Commands$'
 	run "$EXAMPLES/commands-results.sh" client upper hello
 	assert_success
 	assert_output "HELLO"
 	run "$EXAMPLES/commands-results.sh" client sum 1 2 3
 	assert_success
 	assert_output "6"
+	# Eight clients at once: each gets its own answer, exactly once.
+	local i pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		"$EXAMPLES/commands-results.sh" client sum "$i" 100 \
+			>"$BATS_TEST_TMPDIR/client.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}"
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		run cat "$BATS_TEST_TMPDIR/client.$i"
+		assert_output "$((i + 100))"
+	done
 	run "$EXAMPLES/commands-results.sh" client stop
 	assert_success
 	assert_output "stopping"
 	status=0
 	wait "$server" || status=$?
 	assert_equal "$status" 0
-	run cat "$MNT/Results"
-	assert_output --regexp '^[0-9.]+ stopping$'
+	run grep -c '^sum [1-8] 100$' "$BATS_TEST_TMPDIR/server.log"
+	assert_success
+	assert_output 8
+	# The reply queues are gone; Commands stays, empty.
+	run ls "$MNT"
+	assert_success
+	assert_output "Commands"
+	run "$SHMFS" recv --timeout 0 Commands
+	assert_failure 1
+	assert_output "shmfs: no message on queue 'Commands'"
+}
+
+@test "shmfs send and recv: bytes as they are, timeouts, errors" {
+	printf 'two\0bytes' | "$SHMFS" send q
+	run bash -c '"$SHMFS" recv q | od -An -c'
+	assert_success
+	assert_output "   t   w   o  \\0   b   y   t   e   s"
+	run "$SHMFS" recv --timeout 0.1 q
+	assert_failure 1
+	assert_output "shmfs: no message on queue 'q'"
+	# recv blocks until a message comes.
+	(sleep 0.3; echo late | "$SHMFS" send q) &
+	run "$SHMFS" recv q
+	assert_success
+	assert_output "late"
+	run bash -c 'head -c 70000 /dev/zero | "$SHMFS" send --capacity 65536 small'
+	assert_failure 1
+	assert_output "shmfs: the message is larger than queue 'small' takes (65528 bytes)"
+	echo x | "$SHMFS" send small
+	run "$SHMFS" send --timeout 0.1 small </dev/null
+	assert_success
+	head -c 8192 /dev/urandom >"$MNT/plain"
+	run "$SHMFS" recv plain
+	assert_failure 1
+	assert_output "shmfs: 'plain' is not a queue"
+	run "$SHMFS" recv --timeout x q
+	assert_failure 2
+	assert_output "shmfs: invalid timeout 'x' (seconds)"
+	run "$SHMFS" recv
+	assert_failure 2
+	assert_output "shmfs: usage: shmfs recv [--timeout S] QUEUE"
+	run "$SHMFS" recv ../escape
+	assert_failure 2
 }

@@ -41,7 +41,7 @@ fresh_dir() {
 		assert_success
 		[ -z "$stderr" ]
 		for word in "shmfs mount" "shmfs umount" "shmfs status" "shmfs discard" \
-			"shmfs create" "shmfs ls" "shmfs rm" size= nr_inodes= mode= uid= gid= \
+			"shmfs create" "shmfs ls" "shmfs rm" "shmfs send" "shmfs recv" size= nr_inodes= mode= uid= gid= \
 			store= passthrough= allow_other --version; do
 			assert_output --partial "$word"
 		done
@@ -245,7 +245,7 @@ complete_line() {
 @test "completion: subcommands and global flags" {
 	run complete_line "shmfs "
 	assert_success
-	assert_output "$(printf '%s\n' create discard ls mount rm status umount)"
+	assert_output "$(printf '%s\n' create discard ls mount recv rm send status umount)"
 	run complete_line "shmfs u"
 	assert_success
 	assert_output umount
@@ -470,4 +470,22 @@ fails_cleanly() {
 	[[ $stderr == *"$STORE"*"Read-only file system"* ]] || fail "$stderr"
 	refute shmfs_is_mounted "$dir"
 	assert_store_intact
+}
+
+@test "completion: send and recv offer queue names and their options" {
+	export SHMFS_DIR=$BATS_TEST_TMPDIR/segs
+	mkdir -p "$SHMFS_DIR"
+	touch "$SHMFS_DIR/Commands"
+	run complete_line "shmfs recv --timeout 5 C"
+	assert_success
+	assert_output Commands
+	run complete_line "shmfs send --"
+	assert_success
+	assert_output "$(printf '%s\n' --capacity --help --timeout)"
+	run complete_line "shmfs recv --"
+	assert_success
+	assert_output "$(printf '%s\n' --help --timeout)"
+	run complete_line "shmfs send Commands "
+	assert_success
+	assert_output ""
 }

@@ -132,3 +132,35 @@ setup() {
 	assert_success
 	assert_output ""
 }
+
+@test "msgbench: mailbox, queue and zero-copy queue against socketpair, pipe, mq and memcpy, every message checked" {
+	shmfs_mount
+	local mb="$SHMFS_BUILD_DIR/contrib/bench/shmfs-msgbench" t
+	run "$mb" --rounds 1 --duration 0.02 --sizes 26,70000 "$MNT"
+	assert_success
+	for t in mailbox queue queue-zc; do
+		assert_line --regexp "^26 B +$t +[0-9,]+ +[0-9.]+ +[0-9,.]+ +[0-9.]+ +[0-9.]+$"
+		assert_line --regexp "^70 KB +$t +[0-9,]+ +[0-9.]+ +[0-9,.]+ +[0-9.]+ +[0-9.]+$"
+	done
+	assert_line --regexp "^70 KB +socketpair +[0-9,]+ +1.00 +[0-9,.]+ +1.00 +[0-9.]+$"
+	assert_line --regexp "^70 KB +memcpy +- +- +[0-9,.]+ +[0-9.]+ +1.00$"
+	assert_line --regexp "^POSIX mq: /proc/sys/fs/mqueue/msgsize_max is [0-9]+ here"
+	run ls -A "$MNT"
+	assert_success
+	assert_output ""
+}
+
+@test "run-msgbench: mounts, measures, leaves nothing mounted" {
+	[ "$SHMFS_TEST_MODE" = cached ] || skip "run in the cached-mode pass only"
+	TMPDIR=$BATS_TEST_TMPDIR run "$SHMFS_BUILD_DIR/contrib/bench/run-msgbench" \
+		--rounds 1 --duration 0.02 --sizes 4096 --markdown
+	assert_success
+	assert_line "| size | transport | round trips/s | ÷ socket | one-way MB/s | ÷ socket | ÷ memcpy |"
+	assert_line --regexp '^\| 4 KiB \| queue \| [0-9,]+ \| [0-9.]+ \| [0-9,.]+ \| [0-9.]+ \| [0-9.]+ \|$'
+	run grep -c "$BATS_TEST_TMPDIR/shmfs-msgbench" /proc/self/mountinfo
+	assert_failure 1
+	assert_output 0
+	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-msgbench.*'
+	assert_success
+	assert_output ""
+}

@@ -140,6 +140,8 @@ static void poke(const char *name, size_t off, const void *bytes, size_t len)
 static void check_basic_messages(void)
 {
 	struct shmfs_mailbox *mb = NULL, *rd = NULL;
+	struct shmfs_mailbox_token tok;
+	const void *data;
 	char buf[256];
 	size_t len = 0;
 	uint64_t seq = 99, odd;
@@ -172,9 +174,12 @@ static void check_basic_messages(void)
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, NULL), 0);
 	CHECK(len == shmfs_mailbox_capacity(mb), "a message of full capacity");
 
-	/* A wrong checksum is caught. */
-	poke("mb-basic", 32, "\1\2\3\4\5\6\7\10", 8);
+	/* A length past the capacity, written by a broken publisher, is
+	 * refused, never copied. */
+	odd = 1ull << 40;
+	poke("mb-basic", 24, &odd, 8);
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), -EBADMSG);
+	CHECK_ERR(shmfs_mailbox_read_begin(rd, &data, &len, &tok), -EBADMSG);
 
 	/* A publisher that died half-way leaves the counter odd: readers give
 	 * up after a while rather than spin for ever, and the next publish
@@ -186,9 +191,39 @@ static void check_basic_messages(void)
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), 0);
 	CHECK(len == 5 && !memcmp(buf, "again", 5) && seq == 4,
 	      "repaired: seq %ju", (uintmax_t)seq);
+
+	/* Zero-copy: the bytes in place, valid until the next publish. */
+	CHECK_ERR(shmfs_mailbox_read_begin(rd, &data, &len, &tok), 0);
+	CHECK(len == 5 && !memcmp(data, "again", 5) && tok.seq == 4,
+	      "in place: len %zu seq %ju", len, (uintmax_t)tok.seq);
+	CHECK_ERR(shmfs_mailbox_read_validate(rd, &tok), 0);
+	CHECK_ERR(shmfs_mailbox_publish(mb, "third", 5, &seq), 0);
+	CHECK_ERR(shmfs_mailbox_read_validate(rd, &tok), -ESTALE);
+	CHECK_ERR(shmfs_mailbox_read_begin(rd, &data, &len, &tok), 0);
+	CHECK(len == 5 && !memcmp(data, "third", 5) && tok.seq == 5,
+	      "in place again: seq %ju", (uintmax_t)tok.seq);
+	CHECK_ERR(shmfs_mailbox_read_validate(rd, &tok), 0);
 	shmfs_mailbox_close(rd);
 	shmfs_mailbox_close(mb);
 	shmfs_segment_unlink("mb-basic");
+}
+
+/* A mailbox of format version 1 (with a checksum) is refused by name. */
+static void check_basic_version(void)
+{
+	struct shmfs_mailbox *mb = NULL;
+	uint16_t v1 = 1;
+
+	shmfs_segment_unlink("mb-v1");
+	CHECK_ERR(shmfs_mailbox_open("mb-v1", 64, SHMFS_OPEN_CREATE, &mb), 0);
+	shmfs_mailbox_close(mb);
+	poke("mb-v1", 4, &v1, 2);
+	CHECK_ERR(shmfs_mailbox_open("mb-v1", 0, 0, &mb), -EPROTONOSUPPORT);
+	CHECK_ERR(shmfs_mailbox_open("mb-v1", 64, SHMFS_OPEN_CREATE, &mb),
+		  -EPROTONOSUPPORT);
+	CHECK_ERR(shmfs_mailbox_open("mb-v1", 0, SHMFS_RDONLY, &mb),
+		  -EPROTONOSUPPORT);
+	shmfs_segment_unlink("mb-v1");
 }
 
 /* -------------------------------------------------------------- wake */
@@ -449,6 +484,7 @@ int main(int argc, char **argv)
 	if (all || !strcmp(what, "basic")) {
 		check_basic_errors();
 		check_basic_messages();
+		check_basic_version();
 	}
 	if (all || !strcmp(what, "wake"))
 		check_wake();

@@ -4,7 +4,7 @@
 # mountpoints from /proc/mounts, and segment names under $SHMFS_DIR.
 # Needs nothing from the bash-completion package.
 
-_shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm'
+_shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm\nsend\nrecv'
 _shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nuring=\nbusy_poll=\nxattr\nacl\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
@@ -174,7 +174,7 @@ _shmfs()
 	cmd=${words[1]}
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
-		-o | --store) i=$((i + 1)) ;;
+		-o | --store | --timeout | --capacity) i=$((i + 1)) ;;
 		-*) ;;
 		*) npos=$((npos + 1)) ;;
 		esac
@@ -231,6 +231,19 @@ _shmfs()
 		if [[ $cur == -* ]]; then
 			_shmfs_match --help "$cur"
 		else
+			_shmfs_segments "$cur"
+		fi
+		;;
+	send | recv)
+		if [[ $prev == --timeout || $prev == --capacity ]]; then
+			:
+		elif [[ $cur == -* ]]; then
+			if [[ $cmd == send ]]; then
+				_shmfs_match $'--timeout\n--capacity\n--help' "$cur"
+			else
+				_shmfs_match $'--timeout\n--help' "$cur"
+			fi
+		elif ((npos == 0)); then
 			_shmfs_segments "$cur"
 		fi
 		;;

@@ -3,15 +3,38 @@
  * The mailbox: one message slot in a segment, one publisher, any number of
  * readers in any processes, no locks on the data path.
  *
- * The slot is guarded by a seqlock. The publisher makes the 64-bit sequence
- * counter odd, writes length, bytes and checksum, then makes it even again
- * (release). A reader loads the counter (acquire), copies, issues an
- * acquire fence and loads the counter again: if it is unchanged and even,
- * no publish overlapped the copy and the copy is whole; otherwise it tries
- * again. The slot is read and written with relaxed atomic word accesses,
- * so the concurrent copy is no data race. The publisher's fence between
- * making the counter odd and writing the bytes is what lets a reader that
- * saw new bytes also see the odd counter (C11 fence-fence synchronisation).
+ * The slot is guarded by a seqlock, the way the kernel's seqcount_t is:
+ *
+ *   publisher                          reader
+ *   seq = odd         (relaxed)        s1 = seq          (acquire)
+ *   release fence                      copy the slot     (plain memcpy)
+ *   length, bytes     (plain memcpy)   acquire fence
+ *   seq = odd + 1     (release)        s2 = seq          (relaxed)
+ *                                      whole iff s1 == s2 and s1 even
+ *
+ * Why each fence is there:
+ *   - the publisher's release fence keeps the slot stores from becoming
+ *     visible before the odd counter: a reader that saw any new byte then
+ *     also sees the counter odd (or newer) when it loads it again;
+ *   - the release store of the even counter publishes every slot store
+ *     before it, and the reader's acquire load of s1 pairs with it: a
+ *     reader that saw s1 even and unchanged copied only bytes of that
+ *     publish;
+ *   - the reader's acquire fence keeps its slot loads from moving after
+ *     the second load of the counter, so a publish that overlapped the copy
+ *     always shows as s2 != s1.
+ * The copies are plain memcpy() calls, so they run at memory speed. The
+ * slot lives in a shared mapping that other processes write and the
+ * compiler cannot see into; the fences above are compiler barriers as
+ * well as CPU ones, and a copy made while the counter moved is thrown away
+ * unread, so the race on the bytes is the benign one every seqlock has.
+ *
+ * No checksum: the counter already says whether a copy is whole, and a
+ * publisher that died half-way leaves the counter odd, which readers
+ * report after a second (the next publish repairs the slot). Format
+ * version 1 had an FNV-1a checksum of every message, computed byte by
+ * byte on both sides; version 2 dropped it, and each version refuses the
+ * other's mailboxes (-EPROTONOSUPPORT here, -EPROTO in version 1).
  *
  * Waiting uses a futex on a 32-bit word of the shared header, set to the low
  * half of the counter after each publish. The page is shared between
@@ -21,6 +44,7 @@
  * by the first opener that finds it zeroed; the magic is written last.
  */
 #include "segment.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -36,7 +60,7 @@
 #include <unistd.h>
 
 #define MAILBOX_MAGIC 0x424d4853u	/* "SHMB" in little-endian order */
-#define MAILBOX_VERSION 1
+#define MAILBOX_VERSION 2
 /* A publish left half-done this long means its publisher died. */
 #define MAILBOX_STALL_NS 1000000000LL
 
@@ -48,11 +72,11 @@ struct mailbox_shared {
 	uint64_t capacity;
 	_Atomic uint64_t seq;		/* seqlock: odd while publishing */
 	_Atomic uint64_t length;	/* bytes in the slot */
-	_Atomic uint64_t checksum;	/* shmfs_checksum() of them */
+	uint64_t reserved1;		/* version 1: a checksum */
 	_Atomic uint32_t futex;		/* low 32 bits of seq, after publish */
 	uint32_t reserved0;
 	uint64_t reserved[2];
-	_Atomic uint64_t slot[];	/* the message, capacity bytes */
+	unsigned char slot[];		/* the message, capacity bytes */
 };
 
 _Static_assert(sizeof(struct mailbox_shared) == SHMFS_MAILBOX_HEADER_SIZE,
@@ -86,40 +110,6 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val,
 		       FUTEX_BITSET_MATCH_ANY);
 }
 
-/* Copy the slot's first LEN bytes out, one relaxed word at a time. */
-static void slot_load(void *dst, const _Atomic uint64_t *slot, size_t len)
-{
-	unsigned char *d = dst;
-	size_t words = len / 8, i;
-	uint64_t w;
-
-	for (i = 0; i < words; i++) {
-		w = atomic_load_explicit(&slot[i], memory_order_relaxed);
-		memcpy(d + 8 * i, &w, 8);
-	}
-	if (len % 8) {
-		w = atomic_load_explicit(&slot[words], memory_order_relaxed);
-		memcpy(d + 8 * words, &w, len % 8);
-	}
-}
-
-static void slot_store(_Atomic uint64_t *slot, const void *src, size_t len)
-{
-	const unsigned char *s = src;
-	size_t words = len / 8, i;
-	uint64_t w;
-
-	for (i = 0; i < words; i++) {
-		memcpy(&w, s + 8 * i, 8);
-		atomic_store_explicit(&slot[i], w, memory_order_relaxed);
-	}
-	if (len % 8) {
-		w = 0;
-		memcpy(&w, s + 8 * words, len % 8);
-		atomic_store_explicit(&slot[words], w, memory_order_relaxed);
-	}
-}
-
 /* Set up a zeroed header for a slot of CAPACITY bytes. */
 static void header_init(struct mailbox_shared *sh, uint64_t capacity)
 {
@@ -132,9 +122,11 @@ static void header_init(struct mailbox_shared *sh, uint64_t capacity)
 static int header_check(const struct mailbox_shared *sh, uint64_t seg_size)
 {
 	if (atomic_load_explicit(&sh->magic, memory_order_acquire) !=
-		    MAILBOX_MAGIC ||
-	    sh->version != MAILBOX_VERSION ||
-	    sh->header_size != SHMFS_MAILBOX_HEADER_SIZE ||
+	    MAILBOX_MAGIC)
+		return -EPROTO;
+	if (sh->version != MAILBOX_VERSION)
+		return -EPROTONOSUPPORT;
+	if (sh->header_size != SHMFS_MAILBOX_HEADER_SIZE ||
 	    sh->capacity % 8 ||
 	    sh->capacity > seg_size - SHMFS_MAILBOX_HEADER_SIZE)
 		return -EPROTO;
@@ -240,20 +232,18 @@ int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf,
 			  size_t len, uint64_t *seqp)
 {
 	struct mailbox_shared *sh = mb->sh;
-	uint64_t sum, odd;
+	uint64_t odd;
 
 	if (mb->seg->flags & SHMFS_RDONLY)
 		return -EBADF;
 	if (len > mb->capacity)
 		return -EMSGSIZE;
-	sum = shmfs_checksum(buf, len);
 	/* Odd already means a publisher died half-way: carry on from it. */
 	odd = atomic_load_explicit(&sh->seq, memory_order_relaxed) | 1;
 	atomic_store_explicit(&sh->seq, odd, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&sh->length, len, memory_order_relaxed);
-	slot_store(sh->slot, buf, len);
-	atomic_store_explicit(&sh->checksum, sum, memory_order_relaxed);
+	memcpy(sh->slot, buf, len);
 	atomic_store_explicit(&sh->seq, odd + 1, memory_order_release);
 
 	atomic_store_explicit(&sh->futex, (uint32_t)(odd + 1),
@@ -270,14 +260,6 @@ uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb)
 	return atomic_load_explicit(&mb->sh->seq, memory_order_acquire) / 2;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A publish is in progress (counter ODD): wait a little. Gives -EAGAIN
  * once the same publish has been unfinished for too long. */
 static int read_stalled(uint64_t odd, uint64_t *stall_seq, long long *since,
@@ -285,20 +267,20 @@ static int read_stalled(uint64_t odd, uint64_t *stall_seq, long long *since,
 {
 	if (odd != *stall_seq) {
 		*stall_seq = odd;
-		*since = now_ns();
+		*since = shmfs_now_ns();
 		*spins = 0;
 	}
-	if (++*spins % 64 == 0 && now_ns() - *since > MAILBOX_STALL_NS)
+	if (++*spins % 64 == 0 && shmfs_now_ns() - *since > MAILBOX_STALL_NS)
 		return -EAGAIN;
 	sched_yield();
 	return 0;
 }
 
-int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap,
-		       size_t *lenp, uint64_t *seqp)
+/* Wait for an even counter and load the length that goes with it. */
+static int read_start(struct shmfs_mailbox *mb, uint64_t *s1p, uint64_t *lenp)
 {
 	struct mailbox_shared *sh = mb->sh;
-	uint64_t s1, s2, len, sum, stall_seq = 0;
+	uint64_t s1, stall_seq = 0;
 	long long since = 0;
 	unsigned int spins = 0;
 	int err;
@@ -307,32 +289,72 @@ int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap,
 		s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
 		if (s1 == 0)
 			return -ENOMSG;
-		if (s1 & 1) {
-			err = read_stalled(s1, &stall_seq, &since, &spins);
-			if (err)
-				return err;
-			continue;
-		}
-		len = atomic_load_explicit(&sh->length, memory_order_relaxed);
-		sum = atomic_load_explicit(&sh->checksum, memory_order_relaxed);
-		if (len <= cap && len <= mb->capacity)
-			slot_load(buf, sh->slot, (size_t)len);
-		atomic_thread_fence(memory_order_acquire);
-		s2 = atomic_load_explicit(&sh->seq, memory_order_relaxed);
-		if (s1 == s2)
+		if (!(s1 & 1))
 			break;
+		err = read_stalled(s1, &stall_seq, &since, &spins);
+		if (err)
+			return err;
 	}
+	*s1p = s1;
+	*lenp = atomic_load_explicit(&sh->length, memory_order_relaxed);
+	return 0;
+}
+
+/* Did the counter stay at S1 since read_start()? */
+static bool read_unchanged(const struct mailbox_shared *sh, uint64_t s1)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&sh->seq, memory_order_relaxed) == s1;
+}
+
+int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap,
+		       size_t *lenp, uint64_t *seqp)
+{
+	uint64_t s1, len;
+	int err;
+
+	do {
+		err = read_start(mb, &s1, &len);
+		if (err)
+			return err;
+		/* The length is checked against our own copy of the
+		 * capacity: a hostile one never makes us copy past the slot. */
+		if (len <= cap && len <= mb->capacity)
+			memcpy(buf, mb->sh->slot, (size_t)len);
+	} while (!read_unchanged(mb->sh, s1));
 	if (len > mb->capacity)
 		return -EBADMSG;
 	if (lenp)
 		*lenp = (size_t)len;
 	if (seqp)
 		*seqp = s1 / 2;
-	if (len > cap)
-		return -EMSGSIZE;
-	if (shmfs_checksum(buf, (size_t)len) != sum)
+	return len > cap ? -EMSGSIZE : 0;
+}
+
+int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb, const void **datap,
+			     size_t *lenp, struct shmfs_mailbox_token *tok)
+{
+	uint64_t s1, len;
+	int err;
+
+	do {
+		err = read_start(mb, &s1, &len);
+		if (err)
+			return err;
+	} while (len > mb->capacity && !read_unchanged(mb->sh, s1));
+	if (len > mb->capacity)
 		return -EBADMSG;
+	*datap = mb->sh->slot;
+	*lenp = (size_t)len;
+	tok->counter = s1;
+	tok->seq = s1 / 2;
 	return 0;
+}
+
+int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
+				const struct shmfs_mailbox_token *tok)
+{
+	return read_unchanged(mb->sh, tok->counter) ? 0 : -ESTALE;
 }
 
 int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
@@ -343,7 +365,7 @@ int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
 	uint32_t word;
 
 	if (timeout_ms > 0) {
-		long long end = now_ns() + timeout_ms * 1000000LL;
+		long long end = shmfs_now_ns() + timeout_ms * 1000000LL;
 
 		deadline.tv_sec = (time_t)(end / 1000000000LL);
 		deadline.tv_nsec = (long)(end % 1000000000LL);

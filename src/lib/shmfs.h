@@ -12,8 +12,9 @@
  *   - view:    a mapping of a byte range of a segment, with bounds-checked
  *              copies and length-prefixed UTF-8 strings;
  *   - mailbox: a single-writer, many-reader, lock-free message slot (a
- *              seqlock) with futex wake-ups, for the Commands/Results
- *              pattern between processes;
+ *              seqlock) with futex wake-ups: the latest state;
+ *   - queue:   a bounded ring of variable-size messages, each delivered
+ *              once, in order, for the Commands/Results pattern;
  *   - lock:    whole-segment flock() locks and robust process-shared
  *              pthread mutexes stored inside a segment.
  *
@@ -219,12 +220,13 @@ SHMFS_PUBLIC int shmfs_utf8_validate(const void *buf, size_t len);
 
 /*
  * A mailbox is a segment holding one message slot: a 64-byte header (magic
- * "SHMB", version, capacity, a 64-bit sequence counter used as a seqlock,
- * message length, FNV-1a 64 checksum, a 32-bit futex word) followed by
- * CAPACITY bytes. Exactly one process at a time publishes; any number read,
- * without locks: a reader never returns a message that was being
- * overwritten. Each publish replaces the previous message; readers that
- * fall behind see the newest message, not every one.
+ * "SHMB", format version 2, capacity, a 64-bit sequence counter used as a
+ * seqlock, message length, a 32-bit futex word) followed by CAPACITY bytes.
+ * Exactly one process at a time publishes; any number read, without locks:
+ * a reader never returns a message that was being overwritten. Messages are
+ * copied in and out with memcpy(), at memory speed. Each publish replaces
+ * the previous message; readers that fall behind see the newest message,
+ * not every one (for every message exactly once, use a queue).
  *
  * Message sequence numbers count publishes: the first message is 1, and 0
  * means nothing was published yet.
@@ -241,7 +243,8 @@ struct shmfs_mailbox;
  * mailbox with whatever capacity it has.
  *
  * Returns 0, the errors of shmfs_segment_open(), -EPROTO if the segment is
- * not a mailbox (or of another version), -EFBIG if the mailbox's capacity
+ * not a mailbox, -EPROTONOSUPPORT if it is a mailbox of another format
+ * version (version 1, with a checksum, is no longer read), -EFBIG if the mailbox's capacity
  * is smaller than CAPACITY, -EAGAIN if it is not initialised yet and this
  * opener cannot do it (SHMFS_RDONLY, or CAPACITY 0).
  */
@@ -275,11 +278,35 @@ SHMFS_PUBLIC int shmfs_mailbox_publish(struct shmfs_mailbox *mb,
  * publisher is writing, so the copy is always one whole message. Returns 0,
  * -ENOMSG if nothing was published yet, -EMSGSIZE if cap is too small (then
  * *lenp and *seqp describe the message, nothing is copied), -EBADMSG if the
- * checksum does not match (a publisher that broke the protocol), or
- * -EAGAIN if a publish stayed unfinished for a second (a dead publisher).
+ * header's length exceeds the capacity (a process that broke the protocol),
+ * or -EAGAIN if a publish stayed unfinished for a second (a dead publisher).
  */
 SHMFS_PUBLIC int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf,
 				    size_t cap, size_t *lenp, uint64_t *seqp);
+
+/* What shmfs_mailbox_read_begin() saw; SEQ is the message's number. */
+struct shmfs_mailbox_token {
+	uint64_t counter;
+	uint64_t seq;
+};
+
+/*
+ * Zero-copy read: point *datap at the newest message inside the mapping and
+ * set *lenp to its length, without copying. The bytes may be overwritten by
+ * a publish at any moment: inspect them, then call
+ * shmfs_mailbox_read_validate() with the same token; only if it returns 0
+ * were the bytes seen those of one whole message. Never act on them before
+ * it says so (copy what you need, validate, then use the copy).
+ * Returns 0, -ENOMSG, -EBADMSG or -EAGAIN as shmfs_mailbox_read() does.
+ */
+SHMFS_PUBLIC int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb,
+					  const void **datap, size_t *lenp,
+					  struct shmfs_mailbox_token *tok);
+
+/* 0 if no publish started since the read_begin() that filled TOK, else
+ * -ESTALE (read again). */
+SHMFS_PUBLIC int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
+				const struct shmfs_mailbox_token *tok);
 
 /* The sequence number of the newest complete message (0: none yet). */
 SHMFS_PUBLIC uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb);
@@ -294,8 +321,108 @@ SHMFS_PUBLIC uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb);
 SHMFS_PUBLIC int shmfs_mailbox_wait(struct shmfs_mailbox *mb,
 				    uint64_t last_seq, int timeout_ms);
 
-/* The FNV-1a 64-bit hash of buf[0..len), the mailbox checksum. */
+/* The FNV-1a 64-bit hash of buf[0..len) (the checksum of mailbox format 1,
+ * kept for programs that used it; mailboxes no longer compute it). */
 SHMFS_PUBLIC uint64_t shmfs_checksum(const void *buf, size_t len);
+
+/* ---------------------------------------------------------------- queue */
+
+/*
+ * A queue is a segment holding a bounded ring of variable-size messages:
+ * every message is delivered once, in the order it was committed, to one
+ * of the consumers. Any number of producers and consumers, in any
+ * processes; one of each is the fast case (no system call unless one side
+ * waits for the other). Messages are contiguous in memory, so a producer can
+ * write one in place (reserve/commit) and a consumer read one in place
+ * (read/release).
+ *
+ * A process killed at any moment leaves the queue usable: the next
+ * producer or consumer takes over from it (after up to 50 ms). At most the
+ * message it had in hand is lost, never delivered torn, and consumers are
+ * told (-EOWNERDEAD). Whatever another process with write access writes
+ * into the header, the library never reads or writes outside the queue,
+ * never loops for ever, and reports -EBADMSG.
+ *
+ * TIMEOUT_MS everywhere: negative waits without limit, 0 does not wait
+ * (-EAGAIN if it would have to), positive waits that many milliseconds at
+ * most (-ETIMEDOUT). A wait is on a futex in the shared page: a process on
+ * the other side wakes it.
+ */
+struct shmfs_queue;
+
+/* Bytes of header before the ring, on a machine with 4 KiB pages (one page
+ * in general). */
+#define SHMFS_QUEUE_HEADER_SIZE 4096
+
+/*
+ * Open queue NAME. FLAGS are those of shmfs_segment_open(). When the
+ * segment is created (or exists but was never set up), it gets a ring of
+ * CAPACITY bytes rounded up to whole pages; CAPACITY 0 opens an existing
+ * queue. Each message takes its length rounded up to 8, plus 8 bytes.
+ *
+ * Returns 0, the errors of shmfs_segment_open(), -EPROTO if the segment is
+ * not a queue, -EPROTONOSUPPORT if it is a queue of another format version,
+ * -EFBIG if its ring is smaller than CAPACITY, -EAGAIN if it is not set up
+ * yet and this opener cannot do it (SHMFS_RDONLY, or CAPACITY 0).
+ */
+SHMFS_PUBLIC int shmfs_queue_open(const char *name, size_t capacity,
+				  int flags, struct shmfs_queue **qp);
+
+/* Unmap and close the queue. NULL is fine. */
+SHMFS_PUBLIC void shmfs_queue_close(struct shmfs_queue *q);
+
+/* Bytes in the ring, and the largest message it takes (8 less). */
+SHMFS_PUBLIC size_t shmfs_queue_capacity(const struct shmfs_queue *q);
+SHMFS_PUBLIC size_t shmfs_queue_max_message(const struct shmfs_queue *q);
+
+/* The segment under the queue. */
+SHMFS_PUBLIC struct shmfs_segment *
+shmfs_queue_segment(const struct shmfs_queue *q);
+
+/* How many messages dead producers and consumers have lost on this queue
+ * since it was created. */
+SHMFS_PUBLIC uint64_t shmfs_queue_lost(const struct shmfs_queue *q);
+
+/*
+ * Append buf[0..len), waiting for room. Returns 0, -EMSGSIZE (larger than
+ * shmfs_queue_max_message()), -EAGAIN, -ETIMEDOUT, -EINTR, -EBADF (opened
+ * read-only), -EDEADLK (this thread has a reservation open) or -EBADMSG.
+ */
+SHMFS_PUBLIC int shmfs_queue_send(struct shmfs_queue *q, const void *buf,
+				  size_t len, int timeout_ms);
+
+/*
+ * Take the oldest message: copy it into buf[0..cap) and set *lenp (if not
+ * NULL) to its length. Returns 0, -EAGAIN or -ETIMEDOUT (empty), -EMSGSIZE
+ * (cap too small: *lenp says how much is needed and the message stays),
+ * -EOWNERDEAD (a dead process lost messages since this queue object last
+ * looked; nothing is taken, call again), -EINTR, -EBADF (read-only),
+ * -EDEADLK (this thread has a zero-copy read open) or -EBADMSG.
+ */
+SHMFS_PUBLIC int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap,
+				  size_t *lenp, int timeout_ms);
+
+/*
+ * Zero-copy send: wait for room for a message of up to LEN bytes and point
+ * *bufp at it, inside the ring. Write the message there, then call
+ * shmfs_queue_commit() with its length (at most LEN) to deliver it, or
+ * shmfs_queue_cancel() to drop it. Other producers wait meanwhile; the
+ * same thread must commit or cancel. Errors as shmfs_queue_send().
+ */
+SHMFS_PUBLIC int shmfs_queue_reserve(struct shmfs_queue *q, size_t len,
+				     void **bufp, int timeout_ms);
+SHMFS_PUBLIC int shmfs_queue_commit(struct shmfs_queue *q, size_t len);
+SHMFS_PUBLIC int shmfs_queue_cancel(struct shmfs_queue *q);
+
+/*
+ * Zero-copy receive: point *datap at the oldest message, inside the ring,
+ * and set *lenp to its length. It stays valid, and other consumers wait,
+ * until shmfs_queue_release() consumes it (same thread). Errors as
+ * shmfs_queue_recv(), except -EMSGSIZE.
+ */
+SHMFS_PUBLIC int shmfs_queue_read(struct shmfs_queue *q, const void **datap,
+				  size_t *lenp, int timeout_ms);
+SHMFS_PUBLIC int shmfs_queue_release(struct shmfs_queue *q);
 
 /* ----------------------------------------------------------------- lock */
 
