@@ -9,8 +9,11 @@ load helpers
 
 setup() {
 	shmfs_mount -o size=64m
+	# The reference has the mount root's mode: in a sticky world-writable
+	# directory the kernel's fs.protected_* rules apply (Debian's kernels
+	# turn protected_symlinks on), on tmpfs as on shmfs.
 	REF=$(mktemp -d /dev/shm/shmfs-ref.XXXXXX)
-	chmod 0755 "$REF"
+	chmod "$(stat -c %a "$MNT")" "$REF"
 }
 
 teardown() {
@@ -113,8 +116,9 @@ t("size", lambda: os.stat("m").st_size)
 
 @test "a FIFO in the mount carries bytes between two processes" {
 	mkfifo "$MNT/pipe"
-	(printf 'through the fifo' >"$MNT/pipe") 3>&- &
+	timeout "$SHMFS_TEST_BOUND" sh -c 'printf "through the fifo" >"$1"' sh "$MNT/pipe" 3>&- &
 	writer=$!
+	BG_PIDS+=("$writer")
 	run timeout 10 cat "$MNT/pipe"
 	assert_success
 	assert_output "through the fifo"
