@@ -51,6 +51,12 @@ requires() {
 			[ "$(id -u)" = 0 ] || skip "passthrough needs CAP_SYS_ADMIN"
 			grep -q fuse_passthrough_open /proc/kallsyms 2>/dev/null ||
 				skip "kernel without FUSE passthrough" ;;
+		no-passthrough)
+			! grep -q fuse_passthrough_open /proc/kallsyms 2>/dev/null ||
+				skip "the kernel has FUSE passthrough" ;;
+		no-uring)
+			[ ! -e /sys/module/fuse/parameters/enable_uring ] ||
+				skip "the kernel has FUSE over io_uring" ;;
 		cmd:*)
 			command -v "${f#cmd:}" >/dev/null || skip "needs ${f#cmd:}" ;;
 		user-xattr)
