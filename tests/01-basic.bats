@@ -151,6 +151,7 @@ sys.exit(ctypes.get_errno() if r else 0)' "$MNT/f" "$MNT/g"
 }
 
 @test "user xattrs are stored on segments; reading them needs -o xattr" {
+	requires user-xattr
 	printf 'x' >"$MNT/x"
 	run setfattr -n user.color -v blue "$MNT/x"
 	assert_success

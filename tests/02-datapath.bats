@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# Which data path a mount uses, and proof that passthrough is real.
+# Which data path and transport a mount uses, proof that passthrough is
+# real, and what a kernel without passthrough or io_uring gives.
 
 load helpers
 
@@ -78,4 +79,36 @@ assert os.pread(fd, 4, 0) == b"ABCD"' "$MNT/seg"
 	run "$SHMFS" discard "$BATS_TEST_TMPDIR/mnt"
 	assert_failure 1
 	assert_output --partial "there is no store"
+}
+
+@test "a kernel without FUSE passthrough: passthrough=auto takes the cached path and says why" {
+	requires root no-passthrough
+	SHMFS_TEST_MODE=none shmfs_mount -d
+	run status_field data_path
+	assert_output "cached"
+	run grep -c "ready, data path: cached (the kernel does not offer FUSE passthrough)" "$SHMFS_LOG"
+	assert_output "1"
+	printf 'cached bytes' >"$MNT/seg"
+	run cat "$MNT/seg"
+	assert_output "cached bytes"
+}
+
+@test "a kernel without FUSE passthrough: passthrough=on fails the mount in one line" {
+	requires root no-passthrough
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	run "$SHMFS" mount -o passthrough=on "$BATS_TEST_TMPDIR/mnt"
+	assert_failure 1
+	assert_output "shmfs: passthrough=on, but the kernel does not offer FUSE passthrough"
+	run shmfs_is_mounted "$BATS_TEST_TMPDIR/mnt"
+	assert_failure
+}
+
+@test "a kernel without FUSE over io_uring: uring=on fails the mount in one line" {
+	requires root no-uring
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	run "$SHMFS" mount -o uring=on "$BATS_TEST_TMPDIR/mnt"
+	assert_failure 1
+	assert_output "shmfs: uring=on, but this kernel has no FUSE over io_uring (Linux 6.14 or later, built with CONFIG_FUSE_IO_URING)"
+	run shmfs_is_mounted "$BATS_TEST_TMPDIR/mnt"
+	assert_failure
 }

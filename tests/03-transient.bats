@@ -10,6 +10,7 @@ setup() {
 }
 
 @test "a transient segment goes with its last close" {
+	requires transient
 	exec 5>"$MNT/t"
 	setfattr -n user.shmfs.transient -v 1 "$MNT/t"
 	echo data >&5
@@ -23,10 +24,11 @@ setup() {
 }
 
 @test "a transient segment stays while a process maps it" {
+	requires transient
 	printf 'mapped!' >"$MNT/m"
 	setfattr -n user.shmfs.transient -v 1 "$MNT/m"
 	[ -e "$MNT/m" ]
-	python3 - "$MNT/m" "$BATS_TEST_TMPDIR/go" <<-'EOF' &
+	timeout "$SHMFS_TEST_BOUND" python3 - "$MNT/m" "$BATS_TEST_TMPDIR/go" 3>&- <<-'EOF' &
 	import mmap, os, sys, time
 	fd = os.open(sys.argv[1], os.O_RDWR)
 	m = mmap.mmap(fd, 7)
@@ -37,7 +39,8 @@ setup() {
 	m.close()
 	EOF
 	pid=$!
-	while [ ! -e "$BATS_TEST_TMPDIR/go.mapped" ]; do sleep 0.02; done
+	BG_PIDS+=("$pid")
+	wait_for "$BATS_TEST_TMPDIR/go.mapped" "$SHMFS_TEST_BOUND"
 	sleep 1.2	# longer than the daemon's re-check interval
 	run cat "$MNT/m"
 	assert_success

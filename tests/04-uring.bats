@@ -44,16 +44,6 @@ possible_cpus() {
 	EOF
 }
 
-# Wait up to 10 s for a process to end.
-wait_pid_gone() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 @test "uring=on: status reports the ring, one queue per possible CPU" {
 	shmfs_mount -o uring=on
 	assert_equal "$(status_of uring)" on
@@ -202,8 +192,9 @@ uring_ops() {
 	shmfs_mount -o uring=on
 	local i pids=()
 	for ((i = 0; i < 4; i++)); do
-		(while echo x >"$MNT/k$i" && cat "$MNT/k$i" >/dev/null; do :; done) 2>/dev/null &
+		(while echo x >"$MNT/k$i" && cat "$MNT/k$i" >/dev/null; do :; done) 2>/dev/null 3>&- &
 		pids+=($!)
+		BG_PIDS+=($!)
 	done
 	sleep 0.5
 	shmfs_kill9

@@ -15,16 +15,6 @@ setup() {
 	export SHMFS_DIR=$MNT
 }
 
-# wait_for FILE: wait (at most 10 s) until FILE exists.
-wait_for() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ ! -e "$1" ] || return 0
-		sleep 0.05
-	done
-	fail "'$1' did not appear"
-}
-
 @test "mmap in one process, pread/pwrite and a second mapping in another: every store seen at once" {
 	run "$SHMFS_TEST_BIN/t_mmap" "$MNT/shared" 20000
 	assert_success
@@ -44,7 +34,7 @@ wait_for() {
 	assert_success
 	# The first reader: maps the segment, reads it, and holds the mapping
 	# and its descriptor until told to read again.
-	python3 - "$MNT/MemoryFile" "$go" >"$out" 2>&1 3>&- <<-'EOF' &
+	timeout "$SHMFS_TEST_BOUND" python3 - "$MNT/MemoryFile" "$go" >"$out" 2>&1 3>&- <<-'EOF' &
 	import mmap, os, sys, time
 	fd = os.open(sys.argv[1], os.O_RDONLY)
 	m = mmap.mmap(fd, 26, prot=mmap.PROT_READ)
@@ -71,7 +61,7 @@ $(seq -s ' ' 11 36)"
 
 @test "a process that wrote 1..26 and still maps it sees another process add 10" {
 	local go=$BATS_TEST_TMPDIR/go out=$BATS_TEST_TMPDIR/writer.out
-	python3 - "$MNT/MemoryFile" "$go" >"$out" 2>&1 3>&- <<-'EOF' &
+	timeout "$SHMFS_TEST_BOUND" python3 - "$MNT/MemoryFile" "$go" >"$out" 2>&1 3>&- <<-'EOF' &
 	import mmap, os, sys, time
 	fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 	os.ftruncate(fd, 26)

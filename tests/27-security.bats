@@ -133,6 +133,7 @@ race() {
 	before=$(listing "$out")
 	tmpfs_mount
 	mount_shared
+	requires transient
 	for root in "$TMPFS" "$MNT"; do
 		run race "$root" "$out"
 		assert_success
@@ -152,6 +153,7 @@ race() {
 	assert_failure
 	assert_output --partial "Operation not permitted"
 	mount_shared
+	requires transient
 	as "$UA" sh -c 'umask 0 && printf data >"$1/seg"' sh "$MNT"
 	run as "$UB" setfattr -n user.shmfs.transient -v 1 "$MNT/seg"
 	assert_failure
@@ -174,6 +176,7 @@ write 4: 4"
 	local root
 	tmpfs_mount
 	mount_shared
+	requires transient
 	for root in "$TMPFS" "$MNT"; do
 		as "$UA" sh -c 'umask 0 && mkdir -m 0777 "$1/open" && printf a >"$1/open/seg"' sh "$root"
 		as "$UB" sh -c 'umask 022 && mkdir -m 0777 "$1/closed"' sh "$root"
@@ -293,6 +296,7 @@ xattr_steps() {
 @test "xattr namespaces are as on tmpfs: users neither see nor set trusted.*" {
 	tmpfs_mount
 	mount_shared -o xattr
+	requires user-xattr
 	same_as_tmpfs xattr_steps
 	assert_output --partial "# file: seg
 security.x=\"label\"
@@ -332,14 +336,15 @@ mode_steps() {
 	m2=$MNT
 	m2_pid=$SHMFS_PID
 	mount_shared
-	python3 - "$m2/held" "$held" <<-'EOF' &
+	requires transient
+	timeout "$SHMFS_TEST_BOUND" python3 - "$m2/held" "$held" 3>&- <<-'EOF' &
 	import mmap, os, sys, time
 	fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 	os.write(fd, b"x" * 4096)
 	m = mmap.mmap(fd, 4096)
 	os.write(fd, b"y")
 	open(sys.argv[2], "w").close()
-	time.sleep(600)
+	time.sleep(3600)	# until teardown, or the timeout
 	EOF
 	BG_PIDS+=($!)
 	for ((i = 0; i < 200; i++)); do
@@ -368,8 +373,9 @@ close: ok"
 @test "a segment still mapped after its last close stays until the mapping goes" {
 	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go
 	mount_shared
+	requires transient
 	as "$UA" t_io open "$MNT/held" rdwr,creat ftruncate 4096 mark hold 4096 close \
-		wait "$go" unmap >"$out" 2>&1 &
+		wait "$go" unmap >"$out" 2>&1 3>&- &
 	BG_PIDS+=($!)
 	wait_line "$out" 'close: ok'
 	run cat "$out"
@@ -388,6 +394,7 @@ close: ok"
 
 @test "a segment with a second link cannot be marked, and one linked after marking is kept" {
 	mount_shared
+	requires transient
 	as "$UA" sh -c 'umask 0 && printf mine >"$1/seg"' sh "$MNT"
 	as "$UB" mkdir "$MNT/bdir"
 	run as "$UB" ln "$MNT/seg" "$MNT/bdir/link"
@@ -401,7 +408,7 @@ close: ok"
 	# Marked alone, then linked by B before its last close: neither name goes.
 	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go
 	as "$UA" t_io umask 0 create "$MNT/own" 0666 open "$MNT/own" rdwr mark \
-		wait "$go" close >"$out" 2>&1 &
+		wait "$go" close >"$out" 2>&1 3>&- &
 	BG_PIDS+=($!)
 	wait_line "$out" 'mark: ok'
 	run as "$UB" ln "$MNT/own" "$MNT/bdir/own"

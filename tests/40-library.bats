@@ -18,7 +18,14 @@ setup() {
 }
 
 @test "library: segments, growing, flock and robust mutexes on a directory" {
-	run "$SHMFS_TEST_BIN/lib_segment"
+	run "$SHMFS_TEST_BIN/lib_segment" modes subdirs grow flock mutex
+	assert_success
+	assert_output --regexp '^lib_segment: all [0-9]+ checks passed$'
+}
+
+@test "library: the transient mark on a directory" {
+	requires user-xattr
+	run "$SHMFS_TEST_BIN/lib_segment" transient
 	assert_success
 	assert_output --regexp '^lib_segment: all [0-9]+ checks passed$'
 }
@@ -102,7 +109,7 @@ setup() {
 }
 
 @test "create --transient marks the segment with user.shmfs.transient" {
-	requires cmd:getfattr
+	requires cmd:getfattr user-xattr
 	run "$SHMFS" create --transient tmp-seg 100
 	assert_success
 	assert_output ""
@@ -197,6 +204,7 @@ for e in json.loads(sys.argv[1]):
 @test "on a mount: create, ls and rm, and a transient segment goes with its last handle" {
 	shmfs_mount
 	export SHMFS_DIR=$MNT
+	requires transient
 	run "$SHMFS" create MemoryFile 26
 	assert_success
 	run "$SHMFS" create --transient scratch 4k
@@ -222,6 +230,7 @@ for e in json.loads(sys.argv[1]):
 	requires cmd:setfattr
 	shmfs_mount
 	export SHMFS_DIR=$MNT
+	requires transient
 	: >"$MNT/held"
 	exec 4<"$MNT/held"
 	setfattr -n user.shmfs.transient -v 1 "$MNT/held"

@@ -12,8 +12,15 @@ setup() {
 	export SHMFS_DIR=$MNT
 }
 
-@test "segments on a mount: open modes, growing, transient mark, flock, robust mutexes" {
-	run "$SHMFS_TEST_BIN/lib_segment"
+@test "segments on a mount: open modes, growing, flock, robust mutexes" {
+	run "$SHMFS_TEST_BIN/lib_segment" modes subdirs grow flock mutex
+	assert_success
+	assert_output --regexp '^lib_segment: all [0-9]+ checks passed$'
+}
+
+@test "segments on a mount: the transient mark" {
+	requires transient
+	run "$SHMFS_TEST_BIN/lib_segment" transient
 	assert_success
 	assert_output --regexp '^lib_segment: all [0-9]+ checks passed$'
 }

@@ -21,11 +21,12 @@ setup() {
 	export SHMFS_DIR=$MNT
 }
 
-# background LOG CMD...: start CMD in the background, output to LOG; BG_PID.
+# background LOG CMD...: start CMD in the background, output to LOG, with a
+# bounded life; BG_PID.
 background() {
 	local log=$1
 	shift
-	"$@" >"$log" 2>&1 3>&- &
+	timeout "$SHMFS_TEST_BOUND" "$@" >"$log" 2>&1 3>&- &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
 }
@@ -42,11 +43,14 @@ wait_for_line() {
 	fail "no line matching '$2' in $1"
 }
 
-# wait_for_inotify PID: wait (at most 10 s) until PID has an inotify watch.
+# wait_for_inotify PID: wait (at most 10 s) until the command that PID (a
+# timeout) runs has an inotify watch.
 wait_for_inotify() {
 	local i
 	for ((i = 0; i < 200; i++)); do
-		grep -qs '^inotify wd:' /proc/"$1"/fdinfo/* && return 0
+		grep -qs '^inotify wd:' /proc/"$1"/fdinfo/* \
+			$(sed 's|[0-9]*|/proc/&/fdinfo/*|g' /proc/"$1"/task/*/children 2>/dev/null) &&
+			return 0
 		sleep 0.05
 	done
 	fail "process $1 set up no inotify watch"

@@ -341,10 +341,14 @@ complete_line() {
 @test "completion: an interactive bash completes with TAB" {
 	requires cmd:python3
 	run python3 - "$BATS_TEST_DIRNAME/../contrib/completion/shmfs.bash" <<'PY'
-import os, pty, select, sys, time
+import fcntl, os, pty, select, struct, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
+    # Whatever the caller's terminal: lines as wide as this never make
+    # readline scroll them sideways (and mark them with a "<").
     os.environ["PS1"] = "$ "
+    os.environ["TERM"] = "dumb"
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 1000, 0, 0))
     os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
 def send(s):
     os.write(fd, s.encode())

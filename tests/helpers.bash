@@ -12,6 +12,11 @@
 #   SHMFS_TEST_URING auto | on | off: adds -o uring=... to every mount
 #                   (unset: the default, off)
 #   SHMFS_TEST_POLL microseconds: adds -o busy_poll=... to every mount
+#   SHMFS_TEST_BOUND seconds (120): the longest life of a background helper
+#                   that a test starts (run it under `timeout
+#                   "$SHMFS_TEST_BOUND"` and list it in BG_PIDS), and the
+#                   longest a daemon may take to exit after its unmount, so
+#                   that a suite never hangs; generous, for emulated kernels
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -23,7 +28,8 @@ if [ "$SHMFS_TEST_MODE" = poll ]; then
 	SHMFS_TEST_MODE=passthrough
 	: "${SHMFS_TEST_POLL:=50}"
 fi
-export SHMFS SHMFS_TEST_BIN SHMFS_TEST_MODE SHMFS_TEST_POLL
+: "${SHMFS_TEST_BOUND:=120}"
+export SHMFS SHMFS_TEST_BIN SHMFS_TEST_MODE SHMFS_TEST_POLL SHMFS_TEST_BOUND
 
 # The -o passthrough= value that the suite's mode asks for.
 shmfs_mode_option() {
@@ -45,12 +51,37 @@ requires() {
 			[ "$(id -u)" = 0 ] || skip "passthrough needs CAP_SYS_ADMIN"
 			grep -q fuse_passthrough_open /proc/kallsyms 2>/dev/null ||
 				skip "kernel without FUSE passthrough" ;;
+		no-passthrough)
+			! grep -q fuse_passthrough_open /proc/kallsyms 2>/dev/null ||
+				skip "the kernel has FUSE passthrough" ;;
+		no-uring)
+			[ ! -e /sys/module/fuse/parameters/enable_uring ] ||
+				skip "the kernel has FUSE over io_uring" ;;
 		cmd:*)
 			command -v "${f#cmd:}" >/dev/null || skip "needs ${f#cmd:}" ;;
+		user-xattr)
+			# On a segment of MNT, or of SHMFS_DIR before a mount.
+			probe_xattr user.shmfs.probe ;;
+		transient)
+			probe_xattr user.shmfs.transient ;;
 		*)
 			fail "requires: unknown feature '$f'" ;;
 		esac
 	done
+}
+
+# probe_xattr NAME: skip the test if a new file in MNT (or SHMFS_DIR) cannot
+# have the attribute NAME (EOPNOTSUPP). shmfs keeps user.* attributes, the
+# transient mark among them, on the store's backing files, and tmpfs keeps
+# user.* attributes only since Linux 6.6.
+probe_xattr() {
+	local f=${MNT:-$SHMFS_DIR}/.requires.$$ out rc=0
+	: >"$f" || fail "requires: cannot create '$f'"
+	out=$(setfattr -n "$1" -v 1 "$f" 2>&1) || rc=$?
+	rm -f "$f"
+	[ "$rc" -eq 0 ] && return 0
+	[[ $out == *"Operation not supported"* ]] || fail "requires: setfattr $1: $out"
+	skip "no $1 attribute here: $out"
 }
 
 # Skip passthrough-mode runs where passthrough cannot work.
@@ -109,6 +140,26 @@ let_users_in() {
 	done
 }
 
+# wait_for PATH [SECONDS]: wait up to SECONDS (10) for PATH to appear.
+wait_for() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		[ ! -e "$1" ] || return 0
+		sleep 0.05
+	done
+	fail "'$1' did not appear"
+}
+
+# wait_pid_gone PID [SECONDS]: wait up to SECONDS (10) for process PID to end.
+wait_pid_gone() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_gone PATH [SECONDS]: wait up to SECONDS (5) for PATH to disappear.
 wait_gone() {
 	local i
@@ -136,8 +187,26 @@ shmfs_umount() {
 	fi
 	[ -n "$pid" ] || return 0
 	local status=0
+	if ! wait_pid_gone "$pid" "$SHMFS_TEST_BOUND"; then
+		echo "daemon $pid still running $SHMFS_TEST_BOUND s after unmounting '$mnt'" >&2
+		kill -9 "$pid" 2>/dev/null
+		status=1
+	fi
 	wait "$pid" || status=$?
 	[ "$status" -eq 0 ] || { cat "$SHMFS_LOG" >&2; return 1; }
+}
+
+# Close the descriptors that the test's own shell holds on MOUNTPOINT (a
+# test that failed between `exec 5<...` and `exec 5<&-`): the daemon of a
+# lazily unmounted mount lives until they are closed.
+shmfs_close_fds() {
+	local fd target
+	for fd in /proc/$BASHPID/fd/*; do
+		target=$(readlink "$fd" 2>/dev/null) || continue
+		case $target in
+		"$1"/*) eval "exec ${fd##*/}<&-" ;;
+		esac
+	done
 }
 
 # Teardown: unmount everything this test mounted, then destroy its stores.
@@ -148,10 +217,12 @@ shmfs_teardown() {
 	# they may hold the mount busy.
 	for pid in "${BG_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
+		wait_pid_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
 	BG_PIDS=()
 	for mnt in "${SHMFS_MOUNTS[@]}"; do
+		shmfs_close_fds "$mnt"
 		shmfs_umount "$mnt" || rc=1
 		"$SHMFS" discard "$mnt" >/dev/null 2>&1 || true
 	done

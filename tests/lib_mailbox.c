@@ -81,10 +81,10 @@ static void check_basic_errors(void)
 
 	/* An empty segment is not set up yet; an opener with a capacity and
 	 * write access sets it up. */
-	CHECK_ERR(shmfs_segment_open("mb-basic", 0, SHMFS_OPEN_CREATE, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("mb-basic", 0, SHMFS_OPEN_CREATE, &seg), 0);
 	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, 0, &rd), -EAGAIN);
 	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), -EAGAIN);
-	CHECK_ERR(shmfs_mailbox_open("mb-basic", 100, SHMFS_OPEN_CREATE, &mb), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 100, SHMFS_OPEN_CREATE, &mb), 0);
 	if (!mb)
 		return;
 	CHECK(shmfs_mailbox_capacity(mb) >= 100 &&
@@ -92,9 +92,9 @@ static void check_basic_errors(void)
 	      shmfs_mailbox_capacity(mb));
 	CHECK(shmfs_mailbox_segment(mb) != NULL, "segment accessor");
 	CHECK_ERR(shmfs_mailbox_open("mb-basic", 1000, 0, &rd), -EFBIG);
-	CHECK_ERR(shmfs_mailbox_open("mb-basic", 50, SHMFS_RDONLY, &rd), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 50, SHMFS_RDONLY, &rd), 0);
 	shmfs_mailbox_close(rd);
-	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), 0);
 	shmfs_mailbox_close(mb);
 	shmfs_segment_close(seg);
 	if (rd) {
@@ -106,7 +106,7 @@ static void check_basic_errors(void)
 
 	/* Something else under that name is not a mailbox. */
 	shmfs_segment_unlink("mb-other");
-	CHECK_ERR(shmfs_segment_open("mb-other", 300, SHMFS_OPEN_CREATE, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("mb-other", 300, SHMFS_OPEN_CREATE, &seg), 0);
 	if (seg) {
 		struct shmfs_view *v;
 
@@ -146,8 +146,8 @@ static void check_basic_messages(void)
 	size_t len = 0;
 	uint64_t seq = 99, odd;
 
-	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, 0, &mb), 0);
-	CHECK_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 0, 0, &mb), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 0, SHMFS_RDONLY, &rd), 0);
 	if (!mb || !rd)
 		return;
 	CHECK(shmfs_mailbox_seq(rd) == 0, "nothing published yet");
@@ -240,7 +240,7 @@ static void check_wake(void)
 	if (!times)
 		return;
 	shmfs_segment_unlink("mb-wake");
-	CHECK_ERR(shmfs_mailbox_open("mb-wake", 64, SHMFS_OPEN_CREATE, &mb), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-wake", 64, SHMFS_OPEN_CREATE, &mb), 0);
 	if (!mb || pipe(ready) < 0)
 		return;
 	for (int round = 0; round < 5; round++) {
@@ -423,7 +423,7 @@ static void check_stress(uint64_t total, int readers)
 	if (readers > 64)
 		readers = 64;
 	shmfs_segment_unlink("mb-stress");
-	CHECK_ERR(shmfs_mailbox_open("mb-stress", STRESS_CAP, SHMFS_OPEN_CREATE,
+	REQUIRE_ERR(shmfs_mailbox_open("mb-stress", STRESS_CAP, SHMFS_OPEN_CREATE,
 				     &mb), 0);
 	CHECK(times != NULL, "shared memory for the publish times");
 	if (!mb || !buf || !times || pipe(ready) < 0)

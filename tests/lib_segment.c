@@ -5,7 +5,8 @@
  * Covers open-existing / create-or-open / create-exclusive, growing that
  * never shrinks (also with several processes at once), subdirectories,
  * transient marking, removal, flock() locks between processes and robust
- * process-shared mutexes whose owner dies.
+ * process-shared mutexes whose owner dies. Arguments name the parts to run
+ * (modes, subdirs, transient, grow, flock, mutex); none runs them all.
  */
 #include <shmfs.h>
 
@@ -49,7 +50,7 @@ static void check_open_modes(void)
 	shmfs_segment_unlink("seg-modes");
 	CHECK_ERR(shmfs_segment_open("seg-modes", 0, 0, &seg), -ENOENT);
 	CHECK_ERR(shmfs_segment_open("seg-modes", 0, SHMFS_RDONLY, &seg), -ENOENT);
-	CHECK_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_OPEN_EXCL, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_OPEN_EXCL, &seg), 0);
 	CHECK(size_of(seg) == 100, "new size %ju", (uintmax_t)size_of(seg));
 	CHECK(!strcmp(shmfs_segment_name(seg), "seg-modes"), "name");
 	shmfs_name_resolve("seg-modes", path, sizeof(path));
@@ -63,13 +64,13 @@ static void check_open_modes(void)
 		  -EEXIST);
 
 	/* Create-or-open grows, never shrinks; size 0 keeps the size. */
-	CHECK_ERR(shmfs_segment_open("seg-modes", 5000, SHMFS_OPEN_CREATE, &seg2), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-modes", 5000, SHMFS_OPEN_CREATE, &seg2), 0);
 	CHECK(size_of(seg) == 5000, "grown to %ju", (uintmax_t)size_of(seg));
 	shmfs_segment_close(seg2);
-	CHECK_ERR(shmfs_segment_open("seg-modes", 50, SHMFS_OPEN_CREATE, &seg2), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-modes", 50, SHMFS_OPEN_CREATE, &seg2), 0);
 	CHECK(size_of(seg2) == 5000, "not shrunk: %ju", (uintmax_t)size_of(seg2));
 	shmfs_segment_close(seg2);
-	CHECK_ERR(shmfs_segment_open("seg-modes", 0, 0, &seg2), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-modes", 0, 0, &seg2), 0);
 	CHECK(size_of(seg2) == 5000, "open-existing keeps size");
 	CHECK_ERR(shmfs_segment_grow(seg2, 4000), 0);
 	CHECK(size_of(seg2) == 5000, "grow to less is a no-op");
@@ -78,7 +79,7 @@ static void check_open_modes(void)
 	shmfs_segment_close(seg2);
 
 	/* Read-only handles cannot grow. */
-	CHECK_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_RDONLY, &seg2), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_RDONLY, &seg2), 0);
 	CHECK_ERR(shmfs_segment_grow(seg2, 100000), -EBADF);
 	shmfs_segment_close(seg2);
 	CHECK_ERR(shmfs_segment_open("seg-modes", 100000, SHMFS_RDONLY, &seg2),
@@ -108,10 +109,10 @@ static void check_subdirs(void)
 	struct shmfs_segment *seg = NULL;
 
 	CHECK_ERR(shmfs_segment_open("sub-a/sub-b/seg", 10, 0, &seg), -ENOENT);
-	CHECK_ERR(shmfs_segment_open("sub-a/sub-b/seg", 10, SHMFS_OPEN_CREATE,
+	REQUIRE_ERR(shmfs_segment_open("sub-a/sub-b/seg", 10, SHMFS_OPEN_CREATE,
 				     &seg), 0);
 	shmfs_segment_close(seg);
-	CHECK_ERR(shmfs_segment_open("sub-a/sub-b/seg", 0, 0, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("sub-a/sub-b/seg", 0, 0, &seg), 0);
 	CHECK(size_of(seg) == 10, "size in subdir");
 	shmfs_segment_close(seg);
 	CHECK_ERR(shmfs_segment_open("sub-a/sub-b", 0, 0, &seg), -EISDIR);
@@ -152,9 +153,9 @@ static void check_transient(void)
 	ssize_t n;
 
 	shmfs_segment_unlink("seg-plain");
-	CHECK_ERR(shmfs_segment_open("seg-plain", 10, SHMFS_OPEN_CREATE, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-plain", 10, SHMFS_OPEN_CREATE, &seg), 0);
 	/* Opening an existing segment with SHMFS_TRANSIENT does not mark it. */
-	CHECK_ERR(shmfs_segment_open("seg-plain", 10,
+	REQUIRE_ERR(shmfs_segment_open("seg-plain", 10,
 				     SHMFS_OPEN_CREATE | SHMFS_TRANSIENT, &seg2), 0);
 	CHECK(!transient_mark(seg2, val, sizeof(val)),
 	      "existing segment left unmarked");
@@ -163,7 +164,7 @@ static void check_transient(void)
 	shmfs_segment_unlink("seg-plain");
 
 	shmfs_segment_unlink("seg-transient");
-	CHECK_ERR(shmfs_segment_open("seg-transient", 10,
+	REQUIRE_ERR(shmfs_segment_open("seg-transient", 10,
 				     SHMFS_OPEN_CREATE | SHMFS_TRANSIENT, &seg), 0);
 	n = transient_mark(seg, val, sizeof(val));
 	CHECK(n == 1 && val[0] == '1', "transient xattr: %zd '%.*s'", n,
@@ -236,7 +237,7 @@ static void check_flock(void)
 	struct shmfs_segment *seg = NULL;
 	int ex = SHMFS_LOCK_EXCLUSIVE, sh = SHMFS_LOCK_SHARED;
 
-	CHECK_ERR(shmfs_segment_open("seg-lock", 64, SHMFS_OPEN_CREATE, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-lock", 64, SHMFS_OPEN_CREATE, &seg), 0);
 	CHECK_ERR(shmfs_segment_lock(seg, 7, false), -EINVAL);
 	CHECK_ERR(shmfs_segment_lock(seg, ex, false), 0);
 	CHECK(in_child(try_lock_child, &ex) == 1, "exclusive excludes exclusive");
@@ -286,9 +287,9 @@ static void check_robust_mutex(void)
 	struct mutex_page *page;
 	bool recovered = true;
 
-	CHECK_ERR(shmfs_segment_open("seg-mutex", sizeof(*page),
+	REQUIRE_ERR(shmfs_segment_open("seg-mutex", sizeof(*page),
 				     SHMFS_OPEN_CREATE, &seg), 0);
-	CHECK_ERR(shmfs_view_map(seg, 0, 0, 0, &view), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 0, 0, 0, &view), 0);
 	if (!view)
 		return;
 	page = shmfs_view_addr(view);
@@ -314,20 +315,45 @@ static void check_robust_mutex(void)
 	shmfs_segment_unlink("seg-mutex");
 }
 
-int main(void)
+static const struct {
+	const char *name;
+	void (*check)(void);
+} parts[] = {
+	{ "modes", check_open_modes },
+	{ "subdirs", check_subdirs },
+	{ "transient", check_transient },
+	{ "grow", check_concurrent_grow },
+	{ "flock", check_flock },
+	{ "mutex", check_robust_mutex },
+};
+
+/* lib_segment [PART...]: the parts named, or all of them. */
+int main(int argc, char **argv)
 {
 	struct stat st;
+	size_t i;
 
 	if (stat(shmfs_name_dir(), &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "lib_segment: '%s' is not a directory\n",
 			shmfs_name_dir());
 		return 2;
 	}
-	check_open_modes();
-	check_subdirs();
-	check_transient();
-	check_concurrent_grow();
-	check_flock();
-	check_robust_mutex();
+	for (int a = 1; a < argc; a++) {
+		for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+			if (!strcmp(argv[a], parts[i].name))
+				break;
+		if (i == sizeof(parts) / sizeof(parts[0])) {
+			fprintf(stderr, "lib_segment: no part '%s'\n", argv[a]);
+			return 2;
+		}
+	}
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		bool wanted = argc == 1;
+
+		for (int a = 1; a < argc; a++)
+			wanted |= !strcmp(argv[a], parts[i].name);
+		if (wanted)
+			parts[i].check();
+	}
 	return check_report("lib_segment");
 }

@@ -22,13 +22,13 @@ static void check_map_bounds(struct shmfs_segment *seg)
 {
 	struct shmfs_view *v = NULL;
 
-	CHECK_ERR(shmfs_view_map(seg, 0, 0, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 0, 0, 0, &v), 0);
 	CHECK(v && shmfs_view_length(v) == SEG_SIZE, "whole-segment view");
 	shmfs_view_unmap(v);
-	CHECK_ERR(shmfs_view_map(seg, 5000, 0, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 5000, 0, 0, &v), 0);
 	CHECK(v && shmfs_view_length(v) == SEG_SIZE - 5000, "view to the end");
 	shmfs_view_unmap(v);
-	CHECK_ERR(shmfs_view_map(seg, SEG_SIZE - 1, 1, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, SEG_SIZE - 1, 1, 0, &v), 0);
 	shmfs_view_unmap(v);
 	CHECK_ERR(shmfs_view_map(seg, SEG_SIZE, 0, 0, &v), -ERANGE);
 	CHECK_ERR(shmfs_view_map(seg, SEG_SIZE - 1, 2, 0, &v), -ERANGE);
@@ -43,9 +43,9 @@ static void check_unaligned(struct shmfs_segment *seg)
 	struct shmfs_view *a = NULL, *b = NULL;
 	unsigned char out[128] = { 0 };
 
-	CHECK_ERR(shmfs_view_map(seg, 4097, 100, SHMFS_PROT_READ |
+	REQUIRE_ERR(shmfs_view_map(seg, 4097, 100, SHMFS_PROT_READ |
 				 SHMFS_PROT_WRITE, &a), 0);
-	CHECK_ERR(shmfs_view_map(seg, 4000, 200, 0, &b), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 4000, 200, 0, &b), 0);
 	if (!a || !b)
 		return;
 	CHECK_ERR(shmfs_view_write(a, 0, out, 100), 0);
@@ -136,7 +136,7 @@ static void check_string_at_segment_end(struct shmfs_segment *seg)
 	char buf[16];
 	size_t len = 0;
 
-	CHECK_ERR(shmfs_view_map(seg, SEG_SIZE - 8, 0, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, SEG_SIZE - 8, 0, 0, &v), 0);
 	if (!v)
 		return;
 	CHECK(shmfs_view_length(v) == 8, "8-byte view at the segment's end");
@@ -157,7 +157,7 @@ static void check_strings(struct shmfs_segment *seg)
 	size_t len = 0;
 	unsigned char *raw;
 
-	CHECK_ERR(shmfs_view_map(seg, 8000, 64, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 8000, 64, 0, &v), 0);
 	if (!v)
 		return;
 	raw = shmfs_view_addr(v);
@@ -206,13 +206,13 @@ static void check_read_only(void)
 	struct shmfs_view *v = NULL;
 	char buf[16];
 
-	CHECK_ERR(shmfs_segment_open("view-test", 0, SHMFS_RDONLY, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("view-test", 0, SHMFS_RDONLY, &seg), 0);
 	if (!seg)
 		return;
 	CHECK_ERR(shmfs_view_map(seg, 0, 0, SHMFS_PROT_WRITE, &v), -EBADF);
 	CHECK_ERR(shmfs_view_map(seg, 0, 0, SHMFS_PROT_READ | SHMFS_PROT_WRITE,
 				 &v), -EBADF);
-	CHECK_ERR(shmfs_view_map(seg, 4097, 0, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 4097, 0, 0, &v), 0);
 	if (v) {
 		CHECK_ERR(shmfs_view_write(v, 0, "x", 1), -EBADF);
 		CHECK_ERR(shmfs_view_write_string(v, 0, "x"), -EBADF);
@@ -231,7 +231,7 @@ static void check_cross_process(struct shmfs_segment *seg)
 	int status = -1;
 	pid_t pid;
 
-	CHECK_ERR(shmfs_view_map(seg, 1234, 100, 0, &v), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 1234, 100, 0, &v), 0);
 	if (!v)
 		return;
 	pid = fork();
