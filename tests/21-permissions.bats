@@ -45,7 +45,7 @@ t_io() {
 	"$SHMFS_TEST_BIN/t_io" "$@"
 }
 
-# The store's name for a mountpoint, as src/store.c makes it.
+# The store's name for a mountpoint, as src/core/store.c makes it.
 store_key() {
 	python3 -c '
 import sys

@@ -7,7 +7,8 @@
 #ifndef SHMFS_COMMANDS_H
 #define SHMFS_COMMANDS_H
 
-int shmfs_cmd_mount(int argc, char **argv);	/* daemon.c */
+#include "daemon.h"	/* shmfs_daemon_main(): "shmfs mount" */
+
 int shmfs_cmd_umount(int argc, char **argv);	/* cmd_admin.c */
 int shmfs_cmd_discard(int argc, char **argv);	/* cmd_admin.c */
 int shmfs_cmd_status(int argc, char **argv);	/* cmd_admin.c */

@@ -16,7 +16,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "mount", shmfs_cmd_mount, "mount [SOURCE] MOUNTPOINT [-o OPTIONS] [-f] [-d]" },
+	{ "mount", shmfs_daemon_main, "mount [SOURCE] MOUNTPOINT [-o OPTIONS] [-f] [-d]" },
 	{ "umount", shmfs_cmd_umount, "umount [-l] [--discard] MOUNTPOINT" },
 	{ "status", shmfs_cmd_status, "status [--raw] MOUNTPOINT" },
 	{ "discard", shmfs_cmd_discard, "discard MOUNTPOINT | --store DIR" },

@@ -420,7 +420,7 @@ static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
 	 * No segment grows longer than the whole mount: a tmpfs store would
 	 * take it (holes cost nothing), but its pages could never be stored.
 	 */
-	if (fs->opts->size && (uint64_t)len > fs->opts->size &&
+	if (fs->opts->store.size && (uint64_t)len > fs->opts->store.size &&
 	    (fstat(fd, &sb) || len > sb.st_size))
 		return -EFBIG;
 	return shmfs_segment_truncate(&seg, len);

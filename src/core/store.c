@@ -10,7 +10,6 @@
 #include "store.h"
 #include "caps.h"
 #include "dirstack.h"
-#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,7 +138,7 @@ static bool is_mountpoint(const char *path)
 	return a.st_dev != b.st_dev;
 }
 
-static int tmpfs_prepare(struct shmfs_store *st, const struct shmfs_options *o)
+static int tmpfs_prepare(struct shmfs_store *st, const struct shmfs_store_config *o)
 {
 	char data[128];
 	size_t n = 0;
@@ -468,9 +467,9 @@ out:
 	return err;
 }
 
-static int dir_prepare(struct shmfs_store *st, const struct shmfs_options *o)
+static int dir_prepare(struct shmfs_store *st, const struct shmfs_store_config *o)
 {
-	if (!o->store)
+	if (!o->dir)
 		return user_store_prepare(st);
 	return mkdir_private(st->path);
 }
@@ -511,7 +510,7 @@ static int dir_statfs(struct shmfs_store *st, struct statvfs *sv)
 }
 
 /* A directory store has no kernel limits: the daemon keeps them. */
-static int dir_limits(struct shmfs_store *st, const struct shmfs_options *o)
+static int dir_limits(struct shmfs_store *st, const struct shmfs_store_config *o)
 {
 	uint64_t max_bytes = o->size_set ? o->size : 0;
 	uint64_t max_inodes = o->nr_inodes_set ? o->nr_inodes : 0;
@@ -540,7 +539,7 @@ static const struct shmfs_store_kind store_dir = {
 };
 
 /* S/root: created with the mount's mode and owner, which later mounts may change. */
-static int open_root(struct shmfs_store *st, const struct shmfs_options *o)
+static int open_root(struct shmfs_store *st, const struct shmfs_store_config *o)
 {
 	bool created = false;
 	mode_t mode = o->mode_set ? o->mode : (geteuid() == 0 ? 01777 : 0700);
@@ -576,12 +575,12 @@ static int take_lock(struct shmfs_store *st)
 	return 0;
 }
 
-static const struct shmfs_store_kind *store_kind_for(const struct shmfs_options *o)
+static const struct shmfs_store_kind *store_kind_for(const struct shmfs_store_config *o)
 {
-	return (!o->store && shmfs_caps_sys_admin()) ? &store_tmpfs : &store_dir;
+	return (!o->dir && shmfs_caps_sys_admin()) ? &store_tmpfs : &store_dir;
 }
 
-int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
+int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		     const char *mountpoint, const char **why)
 {
 	int err;
@@ -590,18 +589,18 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
 	st->dirfd = st->rootfd = st->lockfd = -1;
 	st->kind = store_kind_for(o);
 	*why = st->why;
-	if (o->store) {
-		err = check_store_path(st, o->store);
+	if (o->dir) {
+		err = check_store_path(st, o->dir);
 		if (err)
 			return err;
 	}
-	st->path = o->store ? realpath(o->store, NULL) : shmfs_store_default_path(mountpoint);
-	if (!st->path && o->store && errno == ENOENT) {
-		if (mkdir(o->store, 0700) == 0)
-			st->path = realpath(o->store, NULL);
+	st->path = o->dir ? realpath(o->dir, NULL) : shmfs_store_default_path(mountpoint);
+	if (!st->path && o->dir && errno == ENOENT) {
+		if (mkdir(o->dir, 0700) == 0)
+			st->path = realpath(o->dir, NULL);
 	}
 	if (!st->path)
-		return store_fail(st, "cannot find store", o->store ? o->store : mountpoint,
+		return store_fail(st, "cannot find store", o->dir ? o->dir : mountpoint,
 				  -errno);
 	err = st->kind->prepare(st, o);
 	if (err) {

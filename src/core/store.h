@@ -24,13 +24,25 @@
 
 #include "quota.h"
 
-struct shmfs_options;
+/*
+ * What the store is asked to be: tmpfs's mount options, under their names
+ * (the daemon's option parser fills it in).
+ */
+struct shmfs_store_config {
+	char *dir;		/* store=DIR, NULL for the default */
+	uint64_t size;		/* bytes of RAM, 0 = the store's default */
+	uint64_t nr_inodes;	/* 0 = no limit */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool size_set, nr_inodes_set, mode_set, uid_set, gid_set;
+};
 struct shmfs_store;
 
 struct shmfs_store_kind {
 	const char *name;
 	/* Make S exist and be ready, applying the limits in the options. */
-	int (*prepare)(struct shmfs_store *st, const struct shmfs_options *o);
+	int (*prepare)(struct shmfs_store *st, const struct shmfs_store_config *o);
 	int (*statfs)(struct shmfs_store *st, struct statvfs *sv);
 	/* Undo prepare() for good: unmount, remove. Called with no daemon. */
 	int (*destroy)(const char *path);
@@ -62,7 +74,7 @@ char *shmfs_store_default_path(const char *mountpoint);
  * *why is then a one-line message naming what failed and where, valid
  * until st is released. Release st either way.
  */
-int shmfs_store_open(struct shmfs_store *st, const struct shmfs_options *o,
+int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		     const char *mountpoint, const char **why);
 void shmfs_store_release(struct shmfs_store *st);
 int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv);

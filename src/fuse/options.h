@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <fuse_opt.h>
 
+#include "store.h"
+
 enum shmfs_passthrough_mode {
 	SHMFS_PASSTHROUGH_AUTO,
 	SHMFS_PASSTHROUGH_ON,
@@ -28,14 +30,8 @@ enum shmfs_uring_mode {
 struct shmfs_options {
 	char *source;		/* first of two positional arguments, unused */
 	char *mountpoint;	/* absolute, resolved */
-	char *store;		/* store=DIR, NULL for the default */
 	char *mount_flags;	/* noexec,nosuid,...: for the kernel mount */
-	uint64_t size;		/* bytes of RAM, 0 = the store's default */
-	uint64_t nr_inodes;	/* 0 = no limit */
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	bool size_set, nr_inodes_set, mode_set, uid_set, gid_set;
+	struct shmfs_store_config store;	/* store=, size=, nr_inodes=, mode=, uid=, gid= */
 	enum shmfs_passthrough_mode passthrough;
 	enum shmfs_uring_mode uring;
 	unsigned int busy_poll;	/* microseconds of polling /dev/fuse, 0 = off */

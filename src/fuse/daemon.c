@@ -9,7 +9,7 @@
  */
 #include "busypoll.h"
 #include "caps.h"
-#include "commands.h"
+#include "daemon.h"
 #include "devio.h"
 #include "fs.h"
 #include "log.h"
@@ -222,7 +222,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	const char *why, *limit_reason = NULL;
 	int err;
 
-	err = shmfs_store_open(&fs->store, o, o->mountpoint, &why);
+	err = shmfs_store_open(&fs->store, &o->store, o->mountpoint, &why);
 	if (err) {
 		fprintf(stderr, "shmfs: %s\n", why);
 		goto out_store;
@@ -360,7 +360,7 @@ static void fd_budget(struct shmfs_fs *fs)
 	fs->data_idle_max = quarter / 2 > DATA_IDLE_MIN ? (unsigned int)quarter / 2 : DATA_IDLE_MIN;
 }
 
-int shmfs_cmd_mount(int argc, char **argv)
+int shmfs_daemon_main(int argc, char **argv)
 {
 	struct shmfs_options o;
 	struct shmfs_fs fs = { .ready_fd = -1, .timeout = ENTRY_TIMEOUT,

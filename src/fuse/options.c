@@ -200,31 +200,31 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 
 	switch (key) {
 	case KEY_SIZE:
-		err = shmfs_parse_size(val, &o->size);
-		o->size_set = true;
+		err = shmfs_parse_size(val, &o->store.size);
+		o->store.size_set = true;
 		break;
 	case KEY_NR_INODES:
-		err = parse_u64(val, &o->nr_inodes);
-		o->nr_inodes_set = true;
+		err = parse_u64(val, &o->store.nr_inodes);
+		o->store.nr_inodes_set = true;
 		break;
 	case KEY_MODE:
-		err = parse_mode(val, &o->mode);
-		o->mode_set = true;
+		err = parse_mode(val, &o->store.mode);
+		o->store.mode_set = true;
 		break;
 	case KEY_UID:
-		err = parse_id(val, false, &o->uid);
-		o->uid_set = true;
+		err = parse_id(val, false, &o->store.uid);
+		o->store.uid_set = true;
 		break;
 	case KEY_GID:
-		err = parse_id(val, true, &o->gid);
-		o->gid_set = true;
+		err = parse_id(val, true, &o->store.gid);
+		o->store.gid_set = true;
 		break;
 	case KEY_STORE:
 		if (!*val)
 			return bad_value(arg);
-		free(o->store);
-		o->store = strdup(val);
-		if (!o->store)
+		free(o->store.dir);
+		o->store.dir = strdup(val);
+		if (!o->store.dir)
 			return -1;
 		break;
 	case KEY_PASSTHROUGH:
@@ -332,7 +332,7 @@ void shmfs_options_release(struct shmfs_options *o)
 {
 	free(o->source);
 	free(o->mountpoint);
-	free(o->store);
+	free(o->store.dir);
 	free(o->mount_flags);
 	fuse_opt_free_args(&o->fuse_args);
 }
