@@ -282,6 +282,7 @@ mount_flags_at() {
 	# systemd mounts the filesystem on top of its own autofs mount at the
 	# mountpoint; make such a trigger (nobody serves it, so nothing may
 	# touch what is behind it: every step is under a timeout).
+	requires fs:autofs
 	ns_start
 	mkfifo "$BATS_TEST_TMPDIR/autofs.pipe"
 	run in_ns sh -c 'mount -t autofs -o "fd=7,pgrp=$2,minproto=5,maxproto=5,direct" \

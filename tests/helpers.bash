@@ -59,6 +59,10 @@ requires() {
 				skip "the kernel has FUSE over io_uring" ;;
 		cmd:*)
 			command -v "${f#cmd:}" >/dev/null || skip "needs ${f#cmd:}" ;;
+		fs:*)
+			# A filesystem type the running kernel knows (built in or loaded).
+			grep -qw "${f#fs:}" /proc/filesystems ||
+				skip "the kernel has no ${f#fs:} filesystem" ;;
 		user-xattr)
 			# On a segment of MNT, or of SHMFS_DIR before a mount.
 			probe_xattr user.shmfs.probe ;;
