@@ -5,6 +5,7 @@
 # Needs root: the suite turns the fuse module's enable_uring on for its
 # duration and puts back what it found.
 # modes: passthrough cached
+# resources: enable_uring
 
 load helpers
 

@@ -8,6 +8,7 @@
 #
 # Runs as root; two test users are made for the suite and removed after.
 # modes: passthrough cached
+# resources: dev_fuse
 
 bats_require_minimum_version 1.5.0
 

@@ -6,6 +6,7 @@
 # cannot be taken over by another user who made its directory first.
 #
 # Runs as root; two test users are made for the suite and removed after.
+# resources: dev_fuse
 
 bats_require_minimum_version 1.5.0
 
