@@ -6,7 +6,7 @@
  * using the library see them ($SHMFS_DIR, else /mnt/shm).
  */
 #include "commands.h"
-#include "dirstack.h"
+#include "walk.h"
 
 #include <shmfs.h>
 
@@ -209,24 +209,24 @@ static bool is_transient(int dirfd, const char *name)
 static int ls_walk(struct ls_list *l, int top)
 {
 	struct shmfs_walk w;
-	struct dirent *de;
+	const char *base;
 	int err = shmfs_walk_init(&w, top, 0);
 
-	while (!err && (err = shmfs_walk_next(&w, &de)) > 0) {
+	while (!err && (err = shmfs_walk_next(&w, &base)) > 0) {
 		int dirfd = shmfs_walk_dirfd(&w);
-		char *name = shmfs_walk_path(&w, de->d_name);
+		char *name = shmfs_walk_path(&w, base);
 		struct stat st;
 
 		err = name ? 0 : -ENOMEM;
-		if (err || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (err || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			free(name);	/* removed meanwhile */
 			continue;
 		}
 		if (S_ISREG(st.st_mode)) {
-			err = ls_add(l, name, &st, is_transient(dirfd, de->d_name));
+			err = ls_add(l, name, &st, is_transient(dirfd, base));
 			if (!err)
 				continue;
-		} else if (S_ISDIR(st.st_mode) && shmfs_walk_down(&w, de->d_name) < 0) {
+		} else if (S_ISDIR(st.st_mode) && shmfs_walk_down(&w, base) < 0) {
 			fprintf(stderr, "shmfs: cannot read directory '%s'\n", name);
 			l->err = 1;
 		}

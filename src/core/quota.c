@@ -5,7 +5,7 @@
  * limit, so concurrent writers can never overshoot it together.
  */
 #include "quota.h"
-#include "dirstack.h"
+#include "walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -78,81 +78,36 @@ static bool seen_first(struct seen_set *s, dev_t dev, ino_t ino)
 	return true;
 }
 
-#define WALK_OPEN (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-
-/* Open a directory of the store for reading without touching its atime. */
-static int open_dir_quietly(int parent, const char *name)
-{
-	int fd = openat(parent, name, WALK_OPEN | O_NOATIME);
-
-	/* O_NOATIME needs ownership or CAP_FOWNER. */
-	return fd < 0 && errno == EPERM ? openat(parent, name, WALK_OPEN) : fd;
-}
-
 /*
- * One directory fd at a time, however deep the tree (dirstack.h): a
+ * Through the one walker (walk.h), without touching any atime: a
  * directory that cannot be opened is left out, and so is whatever a
  * concurrent rename moves while the walk is under it.
  */
 int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 {
-	struct shmfs_dirstack stack = { 0 };
+	struct shmfs_walk w;
 	struct seen_set linked = { 0 };
-	int fd = open_dir_quietly(top, "."), err = 0;
-	long off = -1;	/* -1: from the start */
+	const char *name;
+	struct stat sb;
+	int err;
 
 	*u = (struct shmfs_tree_usage){ 0 };
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		DIR *dp = fdopendir(fd);
-		struct dirent *de;
-		struct stat sb;
-		int sub = -1;
-
-		if (!dp) {
-			err = -errno;
-			close(fd);
-			break;
-		}
-		if (off >= 0)
-			seekdir(dp, off);
-		while (sub < 0 && (de = readdir(dp))) {
-			if (de->d_name[0] == '.' && (!de->d_name[1] ||
-						     (de->d_name[1] == '.' && !de->d_name[2])))
-				continue;
-			if (fstatat(dirfd(dp), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
-				continue;
-			u->inodes++;
-			if (S_ISREG(sb.st_mode) &&
-			    (sb.st_nlink == 1 || seen_first(&linked, sb.st_dev, sb.st_ino))) {
-				u->files++;
-				u->file_bytes += (uint64_t)sb.st_blocks * 512;
-				u->charge += shmfs_quota_cost(sb.st_size);
-			} else if (S_ISDIR(sb.st_mode)) {
-				sub = open_dir_quietly(dirfd(dp), de->d_name);
-				if (sub >= 0 && shmfs_dirstack_push(&stack, dirfd(dp), telldir(dp))) {
-					close(sub);
-					sub = -1;
-				}
-			}
-		}
-		if (sub >= 0) {
-			closedir(dp);
-			fd = sub;
-			off = -1;
+	err = shmfs_walk_init(&w, top, SHMFS_WALK_NOATIME);
+	/* Past the top, an error ends the count with what was seen. */
+	while (!err && shmfs_walk_next(&w, &name) > 0) {
+		if (fstatat(shmfs_walk_dirfd(&w), name, &sb, AT_SYMLINK_NOFOLLOW))
 			continue;
+		u->inodes++;
+		if (S_ISREG(sb.st_mode) &&
+		    (sb.st_nlink == 1 || seen_first(&linked, sb.st_dev, sb.st_ino))) {
+			u->files++;
+			u->file_bytes += (uint64_t)sb.st_blocks * 512;
+			u->charge += shmfs_quota_cost(sb.st_size);
+		} else if (S_ISDIR(sb.st_mode)) {
+			shmfs_walk_down(&w, name);
 		}
-		if (!stack.n) {
-			closedir(dp);
-			break;
-		}
-		fd = shmfs_dirstack_up(&stack, dirfd(dp), O_NOATIME, &off);
-		closedir(dp);
-		if (fd < 0)
-			break;	/* moved away under the walk: count what was seen */
 	}
-	shmfs_dirstack_free(&stack);
+	shmfs_walk_release(&w);
 	free(linked.v);
 	return err;
 }

@@ -9,7 +9,7 @@
  */
 #include "store.h"
 #include "caps.h"
-#include "dirstack.h"
+#include "walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,77 +184,43 @@ static int tmpfs_statfs(struct shmfs_store *st, struct statvfs *sv)
 }
 
 /*
- * Empty the directory open at dirfd, however deep the tree below it: a
- * store may hold nests far deeper than PATH_MAX, so walk with one
- * directory fd at a time (dirstack.h) instead of paths or one fd per
- * level. Go down into the first directory that is not empty; when a
- * directory has been emptied, go back up and rescan, which removes it.
+ * Remove one entry of the directory open at fd, of any kind: 0, or
+ * -ENOTEMPTY for a directory that must be emptied first.
+ */
+static int remove_entry(int fd, const char *name)
+{
+	if (!unlinkat(fd, name, 0) || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (!unlinkat(fd, name, AT_REMOVEDIR) || errno == ENOENT)
+		return 0;
+	return errno == EEXIST ? -ENOTEMPTY : -errno;
+}
+
+/*
+ * Empty the directory open at dirfd, however deep the tree below it (a
+ * store may hold nests far deeper than PATH_MAX): through the one walker
+ * (walk.h), which goes into each directory that is not empty and hands
+ * it out again, to be removed, once it has been emptied.
  */
 static int empty_dir(int dirfd)
 {
-	struct shmfs_dirstack stack = { 0 };
-	int fd = dup(dirfd), err = 0;
-	long off;
+	struct shmfs_walk w;
+	const char *name;
+	int err = shmfs_walk_init(&w, dirfd, SHMFS_WALK_REMOVING), ev = 0;
 
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		int sub = -1, scanfd = dup(fd);
-		DIR *d = scanfd >= 0 ? fdopendir(scanfd) : NULL;
-		struct dirent *e;
+	while (!err && (ev = shmfs_walk_next(&w, &name)) > 0) {
+		int fd = shmfs_walk_dirfd(&w);
 
-		if (!d) {
-			err = -errno;
-			if (scanfd >= 0)
-				close(scanfd);
-			break;
-		}
-		while (!err && sub < 0) {
-			errno = 0;
-			e = readdir(d);
-			if (!e) {
-				err = -errno;	/* 0 at the end */
-				break;
-			}
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			if (!unlinkat(fd, e->d_name, 0) || errno == ENOENT)
-				continue;
-			if (errno != EISDIR && errno != EPERM) {
-				err = -errno;
-			} else if (!unlinkat(fd, e->d_name, AT_REMOVEDIR) || errno == ENOENT) {
-				continue;
-			} else if (errno != ENOTEMPTY && errno != EEXIST) {
-				err = -errno;
-			} else {
-				sub = openat(fd, e->d_name,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (sub < 0)
-					err = -errno;
-				else
-					err = shmfs_dirstack_push(&stack, fd, 0);
-			}
-		}
-		closedir(d);
-		if (err) {
-			if (sub >= 0)
-				close(sub);
-			break;
-		}
-		if (sub < 0) {
-			if (!stack.n)
-				break;
-			sub = shmfs_dirstack_up(&stack, fd, 0, &off);
-			if (sub < 0) {
-				err = sub;
-				break;
-			}
-		}
-		close(fd);
-		fd = sub;
+		if (ev == SHMFS_WALK_LEFT)
+			err = unlinkat(fd, name, AT_REMOVEDIR) && errno != ENOENT ? -errno : 0;
+		else if ((err = remove_entry(fd, name)) == -ENOTEMPTY)
+			err = shmfs_walk_down(&w, name);
 	}
-	close(fd);
-	shmfs_dirstack_free(&stack);
+	if (!err && ev < 0)
+		err = ev;
+	shmfs_walk_release(&w);
 	return err;
 }
 

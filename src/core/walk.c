@@ -1,68 +1,27 @@
 // SPDX-License-Identifier: MIT
-/* See dirstack.h. */
-#include "dirstack.h"
+/* See walk.h. */
+#include "walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int shmfs_dirstack_push(struct shmfs_dirstack *s, int fd, long off)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb))
-		return -errno;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct shmfs_dirpos *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = (struct shmfs_dirpos){ .dev = sb.st_dev, .ino = sb.st_ino, .off = off };
-	return 0;
-}
-
-int shmfs_dirstack_up(struct shmfs_dirstack *s, int fd, int flags, long *off)
-{
-	const struct shmfs_dirpos *p = &s->v[s->n - 1];
-	int up = openat(fd, "..", flags | O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct stat sb;
-
-	if (up < 0 && errno == EPERM && (flags & O_NOATIME))
-		up = openat(fd, "..", (flags & ~O_NOATIME) | O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (up < 0)
-		return -errno;
-	if (fstat(up, &sb) || sb.st_dev != p->dev || sb.st_ino != p->ino) {
-		close(up);
-		return -ESTALE;
-	}
-	*off = p->off;
-	s->n--;
-	return up;
-}
-
-void shmfs_dirstack_free(struct shmfs_dirstack *s)
-{
-	free(s->v);
-	*s = (struct shmfs_dirstack){ 0 };
-}
-
 #define WALK_OPEN (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-/* O_NOATIME is for the owner (or CAP_FOWNER) only: without it then. */
+/* Open directory name of parent; O_NOATIME is for the owner (or CAP_FOWNER) only. */
 static int walk_open(const struct shmfs_walk *w, int parent, const char *name)
 {
-	int fd = openat(parent, name, WALK_OPEN | w->flags);
+	int fd = -1;
 
-	if (fd < 0 && errno == EPERM && (w->flags & O_NOATIME))
-		fd = openat(parent, name, WALK_OPEN | (w->flags & ~O_NOATIME));
+	if (w->opts & SHMFS_WALK_NOATIME)
+		fd = openat(parent, name, WALK_OPEN | O_NOATIME);
+	if (fd < 0 && (!(w->opts & SHMFS_WALK_NOATIME) || errno == EPERM))
+		fd = openat(parent, name, WALK_OPEN);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -81,67 +40,109 @@ static int walk_read(struct shmfs_walk *w, int fd, long off)
 	return 0;
 }
 
-int shmfs_walk_init(struct shmfs_walk *w, int top, int flags)
+int shmfs_walk_init(struct shmfs_walk *w, int top, unsigned int opts)
 {
 	int fd;
 
-	*w = (struct shmfs_walk){ .flags = flags };
+	*w = (struct shmfs_walk){ .opts = opts };
 	w->path = calloc(1, 64);
 	if (!w->path)
 		return -ENOMEM;
-	w->cap = 64;
+	w->pathcap = 64;
 	fd = walk_open(w, top, ".");
 	return fd < 0 ? fd : walk_read(w, fd, -1);
 }
 
-/* Back to the parent of a directory that is done, where its reading stopped. */
+/* Remember the current directory, read up to off, before going down. */
+static int walk_push(struct shmfs_walk *w, long off)
+{
+	struct stat sb;
+
+	if (fstat(dirfd(w->dp), &sb))
+		return -errno;
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct shmfs_walk_level *v = realloc(w->up, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->up = v;
+		w->cap = cap;
+	}
+	w->up[w->depth++] = (struct shmfs_walk_level){ sb.st_dev, sb.st_ino, off };
+	return 0;
+}
+
+/*
+ * Back to the parent of a directory that is done, where its reading
+ * stopped (from its start when removing), if ".." still is that parent.
+ */
 static int walk_up(struct shmfs_walk *w)
 {
-	long off;
-	int fd = shmfs_dirstack_up(&w->stack, dirfd(w->dp), w->flags, &off);
+	const struct shmfs_walk_level *p = &w->up[w->depth - 1];
+	int fd = walk_open(w, dirfd(w->dp), "..");
+	struct stat sb;
 	char *slash;
 
 	if (fd < 0)
 		return fd;
+	if (fstat(fd, &sb) || sb.st_dev != p->dev || sb.st_ino != p->ino) {
+		close(fd);
+		return -ESTALE;
+	}
 	closedir(w->dp);
 	w->dp = NULL;
+	w->depth--;
 	slash = strrchr(w->path, '/');
+	snprintf(w->left, sizeof(w->left), "%s", slash ? slash + 1 : w->path);
 	w->len = slash ? (size_t)(slash - w->path) : 0;
 	w->path[w->len] = '\0';
-	return walk_read(w, fd, off);
+	return walk_read(w, fd, (w->opts & SHMFS_WALK_REMOVING) ? -1 : p->off);
 }
 
-int shmfs_walk_next(struct shmfs_walk *w, struct dirent **de)
+static bool is_dots(const char *s)
 {
+	return s[0] == '.' && (!s[1] || (s[1] == '.' && !s[2]));
+}
+
+int shmfs_walk_next(struct shmfs_walk *w, const char **name)
+{
+	struct dirent *e;
 	int err;
 
 	if (!w->dp)
 		return -EBADF;
 	for (;;) {
-		struct dirent *e;
-
 		errno = 0;
 		e = readdir(w->dp);
+		if (e && is_dots(e->d_name))
+			continue;
 		if (e) {
-			if (e->d_name[0] == '.' && (!e->d_name[1] ||
-						    (e->d_name[1] == '.' && !e->d_name[2])))
-				continue;
-			*de = e;
-			return 1;
+			*name = e->d_name;
+			return SHMFS_WALK_ENTRY;
 		}
 		if (errno)
 			return -errno;
-		if (!w->stack.n)
+		if (!w->depth)
 			return 0;
 		err = walk_up(w);
 		if (err)
 			return err;
+		if (w->opts & SHMFS_WALK_REMOVING) {
+			*name = w->left;
+			return SHMFS_WALK_LEFT;
+		}
 	}
 }
 
 int shmfs_walk_dirfd(const struct shmfs_walk *w)
 {
 	return dirfd(w->dp);
+}
+
+size_t shmfs_walk_depth(const struct shmfs_walk *w)
+{
+	return w->depth;
 }
 
 char *shmfs_walk_path(const struct shmfs_walk *w, const char *name)
@@ -156,25 +157,25 @@ char *shmfs_walk_path(const struct shmfs_walk *w, const char *name)
 /* Make room in path for n more bytes and the NUL. */
 static int walk_grow(struct shmfs_walk *w, size_t n)
 {
-	size_t cap = w->cap;
+	size_t cap = w->pathcap;
 	char *p;
 
 	while (cap < w->len + n + 1)
 		cap *= 2;
-	if (cap == w->cap)
+	if (cap == w->pathcap)
 		return 0;
 	p = realloc(w->path, cap);
 	if (!p)
 		return -ENOMEM;
 	w->path = p;
-	w->cap = cap;
+	w->pathcap = cap;
 	return 0;
 }
 
 int shmfs_walk_down(struct shmfs_walk *w, const char *name)
 {
 	size_t n = strlen(name);
-	int fd, err = walk_grow(w, n + 1);
+	int fd, err = n > NAME_MAX ? -ENAMETOOLONG : walk_grow(w, n + 1);
 	DIR *sub;
 
 	if (err)
@@ -188,7 +189,7 @@ int shmfs_walk_down(struct shmfs_walk *w, const char *name)
 		close(fd);
 		return err;
 	}
-	err = shmfs_dirstack_push(&w->stack, dirfd(w->dp), telldir(w->dp));
+	err = walk_push(w, telldir(w->dp));
 	if (err) {
 		closedir(sub);
 		return err;
@@ -206,7 +207,7 @@ void shmfs_walk_release(struct shmfs_walk *w)
 {
 	if (w->dp)
 		closedir(w->dp);
-	shmfs_dirstack_free(&w->stack);
+	free(w->up);
 	free(w->path);
 	*w = (struct shmfs_walk){ 0 };
 }
