@@ -6,6 +6,7 @@
  * descriptor goes to the cache after it.
  */
 #include "inode.h"
+#include "procfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -260,6 +261,27 @@ void shmfs_inode_table_release(struct shmfs_inode_table *t)
 	t->rootfd = -1;
 	shmfs_fdcache_release(&t->fds);
 	pthread_mutex_destroy(&t->root.lock);
+}
+
+int shmfs_inode_data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode, bool *rw)
+{
+	char path[SHMFS_PROC_PATH_MAX];
+	int pfd = shmfs_inode_fd_get(t, inode);
+	int fd;
+
+	if (pfd < 0)
+		return pfd;
+	shmfs_proc_path(path, pfd);
+	*rw = true;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		*rw = false;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		fd = -errno;
+	shmfs_inode_fd_put(t, inode, pfd);
+	return fd;
 }
 
 size_t shmfs_inode_table_count(struct shmfs_inode_table *t)

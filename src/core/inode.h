@@ -80,6 +80,13 @@ static inline void shmfs_inode_fd_put(struct shmfs_inode_table *t, struct shmfs_
 }
 
 /*
+ * A new descriptor of inode's backing file, for its data: read-write when
+ * the daemon may (*rw set), else read-only (the kernel may read pages
+ * through any open). The descriptor, or -errno.
+ */
+int shmfs_inode_data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode, bool *rw);
+
+/*
  * Account one lookup of the object open as fd (O_PATH) with attributes sb.
  * Takes ownership of fd. Returns the entry, or NULL with errno set.
  */

@@ -176,6 +176,17 @@ int shmfs_quota_inode(struct shmfs_quota *l, int n)
 	return take(&l->inodes, l->max_inodes, (uint64_t)n, false) ? 0 : -ENOSPC;
 }
 
+int shmfs_quota_name_charge(struct shmfs_quota *l)
+{
+	return l ? shmfs_quota_inode(l, 1) : 0;
+}
+
+void shmfs_quota_name_refund(struct shmfs_quota *l)
+{
+	if (l)
+		shmfs_quota_inode(l, -1);
+}
+
 void shmfs_quota_statfs(struct shmfs_quota *l, struct statvfs *sv)
 {
 	uint64_t bytes = atomic_load(&l->bytes), inodes = atomic_load(&l->inodes);

@@ -28,7 +28,7 @@ struct shmfs_quota {
 	/*
 	 * Held while it is decided who gives a segment's bytes back: the
 	 * removal of its last name, or the end of the daemon's last
-	 * reference to it (ops.c). Taken before the inode table's lock.
+	 * reference to it (reclaim.h). Taken before the inode table's lock.
 	 */
 	pthread_mutex_t release_lock;
 };
@@ -62,6 +62,12 @@ uint64_t shmfs_quota_cost(off_t length);
 int shmfs_quota_resize(struct shmfs_quota *l, off_t old_len, off_t *new_len, bool partial);
 /* One more (n = 1) or one fewer (n = -1) name. 0 or -ENOSPC. */
 int shmfs_quota_inode(struct shmfs_quota *l, int n);
+/*
+ * Charge a name before making it (0 or -ENOSPC), and give it back when
+ * it was not made after all. l may be NULL: no limit is the daemon's.
+ */
+int shmfs_quota_name_charge(struct shmfs_quota *l);
+void shmfs_quota_name_refund(struct shmfs_quota *l);
 /* Fill statfs figures from the limits. */
 void shmfs_quota_statfs(struct shmfs_quota *l, struct statvfs *sv);
 

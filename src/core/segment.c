@@ -82,6 +82,8 @@ int shmfs_segment_truncate(const struct shmfs_segment *s, off_t len)
 		return -EINVAL;
 	if (fstat(s->fd, &sb))
 		return -errno;
+	if (s->max_length && (uint64_t)len > s->max_length && len > sb.st_size)
+		return -EFBIG;
 	if (len <= sb.st_size) {
 		if (ftruncate(s->fd, len))
 			return -errno;

@@ -21,6 +21,7 @@
 #define SHMFS_SEGMENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "quota.h"
@@ -29,9 +30,15 @@ struct shmfs_segment {
 	int fd;				/* the backing file, open for writing */
 	struct shmfs_quota *quota;	/* NULL, or charged when it has a byte limit */
 	bool reserve;			/* allocate every page below the length */
+	uint64_t max_length;		/* 0, or no truncation grows it past this */
 };
 
-/* Set the length to len. 0 or -errno (-ENOSPC: the growth does not fit). */
+/*
+ * Set the length to len. 0 or -errno: -ENOSPC when the growth does not
+ * fit, -EFBIG when it would pass max_length (the whole mount's size: a
+ * tmpfs store would take it, holes cost nothing, but its pages could
+ * never be stored).
+ */
 int shmfs_segment_truncate(const struct shmfs_segment *s, off_t len);
 /*
  * pwrite() that charges and reserves what it makes the segment grow by.

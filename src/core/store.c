@@ -297,6 +297,7 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 	memset(st, 0, sizeof(*st));
 	st->dirfd = st->rootfd = st->lockfd = -1;
 	st->kind = store_kind_for(o);
+	st->size = o->size;
 	*why = st->why;
 	if (o->dir) {
 		err = shmfs_store_path_check(st, o->dir);

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "quota.h"
+#include "segment.h"
 
 /*
  * What the store is asked to be: tmpfs's mount options, under their names
@@ -54,6 +55,7 @@ struct shmfs_store {
 	int rootfd;		/* S/root, O_PATH */
 	int lockfd;		/* S/lock, holds the daemon's flock */
 	const struct shmfs_store_kind *kind;
+	uint64_t size;		/* size=: bytes of RAM for the whole mount, 0 for none */
 	/* Set when the daemon itself must enforce size= or nr_inodes=. */
 	struct shmfs_quota *quota;
 	struct shmfs_quota quota_data;
@@ -78,6 +80,17 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		     const char *mountpoint, const char **why);
 void shmfs_store_release(struct shmfs_store *st);
 int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv);
+
+/*
+ * The segment whose backing file in st is open for writing as fd, for
+ * shmfs_segment_truncate() and the like: under st's limits, with every
+ * page reserved when reserve is set (segment.h).
+ */
+static inline struct shmfs_segment shmfs_store_segment(struct shmfs_store *st, int fd,
+						       bool reserve)
+{
+	return (struct shmfs_segment){ fd, st->quota, reserve, st->size };
+}
 
 /* Destroy the store at path; -EBUSY while a daemon serves it. */
 int shmfs_store_discard(const char *path);

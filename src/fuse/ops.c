@@ -11,6 +11,7 @@
 #include "ops.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "reclaim.h"
 #include "uring.h"
 
 #include <errno.h>
@@ -124,124 +125,6 @@ void shmfs_umask_set(fuse_req_t req)
 		umask(fuse_req_ctx(req)->umask);
 }
 
-int shmfs_charge_name(struct shmfs_fs *fs)
-{
-	return fs->store.quota ? shmfs_quota_inode(fs->store.quota, 1) : 0;
-}
-
-void shmfs_refund_name(struct shmfs_fs *fs)
-{
-	if (fs->store.quota)
-		shmfs_quota_inode(fs->store.quota, -1);
-}
-
-/* Does a size limit count the store's bytes? */
-static struct shmfs_quota *byte_quota(struct shmfs_fs *fs)
-{
-	struct shmfs_quota *q = fs->store.quota;
-
-	return q && q->max_bytes ? q : NULL;
-}
-
-static void refund_bytes(struct shmfs_quota *q, off_t len)
-{
-	off_t zero = 0;
-
-	shmfs_quota_resize(q, len, &zero, false);
-}
-
-void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f)
-{
-	struct shmfs_quota *q = byte_quota(fs);
-	struct stat sb;
-
-	*f = (struct shmfs_freed){ 0 };
-	if (!fs->store.quota)
-		return;
-	if (q) {
-		pthread_mutex_lock(&q->release_lock);
-		f->locked = true;
-	}
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW))
-		return;
-	f->name = true;
-	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1) {
-		f->last = true;
-		f->dev = sb.st_dev;
-		f->ino = sb.st_ino;
-		f->bytes_of = sb.st_size;
-	}
-}
-
-/*
- * The last name of a segment is gone (release lock held): if the kernel
- * still knows it, pin a descriptor that keeps it in the store until its
- * forget gives the bytes back (the descriptor cache might otherwise close
- * the last one and let the store free it unseen); else give them back now.
- */
-static void keep_or_refund(struct shmfs_fs *fs, struct shmfs_quota *q,
-			   const struct shmfs_freed *f)
-{
-	/* Safe to use: a forget takes the release lock before it frees. */
-	struct shmfs_inode *inode = shmfs_inode_table_find(&fs->inodes, f->dev, f->ino);
-	int fd;
-
-	if (!inode) {
-		refund_bytes(q, f->bytes_of);
-		return;
-	}
-	if (inode->unlinked_fd >= 0)
-		return;
-	fd = shmfs_inode_fd_get(&fs->inodes, inode);
-	if (fd >= 0)
-		inode->unlinked_fd = fd;
-	else
-		refund_bytes(q, f->bytes_of);	/* already gone from the store */
-}
-
-void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done)
-{
-	struct shmfs_quota *q = byte_quota(fs);
-
-	if (done && f->name)
-		shmfs_refund_name(fs);
-	/*
-	 * The daemon's descriptor of a segment the kernel knows keeps it in
-	 * the store: its forget gives the bytes back, at their last length.
-	 */
-	if (done && f->last && q)
-		keep_or_refund(fs, q, f);
-	if (f->locked)
-		pthread_mutex_unlock(&q->release_lock);
-	f->locked = false;
-}
-
-/*
- * Drop n of the kernel's lookups of inode (shmfs_inode_table_forget). The
- * store frees a segment with no name left when the daemon closes its
- * descriptors: give its bytes back now, deciding under the release lock
- * so that the removal of its last name does not give them back too.
- */
-static struct shmfs_inode *forget_counted(struct shmfs_fs *fs, struct shmfs_inode *inode,
-					  uint64_t n)
-{
-	struct shmfs_quota *q = inode->type == S_IFREG ? byte_quota(fs) : NULL;
-	struct stat sb;
-
-	if (!q)
-		return shmfs_inode_table_forget(&fs->inodes, inode, n);
-	pthread_mutex_lock(&q->release_lock);
-	inode = shmfs_inode_table_forget(&fs->inodes, inode, n);
-	if (inode && inode->unlinked_fd >= 0) {
-		if (!fstat(inode->unlinked_fd, &sb) && sb.st_nlink == 0)
-			refund_bytes(q, sb.st_size);
-		shmfs_inode_fd_put(&fs->inodes, inode, inode->unlinked_fd);
-		inode->unlinked_fd = -1;
-	}
-	pthread_mutex_unlock(&q->release_lock);
-	return inode;
-}
-
 /*
  * In the cached path every page read comes from the daemon; the kernel's
  * default readahead (128 KiB) makes that eight times as many requests as
@@ -349,7 +232,7 @@ static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t n)
 {
-	inode = forget_counted(fs, inode, n);
+	inode = shmfs_reclaim_forget(fs->store.quota, &fs->inodes, inode, n);
 	if (!inode)
 		return;
 	/* No open is left: the kernel releases every file before it forgets. */

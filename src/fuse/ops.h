@@ -15,6 +15,7 @@
 
 #include "busypoll.h"
 #include "fs.h"
+#include "procfd.h"
 
 static inline struct shmfs_fs *shmfs_req_fs(fuse_req_t req)
 {
@@ -69,13 +70,6 @@ static inline int shmfs_req_fd_get(fuse_req_t req, struct shmfs_inode *inode)
 	return fd;
 }
 
-/* "/proc/self/fd/N": reach an O_PATH descriptor's object by path. */
-#define SHMFS_PROC_PATH_MAX 32
-static inline void shmfs_proc_path(char *buf, int fd)
-{
-	snprintf(buf, SHMFS_PROC_PATH_MAX, "/proc/self/fd/%d", fd);
-}
-
 /*
  * Account a lookup of the object open as fd (O_PATH, owned) and fill the
  * entry for the kernel. 0 or -errno.
@@ -110,32 +104,6 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
  * caller's umask.
  */
 void shmfs_umask_set(fuse_req_t req);
-
-/*
- * Limits the daemon enforces on a directory store (see quota.h): charge
- * a new name before making it, and give back what a removed name held.
- * No-ops when the kernel enforces the limits.
- */
-int shmfs_charge_name(struct shmfs_fs *fs);
-void shmfs_refund_name(struct shmfs_fs *fs);
-/*
- * Removing a name: look at parent/name before, and settle after, with
- * done telling whether it was removed (a no-op if not probed). The bytes
- * of a segment whose last name goes are given back then, unless the
- * kernel still knows it (open, or looked up): then when the daemon lets
- * go of it (shmfs_forget_inode). The probe holds the size limit's
- * release lock until the settling.
- */
-struct shmfs_freed {
-	bool name;		/* parent/name was there */
-	bool last;		/* ...and was the last name of a segment */
-	bool locked;
-	dev_t dev;
-	ino_t ino;
-	off_t bytes_of;		/* that segment's length */
-};
-void shmfs_freed_probe(struct shmfs_fs *fs, int dirfd, const char *name, struct shmfs_freed *f);
-void shmfs_freed_settle(struct shmfs_fs *fs, struct shmfs_freed *f, bool done);
 
 /* Handlers living outside ops.c. */
 void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);

@@ -43,30 +43,7 @@ static int fh_fd(uint64_t fh)
  */
 static struct shmfs_segment segment_of(struct shmfs_fs *fs, int fd)
 {
-	return (struct shmfs_segment){ fd, fs->store.quota, !fs->pt.active };
-}
-
-/* A descriptor of inode's backing file: read-write when allowed. */
-static int open_backing(struct shmfs_fs *fs, struct shmfs_inode *inode, bool *rw)
-{
-	char path[SHMFS_PROC_PATH_MAX];
-	int pfd = shmfs_inode_fd_get(&fs->inodes, inode);
-	int fd;
-
-	if (pfd < 0)
-		return pfd;
-	shmfs_proc_path(path, pfd);
-	/* Read-write when allowed: the kernel may read pages through any open. */
-	*rw = true;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
-		*rw = false;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		fd = -errno;
-	shmfs_inode_fd_put(&fs->inodes, inode, pfd);
-	return fd;
+	return shmfs_store_segment(&fs->store, fd, !fs->pt.active);
 }
 
 void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
@@ -97,7 +74,7 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 		return 0;
 	}
 	if (fd < 0)
-		fd = open_backing(fs, inode, &rw);
+		fd = shmfs_inode_data_open(&fs->inodes, inode, &rw);
 	if (fd < 0)
 		return fd;
 	if (inode->data_fd >= 0 && !rw) {
@@ -159,7 +136,7 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	fh = (uint64_t)inode->data_fd;
 	if (write && !inode->data_rw && !fs->pt.active) {
 		/* Others hold the read-only shared one: this open has its own. */
-		err = open_backing(fs, inode, &rw);
+		err = shmfs_inode_data_open(&fs->inodes, inode, &rw);
 		if (err < 0)
 			goto out;
 		fh = (uint64_t)err | FH_OWNED;
@@ -205,7 +182,7 @@ static int create_segment(fuse_req_t req, struct shmfs_inode *parent, int pfd, c
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	int fd, err;
 
-	err = shmfs_charge_name(fs);
+	err = shmfs_quota_name_charge(fs->store.quota);
 	if (err)
 		return err;
 	shmfs_names_begin(fs);
@@ -223,7 +200,7 @@ static int create_segment(fuse_req_t req, struct shmfs_inode *parent, int pfd, c
 	close(fd);
 	unlinkat(pfd, name, 0);
 out_refund:
-	shmfs_refund_name(fs);
+	shmfs_quota_name_refund(fs->store.quota);
 	shmfs_names_end(fs);
 	return err;
 }
@@ -255,7 +232,7 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		close(fd);
 		shmfs_names_begin(fs);
 		if (!unlinkat(pfd, name, 0))
-			shmfs_refund_name(fs);
+			shmfs_quota_name_refund(fs->store.quota);
 		shmfs_names_end(fs);
 	}
 	shmfs_inode_fd_put(&fs->inodes, p, pfd);
@@ -361,75 +338,66 @@ static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_f
 }
 
 /*
- * Run fn on a descriptor of inode's data, under the inode lock: the
- * request's handle, the passthrough backing file, or one opened for it.
+ * Lock inode for a change of its data, and find the descriptor to make
+ * it through: the request's handle, the passthrough backing file, or one
+ * opened for it (*own, which data_unlock() closes). The descriptor, or
+ * -errno with the inode unlocked.
  */
-static int with_data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode,
-			struct fuse_file_info *fi,
-			int (*fn)(struct shmfs_fs *fs, int fd, void *arg), void *arg)
+static int data_lock(struct shmfs_fs *fs, struct shmfs_inode *inode,
+		     struct fuse_file_info *fi, int *own)
 {
-	int fd, own = -1, err;
+	int fd;
 	bool rw;
 
+	*own = -1;
 	shmfs_inode_lock(inode);
 	fd = data_fd(fs, inode, fi);
-	if (fd < 0) {
-		pthread_mutex_unlock(&inode->lock);
-		own = open_backing(fs, inode, &rw);
-		if (own < 0)
-			return own;
-		shmfs_inode_lock(inode);
-		fd = own;
-	}
-	err = fn(fs, fd, arg);
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_unlock(&inode->lock);
+	*own = shmfs_inode_data_open(&fs->inodes, inode, &rw);
+	if (*own < 0)
+		return *own;
+	shmfs_inode_lock(inode);
+	return *own;
+}
+
+static void data_unlock(struct shmfs_inode *inode, int own)
+{
 	pthread_mutex_unlock(&inode->lock);
 	if (own >= 0)
 		close(own);
-	return err;
-}
-
-struct falloc_args {
-	int mode;
-	off_t offset, length;
-};
-
-static int do_fallocate(struct shmfs_fs *fs, int fd, void *arg)
-{
-	struct falloc_args *a = arg;
-	struct shmfs_segment seg = segment_of(fs, fd);
-
-	return shmfs_segment_fallocate(&seg, a->mode, a->offset, a->length);
 }
 
 void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			off_t length, struct fuse_file_info *fi)
 {
-	struct falloc_args a = { mode, offset, length };
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
+	int own, fd = data_lock(fs, inode, fi, &own), err = fd;
 
-	fuse_reply_err(req, -with_data_fd(shmfs_req_fs(req), shmfs_req_inode(req, ino), fi,
-					  do_fallocate, &a));
-}
+	if (fd >= 0) {
+		struct shmfs_segment seg = segment_of(fs, fd);
 
-static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
-{
-	off_t len = *(off_t *)arg;
-	struct shmfs_segment seg = segment_of(fs, fd);
-	struct stat sb;
-
-	/*
-	 * No segment grows longer than the whole mount: a tmpfs store would
-	 * take it (holes cost nothing), but its pages could never be stored.
-	 */
-	if (fs->opts->store.size && (uint64_t)len > fs->opts->store.size &&
-	    (fstat(fd, &sb) || len > sb.st_size))
-		return -EFBIG;
-	return shmfs_segment_truncate(&seg, len);
+		err = shmfs_segment_fallocate(&seg, mode, offset, length);
+		data_unlock(inode, own);
+	}
+	fuse_reply_err(req, -err);
 }
 
 int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 			struct fuse_file_info *fi, off_t size)
 {
+	struct shmfs_segment seg;
+	int own, fd, err;
+
 	if (inode->type != S_IFREG)
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
-	return with_data_fd(fs, inode, fi, do_truncate, &size);
+	fd = data_lock(fs, inode, fi, &own);
+	if (fd < 0)
+		return fd;
+	seg = segment_of(fs, fd);
+	err = shmfs_segment_truncate(&seg, size);
+	data_unlock(inode, own);
+	return err;
 }

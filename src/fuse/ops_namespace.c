@@ -6,6 +6,7 @@
  * The change itself runs with the names lock held for reading (fs.h).
  */
 #include "ops.h"
+#include "reclaim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +67,7 @@ static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (pfd < 0)
 		return;
-	err = shmfs_charge_name(fs);
+	err = shmfs_quota_name_charge(fs->store.quota);
 	if (err)
 		goto out_put;
 	shmfs_names_begin(fs);
@@ -80,7 +81,7 @@ static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			unlinkat(pfd, name, type == S_IFDIR ? AT_REMOVEDIR : 0);
 	}
 	if (err)
-		shmfs_refund_name(fs);
+		shmfs_quota_name_refund(fs->store.quota);
 	shmfs_names_end(fs);
 out_put:
 	shmfs_inode_fd_put(&fs->inodes, p, pfd);
@@ -126,13 +127,13 @@ void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char
 
 	if (!fds_get(req, t, inode, &fd, p, &pfd))
 		return;
-	err = shmfs_charge_name(fs);
+	err = shmfs_quota_name_charge(fs->store.quota);
 	if (err)
 		goto out_put;
 	shmfs_names_begin(fs);
 	if (linkat(fd, "", pfd, name, AT_EMPTY_PATH)) {
 		err = -errno;
-		shmfs_refund_name(fs);
+		shmfs_quota_name_refund(fs->store.quota);
 	} else {
 		err = shmfs_entry_lookup(fs, p, name, &e);
 	}
@@ -150,15 +151,15 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
-	struct shmfs_freed freed;
+	struct shmfs_reclaim freed;
 	int pfd = shmfs_req_fd_get(req, p), err;
 
 	if (pfd < 0)
 		return;
 	shmfs_names_begin(fs);
-	shmfs_freed_probe(fs, pfd, name, &freed);
+	shmfs_reclaim_probe(&freed, fs->store.quota, pfd, name);
 	err = unlinkat(pfd, name, flags) ? errno : 0;
-	shmfs_freed_settle(fs, &freed, !err);
+	shmfs_reclaim_settle(&freed, &fs->inodes, !err);
 	shmfs_names_end(fs);
 	shmfs_inode_fd_put(&fs->inodes, p, pfd);
 	fuse_reply_err(req, err);
@@ -181,16 +182,16 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct shmfs_inode_table *t = &fs->inodes;
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
-	struct shmfs_freed replaced = { 0 };
+	struct shmfs_reclaim replaced = { 0 };
 	int pfd, npfd, err;
 
 	if (!fds_get(req, t, p, &pfd, np, &npfd))
 		return;
 	shmfs_names_begin(fs);
 	if (!(flags & RENAME_EXCHANGE))
-		shmfs_freed_probe(fs, npfd, newname, &replaced);
+		shmfs_reclaim_probe(&replaced, fs->store.quota, npfd, newname);
 	err = renameat2(pfd, name, npfd, newname, flags) ? errno : 0;
-	shmfs_freed_settle(fs, &replaced, !err);
+	shmfs_reclaim_settle(&replaced, &fs->inodes, !err);
 	shmfs_names_end(fs);
 	shmfs_inode_fd_put(t, np, npfd);
 	shmfs_inode_fd_put(t, p, pfd);

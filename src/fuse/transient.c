@@ -33,6 +33,7 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "ops.h"
+#include "reclaim.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -168,7 +169,7 @@ static void mark_mapped(struct shmfs_fs *fs, struct transient_entry **v, size_t 
  */
 static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *e)
 {
-	struct shmfs_freed freed;
+	struct shmfs_reclaim freed;
 	struct shmfs_inode *parent;
 	struct stat sb;
 	char *base;
@@ -196,9 +197,9 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 					 (unsigned long long)e->ino);
 		return;
 	}
-	shmfs_freed_probe(fs, dirfd, base, &freed);
+	shmfs_reclaim_probe(&freed, fs->store.quota, dirfd, base);
 	err = unlinkat(dirfd, base, 0) ? errno : 0;
-	shmfs_freed_settle(fs, &freed, !err);
+	shmfs_reclaim_settle(&freed, &fs->inodes, !err);
 	pthread_rwlock_unlock(&fs->names_lock);
 	if (err) {
 		shmfs_warn_errno(err, "cannot remove transient segment '%s'", base);
