@@ -6,6 +6,7 @@
  * using the library see them ($SHMFS_DIR, else /mnt/shm).
  */
 #include "commands.h"
+#include "transient_mark.h"
 #include "walk.h"
 
 #include <shmfs.h>
@@ -193,12 +194,13 @@ static bool is_transient(int dirfd, const char *name)
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
 	n = llistxattr(path, list, sizeof(list));
-	if (n <= 0 || !xattr_listed(list, n, "user.shmfs.transient"))
+	if (n <= 0 || !xattr_listed(list, n, SHMFS_XATTR_TRANSIENT))
 		return false;
-	n = lgetxattr(path, "user.shmfs.transient", val, sizeof(val));
+	n = lgetxattr(path, SHMFS_XATTR_TRANSIENT, val, sizeof(val));
 	if (n < 0)
 		return errno == ENOTSUP || errno == ENOSYS;
-	return n == 1 && val[0] == '1';
+	return n == sizeof(SHMFS_XATTR_TRANSIENT_VALUE) - 1 &&
+	       !memcmp(val, SHMFS_XATTR_TRANSIENT_VALUE, (size_t)n);
 }
 
 /*

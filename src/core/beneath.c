@@ -6,6 +6,7 @@
  * be the one that was open, or nothing is returned.
  */
 #include "beneath.h"
+#include "procfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,30 +65,11 @@ int shmfs_beneath_opendir(int dir, const char *rel)
 	return walk_opendir(dir, rel);
 }
 
-/* The path of the object open as fd, as /proc/self/fd shows it (malloc()ed). */
-static char *fd_path(int fd)
-{
-	char link[32], *buf;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	buf = malloc(PATH_MAX);
-	if (!buf)
-		return NULL;
-	n = readlink(link, buf, PATH_MAX - 1);
-	if (n <= 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino,
 			 int *dirfd, char **base, struct stat *sb)
 {
 	size_t rlen = strlen(rootpath);
-	char *path = fd_path(fd), *rel, *slash;
+	char *path = shmfs_proc_readlink(fd), *rel, *slash;
 	int d, err = -ENOENT;
 
 	if (!path)

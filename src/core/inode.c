@@ -45,13 +45,16 @@ int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, uint32_t max
 		return -errno;
 	memset(t, 0, sizeof(*t));
 	t->rootfd = -1;
+	t->root_path = shmfs_proc_readlink(rootfd);
+	if (!t->root_path)
+		return -errno;
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
-	if (!t->buckets)
-		return -ENOMEM;
-	err = shmfs_fdcache_init(&t->fds, rootfd, max_fds);
+	err = t->buckets ? shmfs_fdcache_init(&t->fds, rootfd, max_fds) : -ENOMEM;
 	if (err) {
 		free(t->buckets);
 		t->buckets = NULL;
+		free(t->root_path);
+		t->root_path = NULL;
 		return err;
 	}
 	t->nbuckets = INITIAL_BUCKETS;
@@ -259,6 +262,8 @@ void shmfs_inode_table_release(struct shmfs_inode_table *t)
 	if (t->rootfd >= 0)
 		shmfs_fdcache_ent_release(&t->fds, &t->root.path);
 	t->rootfd = -1;
+	free(t->root_path);
+	t->root_path = NULL;
 	shmfs_fdcache_release(&t->fds);
 	pthread_mutex_destroy(&t->root.lock);
 }

@@ -52,6 +52,7 @@ struct shmfs_inode_table {
 	size_t count;
 	struct shmfs_fdcache fds;
 	int rootfd;		/* the store's root (O_PATH), open as long as the table */
+	char *root_path;	/* rootfd's path as /proc/self/fd shows it (beneath.h) */
 	struct shmfs_inode root;	/* last: see struct shmfs_inode */
 };
 

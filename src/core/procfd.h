@@ -18,4 +18,11 @@ static inline void shmfs_proc_path(char *buf, int fd)
 	snprintf(buf, SHMFS_PROC_PATH_MAX, "/proc/self/fd/%d", fd);
 }
 
+/*
+ * The other way: the path that /proc/self/fd shows for fd, malloc()ed,
+ * or NULL with errno set. Only a hint of where the object is named, for
+ * it may be renamed at any time.
+ */
+char *shmfs_proc_readlink(int fd);
+
 #endif

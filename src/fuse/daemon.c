@@ -14,7 +14,7 @@
 #include "fs.h"
 #include "log.h"
 #include "mountinfo.h"
-#include "transient.h"
+#include "reaper.h"
 #include "uring.h"
 
 #include <errno.h>
@@ -271,13 +271,13 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	shmfs_log_init(!o->foreground, o->debug);
 	if (fuse_set_signal_handlers(fs->se))
 		goto out_unmount;
-	err = shmfs_transient_start(fs);
+	err = shmfs_reaper_start(fs);
 	if (err) {
 		shmfs_err_errno(err, "cannot start the transient segment reaper");
 		goto out_unmount;
 	}
 	err = serve(fs);
-	shmfs_transient_stop(fs);
+	shmfs_reaper_stop(fs);
 	fuse_remove_signal_handlers(fs->se);
 	fuse_session_unmount(fs->se);
 	/* After the unmount, which ends the connection unless the mount is busy. */

@@ -32,7 +32,7 @@ struct shmfs_fs {
 	/*
 	 * Held for reading by every request that makes, renames or removes
 	 * a name in the store, for writing by a removal the daemon makes of
-	 * its own accord (transient.c), which must find the name unchanged
+	 * its own accord (reaper.c), which must find the name unchanged
 	 * between checking it and unlinking it. Innermost: no inode lock is
 	 * taken while it is held.
 	 */

@@ -22,6 +22,7 @@
  * the daemon, so it fails once there is none.
  */
 #include "ops.h"
+#include "reaper.h"
 #include "segment.h"
 #include "transient.h"
 
@@ -108,10 +109,10 @@ static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 			shmfs_data_put(fs, inode);
 		}
 	}
-	remove = inode->nopen == 0 && shmfs_transient_marked(fs, inode);
+	remove = inode->nopen == 0 && shmfs_transient_marked(&fs->inodes, inode);
 	pthread_mutex_unlock(&inode->lock);
 	if (remove)
-		shmfs_transient_released(fs, inode);
+		shmfs_reaper_take(fs, inode);
 	atomic_fetch_sub_explicit(&fs->nr_open, 1, memory_order_relaxed);
 }
 

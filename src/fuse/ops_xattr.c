@@ -163,12 +163,16 @@ static int check_mark(fuse_req_t req, struct shmfs_inode *inode)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t groups[MAX_GROUPS];
 	struct shmfs_caller c = { .uid = ctx->uid, .gid = ctx->gid, .groups = groups };
-	int n = 0;
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	int n = 0, err;
 
 	if (ctx->uid)
 		n = fuse_req_getgroups(req, MAX_GROUPS, groups);
 	c.ngroups = n < 0 ? 0 : n > MAX_GROUPS ? MAX_GROUPS : n;
-	return shmfs_transient_may_mark(shmfs_req_fs(req), inode, &c);
+	shmfs_names_begin(fs);
+	err = shmfs_transient_may_mark(&fs->inodes, inode, &c);
+	shmfs_names_end(fs);
+	return err;
 }
 
 /*
@@ -180,7 +184,7 @@ static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *n
 {
 	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	char path[SHMFS_PROC_PATH_MAX];
-	bool mark = !strcmp(name, SHMFS_TRANSIENT_XATTR);
+	bool mark = !strcmp(name, SHMFS_XATTR_TRANSIENT);
 	int fd, err;
 
 	if (is_acl(name) && !shmfs_req_fs(req)->opts->acl)

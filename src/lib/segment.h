@@ -38,6 +38,6 @@ void shmfs_parent_release(struct shmfs_parent *p);
 int shmfs_parent_unlink(struct shmfs_parent *p, const struct stat *want);
 
 /* The xattr that marks a transient segment, and its value. */
-#define SHMFS_XATTR_TRANSIENT "user.shmfs.transient"
+#include "transient_mark.h"
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Removing transient segments.
+ * Removing transient segments at the right time; what may be removed,
+ * and the removal itself, are core's (transient.h).
  *
  * In the cached data path a mapping holds the FUSE file open, so the last
  * release comes after the last munmap and the segment is removed then. In
@@ -13,36 +14,22 @@
  * touches no process's files, so a mapping of a hung file system elsewhere
  * cannot stall it, and no request thread ever scans.
  *
- * The daemon is root and the names are chosen by users, so a removal goes
- * by the segment's current name only as a hint: the name is resolved again
- * beneath the store's root with no symlink followed (beneath.h), checked
- * to still be the segment, and unlinked from that directory descriptor
- * while no other request changes names (the names lock). The kernel is
- * told to forget the dentry by the reaper, never from a request handler.
- *
- * Who may mark a segment transient: whoever may remove it (root, or a
- * caller with write and search permission on its directory by the mode
- * bits, who owns the segment or the directory when the directory is
- * sticky). Marking is a deferred unlink and gets the unlink's rules, so
- * a segment with several links cannot be marked (the right to remove one
- * name is not the right to remove another), and one that gained a link
- * after it was marked is not removed.
+ * A removal runs while no other request changes names (the names lock,
+ * held for writing). The kernel is told to forget the dentry by the
+ * reaper, never from a request handler.
  */
-#include "transient.h"
-#include "beneath.h"
+#include "reaper.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "ops.h"
-#include "reclaim.h"
+#include "transient.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,18 +51,6 @@ static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static struct transient_entry *list;
 static bool stopping;
 static bool fresh;		/* an entry came since the reaper last looked */
-static char *root_path;	/* the store root as /proc/self/fd shows it */
-
-/* Whether the object open as fd has the transient mark: 1, 0, or -1 (could not tell). */
-static int is_transient(int fd)
-{
-	char path[SHMFS_PROC_PATH_MAX];
-
-	shmfs_proc_path(path, fd);
-	if (getxattr(path, SHMFS_TRANSIENT_XATTR, NULL, 0) >= 0)
-		return 1;
-	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
-}
 
 /* The device of the mount itself, once mountinfo shows it (0 until then). */
 static dev_t mount_dev(struct shmfs_fs *fs)
@@ -169,53 +144,35 @@ static void mark_mapped(struct shmfs_fs *fs, struct transient_entry **v, size_t 
  */
 static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *e)
 {
-	struct shmfs_reclaim freed;
+	struct shmfs_transient_found f;
 	struct shmfs_inode *parent;
 	struct stat sb;
-	char *base;
-	int dirfd, err;
+	int err;
 
 	pthread_rwlock_wrlock(&fs->names_lock);
-	if (shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
-		pthread_rwlock_unlock(&fs->names_lock);
-		return;		/* open again: its release decides */
-	}
-	err = shmfs_beneath_locate(fs->inodes.rootfd, root_path, fd, e->dev, e->ino,
-				   &dirfd, &base, &sb);
-	if (!err && sb.st_nlink != 1) {
-		/* Linked since it was marked: which name to drop is not ours to pick. */
-		shmfs_debug("transient segment '%s' has %ju links: kept", base,
-			    (uintmax_t)sb.st_nlink);
-		err = -EMLINK;
-		close(dirfd);
-		free(base);
-	}
-	if (err) {
-		pthread_rwlock_unlock(&fs->names_lock);
-		if (err != -ENOENT && err != -EMLINK)
-			shmfs_warn_errno(-err, "cannot find transient segment %llu",
-					 (unsigned long long)e->ino);
-		return;
-	}
-	shmfs_reclaim_probe(&freed, fs->store.quota, dirfd, base);
-	err = unlinkat(dirfd, base, 0) ? errno : 0;
-	shmfs_reclaim_settle(&freed, &fs->inodes, !err);
+	err = shmfs_transient_remove(&fs->inodes, fs->store.quota, fd, e->dev, e->ino, &f);
 	pthread_rwlock_unlock(&fs->names_lock);
-	if (err) {
-		shmfs_warn_errno(err, "cannot remove transient segment '%s'", base);
+	if (err == -EMLINK)
+		shmfs_debug("transient segment '%s' has %ju links: kept", f.base,
+			    (uintmax_t)f.nlink);
+	else if (err && f.dirfd < 0 && err != -ENOENT && err != -EBUSY)
+		shmfs_warn_errno(-err, "cannot find transient segment %llu",
+				 (unsigned long long)e->ino);
+	else if (err && f.dirfd >= 0)
+		shmfs_warn_errno(-err, "cannot remove transient segment '%s'", f.base);
+	if (err)
 		goto out;
-	}
-	shmfs_debug("removed transient segment '%s'", base);
+	shmfs_debug("removed transient segment '%s'", f.base);
 	/* Only the number is used: a stale one makes the kernel look up again. */
-	parent = fstat(dirfd, &sb) ? NULL : shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);
+	parent = fstat(f.dirfd, &sb) ? NULL :
+		 shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);
 	if (parent) {
 		e->parent = parent == &fs->inodes.root ? FUSE_ROOT_ID : (uintptr_t)parent;
-		e->name = base;
-		base = NULL;
+		e->name = f.base;
+		f.base = NULL;
 	}
 out:
-	close(dirfd);
-	free(base);
+	shmfs_transient_found_release(&f);
 }
 
 /* Put e on the list; a new entry (not one put back) wakes the reaper. */
@@ -231,23 +188,7 @@ static void enqueue(struct transient_entry *e, bool new)
 	pthread_mutex_unlock(&list_lock);
 }
 
-bool shmfs_transient_marked(struct shmfs_fs *fs, struct shmfs_inode *inode)
-{
-	int fd;
-
-	if (inode->type != S_IFREG)
-		return false;
-	if (inode->transient < 0) {
-		fd = shmfs_inode_fd_get(&fs->inodes, inode);
-		if (fd < 0)
-			return false;
-		inode->transient = (signed char)is_transient(fd);
-		shmfs_inode_fd_put(&fs->inodes, inode, fd);
-	}
-	return inode->transient > 0;
-}
-
-void shmfs_transient_released(struct shmfs_fs *fs, struct shmfs_inode *inode)
+void shmfs_reaper_take(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	struct transient_entry *e = calloc(1, sizeof(*e));
 	int fd;
@@ -365,84 +306,16 @@ static void *reaper_main(void *arg)
 	return NULL;
 }
 
-int shmfs_transient_start(struct shmfs_fs *fs)
+int shmfs_reaper_start(struct shmfs_fs *fs)
 {
-	char link[SHMFS_PROC_PATH_MAX];
-	char buf[PATH_MAX];
-	ssize_t n;
-
-	shmfs_proc_path(link, fs->inodes.rootfd);
-	n = readlink(link, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -errno;
-	buf[n] = '\0';
-	root_path = strdup(buf);
-	if (!root_path)
-		return -ENOMEM;
 	return -pthread_create(&reaper, NULL, reaper_main, fs);
 }
 
-void shmfs_transient_stop(struct shmfs_fs *fs)
+void shmfs_reaper_stop(struct shmfs_fs *fs)
 {
 	pthread_mutex_lock(&list_lock);
 	stopping = true;
 	pthread_cond_signal(&list_cond);
 	pthread_mutex_unlock(&list_lock);
 	pthread_join(reaper, NULL);
-	free(root_path);
-	root_path = NULL;
-}
-
-/* Does the caller (uid, groups) belong to group gid? */
-static bool in_groups(gid_t gid, const struct shmfs_caller *c)
-{
-	if (gid == c->gid)
-		return true;
-	for (int i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == gid)
-			return true;
-	return false;
-}
-
-int shmfs_transient_may_mark(struct shmfs_fs *fs, struct shmfs_inode *inode,
-			     const struct shmfs_caller *c)
-{
-	struct stat dsb, sb;
-	mode_t need;
-	char *base;
-	int fd, dirfd, err;
-
-	if (c->uid == 0)
-		return 0;
-	if (inode->type != S_IFREG)
-		return -EPERM;
-	fd = shmfs_inode_fd_get(&fs->inodes, inode);
-	if (fd < 0)
-		return fd;
-	pthread_rwlock_rdlock(&fs->names_lock);
-	err = shmfs_beneath_locate(fs->inodes.rootfd, root_path, fd, inode->dev, inode->ino,
-				   &dirfd, &base, &sb);
-	pthread_rwlock_unlock(&fs->names_lock);
-	shmfs_inode_fd_put(&fs->inodes, inode, fd);
-	if (err)
-		return -EPERM;
-	free(base);
-	err = fstat(dirfd, &dsb) ? -errno : 0;
-	close(dirfd);
-	if (err)
-		return err;
-	/* The right to remove one name is not the right to remove the others. */
-	if (sb.st_nlink != 1)
-		return -EPERM;
-	if (c->uid == dsb.st_uid)
-		need = S_IWUSR | S_IXUSR;
-	else if (in_groups(dsb.st_gid, c))
-		need = S_IWGRP | S_IXGRP;
-	else
-		need = S_IWOTH | S_IXOTH;
-	if ((dsb.st_mode & need) != need)
-		return -EPERM;
-	if ((dsb.st_mode & S_ISVTX) && c->uid != sb.st_uid && c->uid != dsb.st_uid)
-		return -EPERM;
-	return 0;
 }
