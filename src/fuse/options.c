@@ -6,17 +6,16 @@
  */
 #include "options.h"
 #include "busypoll.h"
+#include "size.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 
 enum {
 	KEY_SIZE,
@@ -85,49 +84,6 @@ static const struct fuse_opt option_table[] = {
 	FUSE_OPT_KEY("comment=", KEY_IGNORED),
 	FUSE_OPT_END,
 };
-
-int shmfs_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -errno;
-	if (*end == '%' && end[1] == '\0') {
-		struct sysinfo si;
-
-		if (v > 100 || sysinfo(&si))
-			return -ERANGE;
-		*out = (uint64_t)si.totalram * si.mem_unit / 100 * v;
-		return 0;
-	}
-	switch (tolower((unsigned char)*end)) {
-	case 'e': shift += 10; /* fall through */
-	case 'p': shift += 10; /* fall through */
-	case 't': shift += 10; /* fall through */
-	case 'g': shift += 10; /* fall through */
-	case 'm': shift += 10; /* fall through */
-	case 'k': shift += 10; end++; break;
-	case '\0': break;
-	default: return -EINVAL;
-	}
-	if (*end != '\0')
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	return shmfs_parse_size(s, out);
-}
 
 static int parse_id(const char *s, bool group, unsigned int *out)
 {
@@ -200,11 +156,12 @@ static int option_value(struct shmfs_options *o, const char *arg, int key)
 
 	switch (key) {
 	case KEY_SIZE:
-		err = shmfs_parse_size(val, &o->store.size);
+		err = shmfs_size_parse_ram(val, &o->store.size);
 		o->store.size_set = true;
 		break;
 	case KEY_NR_INODES:
-		err = parse_u64(val, &o->store.nr_inodes);
+		/* Read as size= is, "10%" included, as it always has been. */
+		err = shmfs_size_parse_ram(val, &o->store.nr_inodes);
 		o->store.nr_inodes_set = true;
 		break;
 	case KEY_MODE:

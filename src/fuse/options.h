@@ -51,7 +51,4 @@ struct shmfs_options {
 int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv);
 void shmfs_options_release(struct shmfs_options *o);
 
-/* "1g", "512k", "4096", "10%": bytes, or -EINVAL / -ERANGE. */
-int shmfs_parse_size(const char *s, uint64_t *out);
-
 #endif
