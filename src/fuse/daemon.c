@@ -211,7 +211,7 @@ static int serve(struct shmfs_fs *fs)
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, MAX_THREADS);
 	/* Busy polling keeps its waiting threads: a thread started costs a request. */
-	fuse_loop_cfg_set_idle_threads(cfg, fs->opts->busy_poll ? MAX_THREADS : 4);
+	fuse_loop_cfg_set_idle_threads(cfg, fs->opts->transport.busy_poll ? MAX_THREADS : 4);
 	err = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return err;
@@ -228,14 +228,14 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		goto out_store;
 	}
 	if (fs->store.quota && fs->store.quota->max_bytes &&
-	    o->passthrough != SHMFS_PASSTHROUGH_OFF) {
+	    o->transport.passthrough != SHMFS_PASSTHROUGH_OFF) {
 		/* Passthrough writes would bypass the daemon's size accounting. */
-		if (o->passthrough == SHMFS_PASSTHROUGH_ON) {
+		if (o->transport.passthrough == SHMFS_PASSTHROUGH_ON) {
 			fprintf(stderr, "shmfs: passthrough=on cannot enforce size= on a "
 				"directory store; use the default store or passthrough=off\n");
 			goto out_store;
 		}
-		o->passthrough = SHMFS_PASSTHROUGH_OFF;
+		o->transport.passthrough = SHMFS_PASSTHROUGH_OFF;
 		limit_reason = "size= on a directory store is kept by the daemon";
 	}
 	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd, fs->inode_fds_max);
@@ -251,16 +251,16 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		fprintf(stderr, "shmfs: cannot mount '%s'\n", o->mountpoint);
 		goto out_session;
 	}
-	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->passthrough);
+	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->transport.passthrough);
 	if (limit_reason)
 		fs->pt.why_not = limit_reason;
 	if (err) {
 		fprintf(stderr, "shmfs: passthrough=on, but %s\n", fs->pt.why_not);
 		goto out_unmount;
 	}
-	shmfs_uring_attach(fs, o->uring);
-	shmfs_busypoll_enable(o->busy_poll);
-	if (o->uring != SHMFS_URING_OFF || o->busy_poll) {
+	shmfs_uring_attach(fs, o->transport.uring);
+	shmfs_busypoll_enable(o->transport.busy_poll);
+	if (o->transport.uring != SHMFS_URING_OFF || o->transport.busy_poll) {
 		err = shmfs_devio_attach(&fs->pt, fs->se);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));
@@ -384,7 +384,7 @@ int shmfs_daemon_main(int argc, char **argv)
 	rc = check_mountpoint(o.mountpoint);
 	if (rc)
 		goto out;
-	if (o.passthrough == SHMFS_PASSTHROUGH_ON && !shmfs_caps_sys_admin()) {
+	if (o.transport.passthrough == SHMFS_PASSTHROUGH_ON && !shmfs_caps_sys_admin()) {
 		fprintf(stderr, "shmfs: passthrough=on, but the daemon lacks CAP_SYS_ADMIN\n");
 		rc = 1;
 		goto out;
@@ -392,7 +392,7 @@ int shmfs_daemon_main(int argc, char **argv)
 	rc = check_fuse_device();
 	if (rc)
 		goto out;
-	if (o.uring == SHMFS_URING_ON) {
+	if (o.transport.uring == SHMFS_URING_ON) {
 		const char *why;
 
 		if (shmfs_uring_precheck(&why)) {
