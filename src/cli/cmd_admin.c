@@ -8,6 +8,7 @@
 #include "control.h"
 #include "mountinfo.h"
 #include "store.h"
+#include "umount.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,20 +85,6 @@ static char *shmfs_mount_arg(const char *arg)
 		return NULL;
 	}
 	return mp;
-}
-
-static int run_fusermount(const char *mp, bool lazy)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", lazy ? "-z" : "-u", mp, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
 }
 
 static int discard_report(const char *store, int err)
@@ -298,10 +283,7 @@ int shmfs_cmd_umount(int argc, char **argv)
 	}
 	if (err == -ETIMEDOUT)
 		say_no_answer(mp, "; unmounting without it");
-	if (geteuid() == 0)
-		err = umount2(mp, lazy ? MNT_DETACH : 0) ? -errno : 0;
-	else
-		err = run_fusermount(mp, lazy);
+	err = shmfs_umount(mp, lazy ? SHMFS_UMOUNT_LAZY : 0);
 	if (err == -EBUSY) {
 		fprintf(stderr, "shmfs: '%s' is busy (a process uses it); "
 			"'shmfs umount -l %s' detaches it now and finishes when the last user is gone\n",

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "transient.h"
+#include "umount.h"
 #include "uring.h"
 
 #include <errno.h>
@@ -25,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/statvfs.h>
@@ -49,24 +49,6 @@ void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
 		shmfs_warn_errno(errno, "cannot report to the waiting command");
 	close(fs->ready_fd);
 	fs->ready_fd = -1;
-}
-
-/* Detach a dead shmfs mount (its daemon was killed) so it can be mounted again. */
-static int detach_dead_mount(const char *mp)
-{
-	pid_t pid;
-	int status;
-
-	if (geteuid() == 0)
-		return umount2(mp, MNT_DETACH) ? -errno : 0;
-	pid = fork();
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", "-z", "-q", mp, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
 }
 
 /*
@@ -94,7 +76,7 @@ static int check_mountpoint(const char *mp)
 	int err;
 
 	if (is_dead_shmfs(mp)) {
-		err = detach_dead_mount(mp);
+		err = shmfs_umount(mp, SHMFS_UMOUNT_LAZY | SHMFS_UMOUNT_QUIET);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot detach the dead mount at '%s': %s\n", mp,
 				strerror(-err));
