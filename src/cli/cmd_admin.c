@@ -69,17 +69,16 @@ static void say_no_answer(const char *mp, const char *then)
 		"is it stopped?)%s\n", mp, SHMFS_STATUS_TIMEOUT_S, then);
 }
 
-/* Resolve a mountpoint argument and require a shmfs mount there. */
-static char *shmfs_mount_arg(const char *arg)
+/* Resolve a mountpoint argument and require a shmfs mount there, live or dead. */
+static char *mount_arg_resolve(const char *arg)
 {
-	char fstype[64];
 	char *mp = shmfs_abspath(arg);
 
 	if (!mp) {
 		fprintf(stderr, "shmfs: '%s' does not exist\n", arg);
 		return NULL;
 	}
-	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs")) {
+	if (!shmfs_mountinfo_is_shmfs(mp)) {
 		fprintf(stderr, "shmfs: '%s' is not a shmfs mount\n", mp);
 		free(mp);
 		return NULL;
@@ -267,7 +266,7 @@ int shmfs_cmd_umount(int argc, char **argv)
 		return fprintf(stderr, "shmfs: umount: no mountpoint given\n"), 2;
 	if (lazy && discard)
 		return fprintf(stderr, "shmfs: umount: --discard cannot be lazy\n"), 2;
-	mp = shmfs_mount_arg(arg);
+	mp = mount_arg_resolve(arg);
 	if (!mp)
 		return 1;
 	if (discard && !mount_is_mine(mp)) {
@@ -309,7 +308,6 @@ int shmfs_cmd_umount(int argc, char **argv)
 
 int shmfs_cmd_discard(int argc, char **argv)
 {
-	char fstype[64];
 	char *mp, *store;
 	int rc;
 
@@ -320,7 +318,7 @@ int shmfs_cmd_discard(int argc, char **argv)
 	mp = shmfs_abspath(argv[1]);
 	if (!mp)
 		return fprintf(stderr, "shmfs: '%s' does not exist\n", argv[1]), 1;
-	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) && !strcmp(fstype, "fuse.shmfs")) {
+	if (shmfs_mountinfo_is_shmfs(mp)) {
 		fprintf(stderr, "shmfs: '%s' is mounted; 'shmfs umount --discard %s' ends it\n",
 			mp, mp);
 		free(mp);
@@ -384,7 +382,7 @@ int shmfs_cmd_status(int argc, char **argv)
 
 	if (argc != 2 + raw || argv[1 + raw][0] == '-')
 		return fprintf(stderr, "shmfs: usage: shmfs status [--raw] MOUNTPOINT\n"), 2;
-	mp = shmfs_mount_arg(argv[1 + raw]);
+	mp = mount_arg_resolve(argv[1 + raw]);
 	if (!mp)
 		return 1;
 	if (raw) {

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define ENTRY_TIMEOUT 86400.0
@@ -52,30 +51,18 @@ void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
 }
 
 /*
- * A shmfs mount whose daemon is gone: requests fail with ENOTCONN. Just
- * after the death of a daemon that used io_uring, whose teardown the kernel
- * finishes a little later, a request may still be queued and then fail
- * with ECONNABORTED.
+ * Anything may be mounted over, as mount(8) allows: the tmpfs on /dev/shm,
+ * an automount trigger (x-systemd.automount). A live shmfs mount may not:
+ * a second daemon would hide the first's segments. A dead one (its daemon
+ * killed) is detached, so that the mount proceeds on the same store.
  */
-static bool is_dead_shmfs(const char *mp)
+static int check_not_shmfs(const char *mp)
 {
-	char fstype[64];
-	struct statvfs sv;
-
-	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs"))
-		return false;
-	/* Attributes may come from the kernel's cache; statfs always asks the daemon. */
-	return statvfs(mp, &sv) < 0 && (errno == ENOTCONN || errno == ECONNABORTED);
-}
-
-/* The mountpoint must be a directory that nothing is mounted on. */
-static int check_mountpoint(const char *mp)
-{
-	char fstype[64];
-	struct stat sb;
+	enum shmfs_mount_state state;
 	int err;
 
-	if (is_dead_shmfs(mp)) {
+	/* Each detach uncovers what was mounted below, which is looked at in turn. */
+	while ((state = shmfs_mountinfo_shmfs_state(mp)) == SHMFS_MOUNT_DEAD) {
 		err = shmfs_umount(mp, SHMFS_UMOUNT_LAZY | SHMFS_UMOUNT_QUIET);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot detach the dead mount at '%s': %s\n", mp,
@@ -84,6 +71,21 @@ static int check_mountpoint(const char *mp)
 		}
 		fprintf(stderr, "shmfs: detached the dead mount at '%s'\n", mp);
 	}
+	if (state == SHMFS_MOUNT_LIVE) {
+		fprintf(stderr, "shmfs: '%s' is already mounted by a live shmfs daemon "
+			"('shmfs umount %s' ends it)\n", mp, mp);
+		return 1;
+	}
+	return 0;
+}
+
+/* The mountpoint must be a directory that no live shmfs is mounted on. */
+static int check_mountpoint(const char *mp)
+{
+	struct stat sb;
+
+	if (check_not_shmfs(mp))
+		return 1;
 	if (stat(mp, &sb)) {
 		if (errno == ENOENT)
 			fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", mp);
@@ -94,11 +96,6 @@ static int check_mountpoint(const char *mp)
 	}
 	if (!S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "shmfs: mountpoint '%s' is not a directory\n", mp);
-		return 1;
-	}
-	/* An automount trigger (x-systemd.automount) is meant to be mounted over. */
-	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) && strcmp(fstype, "autofs")) {
-		fprintf(stderr, "shmfs: '%s' is already mounted (%s)\n", mp, fstype);
 		return 1;
 	}
 	return 0;
