@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * "shmfs umount", "shmfs discard" and "shmfs status": the commands that
- * look at or end a mount. They learn about the daemon from the root's
- * "user.shmfs.status" attribute.
+ * look at or end a mount. They learn about the daemon from its status,
+ * which the control ioctl on the mount's root returns (control.h).
  */
 #include "commands.h"
 #include "control.h"
