@@ -83,6 +83,20 @@ setup() {
 1073741824 $SHMFS_DIR/app/deep/c"
 }
 
+@test "create reads a size as size= does: hex, and no % of RAM, nothing past off_t" {
+	run "$SHMFS" create hex 0x1k
+	assert_success
+	run stat -c %s "$SHMFS_DIR/hex"
+	assert_output "1024"
+	run "$SHMFS" create seg 10%
+	assert_failure 2
+	assert_output --partial "invalid size '10%'"
+	run "$SHMFS" create seg 8e
+	assert_failure 2
+	assert_output --partial "invalid size '8e'"
+	[ ! -e "$SHMFS_DIR/seg" ]
+}
+
 @test "create rejects bad sizes, names and arguments with exit 2" {
 	run "$SHMFS" create seg 12q
 	assert_failure 2

@@ -48,7 +48,7 @@ teardown() {
 # and nothing else.
 ns_start() {
 	requires root cmd:unshare cmd:nsenter
-	local sbin target=$SHMFS_BUILD_DIR/mount i
+	local sbin target=$SHMFS_BUILD_DIR/mount
 	sbin=$(readlink -f /sbin)
 	unshare --mount --propagation private sh -c '
 		mount -t tmpfs -o mode=0755 shmfs-test-sbin "$1" || exit 1
@@ -57,18 +57,7 @@ ns_start() {
 		touch "$1/.ready"
 		exec sleep infinity' sh "$sbin" "$target" >/dev/null 2>&1 3>&- &
 	NS_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		[ -e "/proc/$NS_PID/root/$sbin/.ready" ] &&
-			[ "$(readlink "/proc/$NS_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] &&
-			return 0
-		kill -0 "$NS_PID" 2>/dev/null || fail "could not set up a mount namespace"
-		sleep 0.05
-	done
-	fail "the mount namespace did not come up"
-}
-
-in_ns() {
-	nsenter -t "$NS_PID" -m -- "$@"
+	ns_wait "$NS_PID" "/proc/$NS_PID/root/$sbin/.ready"
 }
 
 # The fstype at $MNT as the namespace (or, without one, the host) sees it.

@@ -19,6 +19,40 @@ fresh_dir() {
 	realpath "$BATS_TEST_TMPDIR/$1"
 }
 
+# A private mount namespace (propagation private), held by a sleep: NS_PID.
+NS_PID=
+ns_start() {
+	requires root cmd:unshare cmd:nsenter
+	unshare --mount --propagation private sleep "$SHMFS_TEST_BOUND" >/dev/null 2>&1 3>&- &
+	NS_PID=$!
+	ns_wait "$NS_PID"
+}
+
+# The filesystem type of the topmost mount at $1 in the namespace.
+ns_fstype() {
+	awk -v m="$1" '$5 == m { for (i = 7; $i != "-"; i++); t = $(i + 1) } END { print t }' \
+		"/proc/$NS_PID/mountinfo"
+}
+
+# End every shmfs mount at $1 in the namespace (with its store), then the namespace.
+ns_release() {
+	local i
+	[ -n "$NS_PID" ] || return 0
+	for ((i = 0; i < 4; i++)); do
+		[ "$(ns_fstype "$1")" = fuse.shmfs ] || break
+		in_ns "$SHMFS" umount --discard "$1" >/dev/null 2>&1 || in_ns umount -l "$1"
+	done
+	in_ns "$SHMFS" discard "$1" >/dev/null 2>&1 || true
+	kill "$NS_PID" 2>/dev/null || true
+	wait "$NS_PID" 2>/dev/null || true
+	NS_PID=
+}
+
+teardown() {
+	[ -z "$NS_PID" ] || ns_release "$(realpath "$BATS_TEST_TMPDIR/under")"
+	shmfs_teardown
+}
+
 @test "an unknown command is a usage error naming it" {
 	run --separate-stderr "$SHMFS" frobnicate
 	assert_failure 2
@@ -151,6 +185,53 @@ fresh_dir() {
 	run cat "$MNT/seg"
 	assert_success
 	assert_output "first"
+}
+
+@test "shmfs mounts over another filesystem, replaces a dead shmfs, refuses a live one" {
+	local dir pid
+	ns_start
+	dir=$(fresh_dir under)
+	run in_ns mount -t tmpfs -o size=1m shmfs-test-under "$dir"
+	assert_success
+	in_ns sh -c 'printf below >"$1/tmpfs-file"' sh "$dir"
+	run --separate-stderr in_ns "$SHMFS" mount -o "$(shmfs_mode_option)" "$dir" 3>&-
+	assert_success
+	[ -z "$stderr" ] || fail "$stderr"
+	[ "$(ns_fstype "$dir")" = fuse.shmfs ]
+	# The segments are shmfs's: the tmpfs's file is hidden, a new one is a segment.
+	run in_ns sh -c 'printf shmfs >"$1/seg" && ls -A "$1"' sh "$dir"
+	assert_success
+	assert_output "seg"
+	run in_ns "$SHMFS" status "$dir"
+	assert_success
+	assert_output --partial "segments:      1"
+	# A second daemon over the live one is refused, and the first keeps serving.
+	run --separate-stderr in_ns "$SHMFS" mount -o "$(shmfs_mode_option)" "$dir" 3>&-
+	assert_failure 1
+	assert_output ""
+	[ "${#stderr_lines[@]}" -eq 1 ] && [[ $stderr == *"already mounted by a live shmfs"* ]] ||
+		fail "$stderr"
+	run in_ns cat "$dir/seg"
+	assert_success
+	assert_output "shmfs"
+	# Over a dead one (kill -9), a mount replaces it on the same store.
+	pid=$(in_ns "$SHMFS" status --raw "$dir" | sed -n 's/^pid=//p')
+	[ -n "$pid" ]
+	kill -9 "$pid"
+	wait_pid_gone "$pid" || fail "daemon $pid survived kill -9"
+	run --separate-stderr in_ns "$SHMFS" mount -o "$(shmfs_mode_option)" "$dir" 3>&-
+	assert_success
+	[[ $stderr == *"detached the dead mount"* ]] || fail "$stderr"
+	run in_ns cat "$dir/seg"
+	assert_success
+	assert_output "shmfs"
+	# Unmounted, the tmpfs below is back as it was.
+	run in_ns "$SHMFS" umount --discard "$dir"
+	assert_success
+	[ "$(ns_fstype "$dir")" = tmpfs ]
+	run in_ns ls -A "$dir"
+	assert_success
+	assert_output "tmpfs-file"
 }
 
 @test "umount, status and discard report their usage and system errors" {

@@ -300,6 +300,26 @@ as() {
 	setpriv --reuid="$user" --regid="$user" --init-groups env HOME=/ "$@"
 }
 
+# ns_wait PID [FILE]: wait until process PID (unshare --mount ...) has a mount
+# namespace of its own, and FILE, if named, exists; fails if PID died.
+# in_ns COMMAND... then runs COMMAND in that namespace, NS_PID.
+ns_wait() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if [ -z "${2:-}" ] || [ -e "$2" ]; then
+			[ "$(readlink "/proc/$1/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] &&
+				return 0
+		fi
+		kill -0 "$1" 2>/dev/null || fail "could not set up a mount namespace"
+		sleep 0.05
+	done
+	fail "the mount namespace did not come up"
+}
+
+in_ns() {
+	nsenter -t "$NS_PID" -m -- "$@"
+}
+
 SHMFS_MOUNTS=()
 SHMFS_PIDS=()
 BG_PIDS=()

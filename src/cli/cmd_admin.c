@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * "shmfs umount", "shmfs discard" and "shmfs status": the commands that
- * look at or end a mount. They learn about the daemon from the root's
- * "user.shmfs.status" attribute.
+ * look at or end a mount. They learn about the daemon from its status,
+ * which the control ioctl on the mount's root returns (control.h).
  */
 #include "commands.h"
 #include "control.h"
 #include "mountinfo.h"
 #include "store.h"
+#include "umount.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,42 +63,27 @@ static int status_read(const char *mp, struct status *st)
 }
 
 /* A daemon that gave no status in time (control.h), then what comes of it. */
-static void say_no_answer(const char *mp, const char *then)
+static void daemon_say_silent(const char *mp, const char *then)
 {
 	fprintf(stderr, "shmfs: the daemon of '%s' does not answer (no status within %d s: "
 		"is it stopped?)%s\n", mp, SHMFS_STATUS_TIMEOUT_S, then);
 }
 
-/* Resolve a mountpoint argument and require a shmfs mount there. */
-static char *shmfs_mount_arg(const char *arg)
+/* Resolve a mountpoint argument and require a shmfs mount there, live or dead. */
+static char *mount_arg_resolve(const char *arg)
 {
-	char fstype[64];
 	char *mp = shmfs_abspath(arg);
 
 	if (!mp) {
 		fprintf(stderr, "shmfs: '%s' does not exist\n", arg);
 		return NULL;
 	}
-	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs")) {
+	if (!shmfs_mountinfo_is_shmfs(mp)) {
 		fprintf(stderr, "shmfs: '%s' is not a shmfs mount\n", mp);
 		free(mp);
 		return NULL;
 	}
 	return mp;
-}
-
-static int run_fusermount(const char *mp, bool lazy)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", lazy ? "-z" : "-u", mp, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
 }
 
 static int discard_report(const char *store, int err)
@@ -113,7 +97,7 @@ static int discard_report(const char *store, int err)
 	return err ? 1 : 0;
 }
 
-static int discard_path(const char *store)
+static int discard_now(const char *store)
 {
 	return discard_report(store, shmfs_store_discard(store));
 }
@@ -158,7 +142,7 @@ static void pause_briefly(void)
  * releasing a large store can take a while on a loaded machine. A stopped
  * daemon would never exit; say so.
  */
-static void wait_for_exit(const char *mp, pid_t pid)
+static void daemon_wait_exit(const char *mp, pid_t pid)
 {
 	char state;
 
@@ -174,7 +158,7 @@ static void wait_for_exit(const char *mp, pid_t pid)
  * /proc/PID/fd; those are read, never followed, so no file system is
  * asked. 0 when none is seen.
  */
-static pid_t holder_of(const char *file)
+static pid_t holder_find(const char *file)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *p;
@@ -221,7 +205,7 @@ static int discard_wait(const char *store, pid_t pid)
 
 	snprintf(lock, sizeof(lock), "%s/lock", store);
 	while ((err = shmfs_store_discard(store)) == -EBUSY) {
-		holder = proc_state(pid) ? pid : holder_of(lock);
+		holder = proc_state(pid) ? pid : holder_find(lock);
 		state = proc_state(holder);
 		if (!state && looked)
 			break;	/* held by a process out of sight */
@@ -282,7 +266,7 @@ int shmfs_cmd_umount(int argc, char **argv)
 		return fprintf(stderr, "shmfs: umount: no mountpoint given\n"), 2;
 	if (lazy && discard)
 		return fprintf(stderr, "shmfs: umount: --discard cannot be lazy\n"), 2;
-	mp = shmfs_mount_arg(arg);
+	mp = mount_arg_resolve(arg);
 	if (!mp)
 		return 1;
 	if (discard && !mount_is_mine(mp)) {
@@ -297,11 +281,8 @@ int shmfs_cmd_umount(int argc, char **argv)
 		store = shmfs_store_default_path(mp);
 	}
 	if (err == -ETIMEDOUT)
-		say_no_answer(mp, "; unmounting without it");
-	if (geteuid() == 0)
-		err = umount2(mp, lazy ? MNT_DETACH : 0) ? -errno : 0;
-	else
-		err = run_fusermount(mp, lazy);
+		daemon_say_silent(mp, "; unmounting without it");
+	err = shmfs_umount(mp, lazy ? SHMFS_UMOUNT_LAZY : 0);
 	if (err == -EBUSY) {
 		fprintf(stderr, "shmfs: '%s' is busy (a process uses it); "
 			"'shmfs umount -l %s' detaches it now and finishes when the last user is gone\n",
@@ -311,7 +292,7 @@ int shmfs_cmd_umount(int argc, char **argv)
 		fprintf(stderr, "shmfs: cannot unmount '%s': %s\n", mp, strerror(-err));
 		rc = 1;
 	} else if (pid > 0 && !lazy) {
-		wait_for_exit(mp, pid);
+		daemon_wait_exit(mp, pid);
 	}
 	if (!rc && discard && store) {
 		rc = discard_wait(store, pid);
@@ -327,32 +308,31 @@ int shmfs_cmd_umount(int argc, char **argv)
 
 int shmfs_cmd_discard(int argc, char **argv)
 {
-	char fstype[64];
 	char *mp, *store;
 	int rc;
 
 	if (argc == 3 && !strcmp(argv[1], "--store"))
-		return discard_path(argv[2]);
+		return discard_now(argv[2]);
 	if (argc != 2 || argv[1][0] == '-')
 		return fprintf(stderr, "shmfs: usage: shmfs discard MOUNTPOINT | --store DIR\n"), 2;
 	mp = shmfs_abspath(argv[1]);
 	if (!mp)
 		return fprintf(stderr, "shmfs: '%s' does not exist\n", argv[1]), 1;
-	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) && !strcmp(fstype, "fuse.shmfs")) {
+	if (shmfs_mountinfo_is_shmfs(mp)) {
 		fprintf(stderr, "shmfs: '%s' is mounted; 'shmfs umount --discard %s' ends it\n",
 			mp, mp);
 		free(mp);
 		return 1;
 	}
 	store = shmfs_store_default_path(mp);
-	rc = store ? discard_path(store) : 1;
+	rc = store ? discard_now(store) : 1;
 	free(store);
 	free(mp);
 	return rc;
 }
 
 /* A byte count in the largest binary unit that keeps it at or above 1. */
-static void human_bytes(char *buf, size_t len, double n)
+static void bytes_format(char *buf, size_t len, double n)
 {
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	int i = 0;
@@ -367,18 +347,18 @@ static void human_bytes(char *buf, size_t len, double n)
 		snprintf(buf, len, "%.0f B", n);
 }
 
-static void print_bytes(const char *label, const char *used, const char *limit)
+static void bytes_print(const char *label, const char *used, const char *limit)
 {
 	char u[32], l[32];
 	double lim = strtod(limit, NULL);
 
-	human_bytes(u, sizeof(u), strtod(used, NULL));
-	human_bytes(l, sizeof(l), lim);
+	bytes_format(u, sizeof(u), strtod(used, NULL));
+	bytes_format(l, sizeof(l), lim);
 	printf("%-14s %s of %s\n", label, u, lim > 0 ? l : "no limit");
 }
 
 /* The daemon's descriptors of cached inodes: bounded, or one each. */
-static void print_fds(const struct status *st)
+static void fds_print(const struct status *st)
 {
 	const char *how = status_get(st, "inode_fds"), *unbounded = "one per inode: ";
 
@@ -402,7 +382,7 @@ int shmfs_cmd_status(int argc, char **argv)
 
 	if (argc != 2 + raw || argv[1 + raw][0] == '-')
 		return fprintf(stderr, "shmfs: usage: shmfs status [--raw] MOUNTPOINT\n"), 2;
-	mp = shmfs_mount_arg(argv[1 + raw]);
+	mp = mount_arg_resolve(argv[1 + raw]);
 	if (!mp)
 		return 1;
 	if (raw) {
@@ -414,7 +394,7 @@ int shmfs_cmd_status(int argc, char **argv)
 	}
 	if (err) {
 		if (err == -ETIMEDOUT)
-			say_no_answer(mp, "");
+			daemon_say_silent(mp, "");
 		else
 			fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp,
 				strerror(-err), err == -ENOTCONN || err == -ECONNABORTED ?
@@ -430,12 +410,12 @@ int shmfs_cmd_status(int argc, char **argv)
 	printf("%-14s %s\n", "data path:", status_get(&st, "data_path"));
 	printf("%-14s %s (%s)\n", "store:", status_get(&st, "store"), status_get(&st, "store_kind"));
 	printf("%-14s %s\n", "segments:", status_get(&st, "segments"));
-	print_bytes("memory:", status_get(&st, "bytes_used"), status_get(&st, "bytes_limit"));
+	bytes_print("memory:", status_get(&st, "bytes_used"), status_get(&st, "bytes_limit"));
 	printf("%-14s %s of %s\n", "inodes:", status_get(&st, "inodes_used"),
 	       strtoull(status_get(&st, "inodes_limit"), NULL, 10) ?
 	       status_get(&st, "inodes_limit") : "no limit");
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
-	print_fds(&st);
+	fds_print(&st);
 	printf("%-14s %s\n", "xattr reads:", status_get(&st, "xattr"));
 	if (strtoul(status_get(&st, "busy_poll_us"), NULL, 10))
 		printf("%-14s %s us\n", "busy polling:", status_get(&st, "busy_poll_us"));

@@ -49,7 +49,7 @@ static int queue_fail(const char *name, int err)
 }
 
 /* "2", "0.5": seconds, into milliseconds (at most a day). */
-static int parse_timeout(const char *s, int *ms)
+static int timeout_parse(const char *s, int *ms)
 {
 	char *end;
 	double v;
@@ -63,7 +63,7 @@ static int parse_timeout(const char *s, int *ms)
 }
 
 /* Parse [--timeout S] [--capacity BYTES] QUEUE; 0, or an exit status + 1. */
-static int parse_queue_args(int argc, char **argv, const char *usage,
+static int queue_args_parse(int argc, char **argv, const char *usage,
 			    bool with_capacity, struct queue_args *a)
 {
 	static const struct option longopts[] = {
@@ -80,7 +80,7 @@ static int parse_queue_args(int argc, char **argv, const char *usage,
 	while ((c = getopt_long(argc, argv, "+t:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_timeout(optarg, &a->timeout_ms)) {
+			if (timeout_parse(optarg, &a->timeout_ms)) {
 				fprintf(stderr, "shmfs: invalid timeout '%s' "
 					"(seconds)\n", optarg);
 				return 3;
@@ -123,7 +123,7 @@ static int queue_get(const struct queue_args *a, struct shmfs_queue **qp)
 }
 
 /* Read all of standard input, up to MAX bytes, into *bufp. */
-static int read_stdin(size_t max, unsigned char **bufp, size_t *lenp)
+static int stdin_read(size_t max, unsigned char **bufp, size_t *lenp)
 {
 	size_t len = 0, cap = 4096;
 	unsigned char *buf = malloc(cap), *nb;
@@ -171,13 +171,13 @@ int shmfs_cmd_send(int argc, char **argv)
 	size_t len;
 	int err, st;
 
-	st = parse_queue_args(argc, argv, usage, true, &a);
+	st = queue_args_parse(argc, argv, usage, true, &a);
 	if (st)
 		return st - 1;
 	err = queue_get(&a, &q);
 	if (err)
 		return queue_fail(a.name, err);
-	err = read_stdin(shmfs_queue_max_message(q), &buf, &len);
+	err = stdin_read(shmfs_queue_max_message(q), &buf, &len);
 	if (err == -EMSGSIZE) {
 		fprintf(stderr, "shmfs: the message is larger than queue '%s' "
 			"takes (%zu bytes)\n", a.name, shmfs_queue_max_message(q));
@@ -196,7 +196,7 @@ int shmfs_cmd_send(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
-static int write_all(const unsigned char *p, size_t len)
+static int stdout_write(const unsigned char *p, size_t len)
 {
 	while (len) {
 		ssize_t n = write(STDOUT_FILENO, p, len);
@@ -220,7 +220,7 @@ int shmfs_cmd_recv(int argc, char **argv)
 	size_t len;
 	int err, st;
 
-	st = parse_queue_args(argc, argv, usage, false, &a);
+	st = queue_args_parse(argc, argv, usage, false, &a);
 	if (st)
 		return st - 1;
 	err = queue_get(&a, &q);
@@ -233,7 +233,7 @@ int shmfs_cmd_recv(int argc, char **argv)
 		fprintf(stderr, "shmfs: warning: a process that died lost a "
 			"message of queue '%s'\n", a.name);
 	if (!err) {
-		err = write_all(data, len);
+		err = stdout_write(data, len);
 		shmfs_queue_release(q);
 		if (err)
 			fprintf(stderr, "shmfs: cannot write standard output: "

@@ -6,6 +6,7 @@
  * using the library see them ($SHMFS_DIR, else /mnt/shm).
  */
 #include "commands.h"
+#include "size.h"
 #include "transient_mark.h"
 #include "walk.h"
 
@@ -54,38 +55,12 @@ static int segment_status(const char *name, int err)
 	return shmfs_name_validate(name) ? 2 : 1;
 }
 
-/* "26", "4k", "1M", "2g": bytes, with binary suffixes. */
-static int parse_size(const char *s, uint64_t *out)
+/* A segment's size: as size= reads it (size.h), and an off_t. */
+static int size_arg_parse(const char *s, uint64_t *out)
 {
-	uint64_t v, mult = 1;
-	char *end;
+	int err = shmfs_size_parse(s, out);
 
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -errno;
-	switch (*end) {
-	case 'k': case 'K':
-		mult = 1ull << 10;
-		end++;
-		break;
-	case 'm': case 'M':
-		mult = 1ull << 20;
-		end++;
-		break;
-	case 'g': case 'G':
-		mult = 1ull << 30;
-		end++;
-		break;
-	}
-	if (*end)
-		return -EINVAL;
-	if (v > (uint64_t)INT64_MAX / mult)
-		return -ERANGE;
-	*out = v * mult;
-	return 0;
+	return !err && *out > INT64_MAX ? -ERANGE : err;
 }
 
 int shmfs_cmd_create(int argc, char **argv)
@@ -116,7 +91,7 @@ int shmfs_cmd_create(int argc, char **argv)
 		      stderr);
 		return 2;
 	}
-	if (parse_size(argv[optind + 1], &size)) {
+	if (size_arg_parse(argv[optind + 1], &size)) {
 		fprintf(stderr, "shmfs: invalid size '%s' (bytes, or with a "
 			"k, m or g suffix)\n", argv[optind + 1]);
 		return 2;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 static void unescape(char *s)
 {
@@ -106,6 +107,31 @@ bool shmfs_mountinfo_device(const char *path, char *dev, size_t len)
 	char fstype[64];
 
 	return lookup(path, dev, len, fstype, sizeof(fstype));
+}
+
+bool shmfs_mountinfo_is_shmfs(const char *path)
+{
+	char fstype[64];
+
+	return shmfs_mountinfo_lookup(path, fstype, sizeof(fstype)) && !strcmp(fstype, "fuse.shmfs");
+}
+
+/*
+ * A shmfs mount whose daemon is gone fails requests with ENOTCONN. Just
+ * after the death of a daemon that used io_uring, whose teardown the
+ * kernel finishes a little later, a request may still be queued and then
+ * fail with ECONNABORTED. Attributes may come from the kernel's cache;
+ * statfs always asks the daemon.
+ */
+enum shmfs_mount_state shmfs_mountinfo_shmfs_state(const char *path)
+{
+	struct statvfs sv;
+
+	if (!shmfs_mountinfo_is_shmfs(path))
+		return SHMFS_MOUNT_NONE;
+	if (statvfs(path, &sv) < 0 && (errno == ENOTCONN || errno == ECONNABORTED))
+		return SHMFS_MOUNT_DEAD;
+	return SHMFS_MOUNT_LIVE;
 }
 
 char *shmfs_abspath(const char *path)

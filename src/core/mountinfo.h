@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What is mounted where: /proc/self/mountinfo, and paths that may name a
- * dead FUSE mount (where stat() fails with ENOTCONN).
+ * What is mounted where: /proc/self/mountinfo, whether a path is a shmfs
+ * mount and whether its daemon lives, and paths that may name a dead FUSE
+ * mount (where stat() fails with ENOTCONN).
  */
 #ifndef SHMFS_MOUNTINFO_H
 #define SHMFS_MOUNTINFO_H
@@ -22,6 +23,21 @@ bool shmfs_mountinfo_device(const char *path, char *dev, size_t len);
  * root or fusermount3 sets): false when path is no such mount.
  */
 bool shmfs_mountinfo_owner(const char *path, uid_t *uid);
+
+/* Whether the topmost mount at path (absolute) is a shmfs mount, live or dead. */
+bool shmfs_mountinfo_is_shmfs(const char *path);
+
+enum shmfs_mount_state {
+	SHMFS_MOUNT_NONE,	/* no shmfs at path: nothing mounted there, or another filesystem */
+	SHMFS_MOUNT_LIVE,	/* a shmfs mount whose daemon answers, or that this caller may not ask */
+	SHMFS_MOUNT_DEAD,	/* a shmfs mount whose daemon is gone */
+};
+
+/*
+ * shmfs_mountinfo_is_shmfs(), then asking the daemon (statfs), which
+ * blocks while that daemon is stopped: for "shmfs mount", which must know.
+ */
+enum shmfs_mount_state shmfs_mountinfo_shmfs_state(const char *path);
 
 /*
  * Make path absolute and canonical without looking at its last component,

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "reaper.h"
+#include "umount.h"
 #include "uring.h"
 
 #include <errno.h>
@@ -25,10 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define ENTRY_TIMEOUT 86400.0
@@ -51,50 +50,20 @@ void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
 	fs->ready_fd = -1;
 }
 
-/* Detach a dead shmfs mount (its daemon was killed) so it can be mounted again. */
-static int detach_dead_mount(const char *mp)
-{
-	pid_t pid;
-	int status;
-
-	if (geteuid() == 0)
-		return umount2(mp, MNT_DETACH) ? -errno : 0;
-	pid = fork();
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", "-z", "-q", mp, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
-}
-
 /*
- * A shmfs mount whose daemon is gone: requests fail with ENOTCONN. Just
- * after the death of a daemon that used io_uring, whose teardown the kernel
- * finishes a little later, a request may still be queued and then fail
- * with ECONNABORTED.
+ * Anything may be mounted over, as mount(8) allows: the tmpfs on /dev/shm,
+ * an automount trigger (x-systemd.automount). A live shmfs mount may not:
+ * a second daemon would hide the first's segments. A dead one (its daemon
+ * killed) is detached, so that the mount proceeds on the same store.
  */
-static bool is_dead_shmfs(const char *mp)
+static int check_not_shmfs(const char *mp)
 {
-	char fstype[64];
-	struct statvfs sv;
-
-	if (!shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) || strcmp(fstype, "fuse.shmfs"))
-		return false;
-	/* Attributes may come from the kernel's cache; statfs always asks the daemon. */
-	return statvfs(mp, &sv) < 0 && (errno == ENOTCONN || errno == ECONNABORTED);
-}
-
-/* The mountpoint must be a directory that nothing is mounted on. */
-static int check_mountpoint(const char *mp)
-{
-	char fstype[64];
-	struct stat sb;
+	enum shmfs_mount_state state;
 	int err;
 
-	if (is_dead_shmfs(mp)) {
-		err = detach_dead_mount(mp);
+	/* Each detach uncovers what was mounted below, which is looked at in turn. */
+	while ((state = shmfs_mountinfo_shmfs_state(mp)) == SHMFS_MOUNT_DEAD) {
+		err = shmfs_umount(mp, SHMFS_UMOUNT_LAZY | SHMFS_UMOUNT_QUIET);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot detach the dead mount at '%s': %s\n", mp,
 				strerror(-err));
@@ -102,6 +71,21 @@ static int check_mountpoint(const char *mp)
 		}
 		fprintf(stderr, "shmfs: detached the dead mount at '%s'\n", mp);
 	}
+	if (state == SHMFS_MOUNT_LIVE) {
+		fprintf(stderr, "shmfs: '%s' is already mounted by a live shmfs daemon "
+			"('shmfs umount %s' ends it)\n", mp, mp);
+		return 1;
+	}
+	return 0;
+}
+
+/* The mountpoint must be a directory that no live shmfs is mounted on. */
+static int check_mountpoint(const char *mp)
+{
+	struct stat sb;
+
+	if (check_not_shmfs(mp))
+		return 1;
 	if (stat(mp, &sb)) {
 		if (errno == ENOENT)
 			fprintf(stderr, "shmfs: mountpoint '%s' does not exist\n", mp);
@@ -112,11 +96,6 @@ static int check_mountpoint(const char *mp)
 	}
 	if (!S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "shmfs: mountpoint '%s' is not a directory\n", mp);
-		return 1;
-	}
-	/* An automount trigger (x-systemd.automount) is meant to be mounted over. */
-	if (shmfs_mountinfo_lookup(mp, fstype, sizeof(fstype)) && strcmp(fstype, "autofs")) {
-		fprintf(stderr, "shmfs: '%s' is already mounted (%s)\n", mp, fstype);
 		return 1;
 	}
 	return 0;
@@ -211,7 +190,7 @@ static int serve(struct shmfs_fs *fs)
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, MAX_THREADS);
 	/* Busy polling keeps its waiting threads: a thread started costs a request. */
-	fuse_loop_cfg_set_idle_threads(cfg, fs->opts->busy_poll ? MAX_THREADS : 4);
+	fuse_loop_cfg_set_idle_threads(cfg, fs->opts->transport.busy_poll ? MAX_THREADS : 4);
 	err = fuse_session_loop_mt(fs->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return err;
@@ -228,14 +207,14 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		goto out_store;
 	}
 	if (fs->store.quota && fs->store.quota->max_bytes &&
-	    o->passthrough != SHMFS_PASSTHROUGH_OFF) {
+	    o->transport.passthrough != SHMFS_PASSTHROUGH_OFF) {
 		/* Passthrough writes would bypass the daemon's size accounting. */
-		if (o->passthrough == SHMFS_PASSTHROUGH_ON) {
+		if (o->transport.passthrough == SHMFS_PASSTHROUGH_ON) {
 			fprintf(stderr, "shmfs: passthrough=on cannot enforce size= on a "
 				"directory store; use the default store or passthrough=off\n");
 			goto out_store;
 		}
-		o->passthrough = SHMFS_PASSTHROUGH_OFF;
+		o->transport.passthrough = SHMFS_PASSTHROUGH_OFF;
 		limit_reason = "size= on a directory store is kept by the daemon";
 	}
 	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd, fs->inode_fds_max);
@@ -251,16 +230,16 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		fprintf(stderr, "shmfs: cannot mount '%s'\n", o->mountpoint);
 		goto out_session;
 	}
-	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->passthrough);
+	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->transport.passthrough);
 	if (limit_reason)
 		fs->pt.why_not = limit_reason;
 	if (err) {
 		fprintf(stderr, "shmfs: passthrough=on, but %s\n", fs->pt.why_not);
 		goto out_unmount;
 	}
-	shmfs_uring_attach(fs, o->uring);
-	shmfs_busypoll_enable(o->busy_poll);
-	if (o->uring != SHMFS_URING_OFF || o->busy_poll) {
+	shmfs_uring_attach(fs, o->transport.uring);
+	shmfs_busypoll_enable(o->transport.busy_poll);
+	if (o->transport.uring != SHMFS_URING_OFF || o->transport.busy_poll) {
 		err = shmfs_devio_attach(&fs->pt, fs->se);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));
@@ -384,7 +363,7 @@ int shmfs_daemon_main(int argc, char **argv)
 	rc = check_mountpoint(o.mountpoint);
 	if (rc)
 		goto out;
-	if (o.passthrough == SHMFS_PASSTHROUGH_ON && !shmfs_caps_sys_admin()) {
+	if (o.transport.passthrough == SHMFS_PASSTHROUGH_ON && !shmfs_caps_sys_admin()) {
 		fprintf(stderr, "shmfs: passthrough=on, but the daemon lacks CAP_SYS_ADMIN\n");
 		rc = 1;
 		goto out;
@@ -392,7 +371,7 @@ int shmfs_daemon_main(int argc, char **argv)
 	rc = check_fuse_device();
 	if (rc)
 		goto out;
-	if (o.uring == SHMFS_URING_ON) {
+	if (o.transport.uring == SHMFS_URING_ON) {
 		const char *why;
 
 		if (shmfs_uring_precheck(&why)) {

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Mount options: tmpfs's vocabulary (size=, nr_inodes=, mode=, uid=, gid=)
- * plus shmfs's own (store=, passthrough=, uring=), the standard FUSE flags that make
- * sense here, and the fstab-only words that mount(8) passes on.
+ * The options of "shmfs mount", each concern with its own fuse_opt table:
+ * the store's (store_options.c: tmpfs's size=, nr_inodes=, mode=, uid=,
+ * gid=, and store=), the transport's (transport/transport_options.c:
+ * passthrough=, uring=, busy_poll=) and the daemon's (options.c: -f, -d,
+ * ro/rw, allow_other, xattr, acl, the kernel mount's flags, and the
+ * fstab-only words that mount(8) passes on).
  */
 #ifndef SHMFS_OPTIONS_H
 #define SHMFS_OPTIONS_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
 #include <fuse_opt.h>
 
 #include "store.h"
@@ -27,31 +27,36 @@ enum shmfs_uring_mode {
 	SHMFS_URING_OFF,
 };
 
+struct shmfs_transport_options {
+	enum shmfs_passthrough_mode passthrough;
+	enum shmfs_uring_mode uring;
+	unsigned int busy_poll;	/* microseconds of polling /dev/fuse, 0 = off */
+};
+
+/* The flags are int, as fuse_opt stores them. */
 struct shmfs_options {
 	char *source;		/* first of two positional arguments, unused */
 	char *mountpoint;	/* absolute, resolved */
 	char *mount_flags;	/* noexec,nosuid,...: for the kernel mount */
-	struct shmfs_store_config store;	/* store=, size=, nr_inodes=, mode=, uid=, gid= */
-	enum shmfs_passthrough_mode passthrough;
-	enum shmfs_uring_mode uring;
-	unsigned int busy_poll;	/* microseconds of polling /dev/fuse, 0 = off */
-	bool foreground;
-	bool debug;
-	bool read_only;
-	bool allow_other;
-	bool xattr;		/* reading extended attributes (costs every write a round trip) */
-	bool acl;		/* POSIX ACLs, enforced by the kernel (implies xattr) */
+	struct shmfs_store_config store;
+	struct shmfs_transport_options transport;
+	int foreground;
+	int debug;		/* -d: trace every request (implies foreground) */
+	int read_only;
+	int allow_other;
+	int xattr;		/* reading extended attributes (costs every write a round trip) */
+	int acl;		/* POSIX ACLs, enforced by the kernel (implies xattr) */
 	struct fuse_args fuse_args;	/* what goes on to fuse_session_new */
 };
 
 /*
  * Parse "mount" arguments (argv[0] is the command name). Returns 0, or an
- * exit status (2, usage) after one line on stderr.
+ * exit status (2, usage) after one line on stderr. Release o either way.
  */
 int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv);
 void shmfs_options_release(struct shmfs_options *o);
 
-/* "1g", "512k", "4096", "10%": bytes, or -EINVAL / -ERANGE. */
-int shmfs_parse_size(const char *s, uint64_t *out);
+/* For the modules' parsers: say that the value in arg is bad; returns -1. */
+int shmfs_options_reject(const char *arg);
 
 #endif
