@@ -60,6 +60,16 @@ wait_line() {
 	return 1
 }
 
+# all_stopped PID: wait up to 5 s for every thread of PID to be stopped.
+all_stopped() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		! grep -qv '^State:.T' <(grep -h '^State:' /proc/"$1"/task/*/status) && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Root's mount, shared by every user.
 mount_shared() {
 	shmfs_mount -o allow_other "$@"
@@ -368,6 +378,52 @@ close: ok"
 	run timeout 5 "$SHMFS" status --raw "$MNT"
 	assert_success
 	assert_line "pid=$SHMFS_PID"
+}
+
+@test "a process stuck in exec over a hung mount stalls neither transient removals nor the unmount" {
+	local m2 m2_pid pid i
+	shmfs_mount "$BATS_TEST_TMPDIR/m2" -o passthrough=off
+	m2=$MNT
+	m2_pid=$SHMFS_PID
+	head -c 65536 /dev/zero >"$m2/f"
+	mount_shared
+	requires transient
+	mkfifo "$BATS_TEST_TMPDIR/go"
+	# Its open is answered; its O_DIRECT read, once m2 stops, is not, and
+	# its exec then waits for that read holding its exec lock, which every
+	# open of its /proc/PID/maps waits for.
+	timeout -s KILL "$SHMFS_TEST_BOUND" t_execstall "$m2/f" sleep 3600 \
+		<"$BATS_TEST_TMPDIR/go" >"$BATS_TEST_TMPDIR/pid" 3>&- &
+	BG_PIDS+=($!)
+	exec 8>"$BATS_TEST_TMPDIR/go"
+	for ((i = 0; i < 200; i++)); do
+		pid=$(head -n 1 "$BATS_TEST_TMPDIR/pid")
+		[ -z "$pid" ] || break
+		sleep 0.05
+	done
+	[ -n "$pid" ] || fail "t_execstall did not start"
+	STOPPED=$m2_pid
+	kill -STOP "$m2_pid"
+	run all_stopped "$m2_pid"
+	assert_success
+	echo go >&8
+	exec 8>&-
+	for ((i = 0; i < 10; i++)); do
+		run timeout 1 cat "/proc/$pid/maps"
+		[ "$status" != 124 ] || break
+	done
+	assert_failure 124
+	run as "$UA" t_io open "$MNT/t" rdwr,creat ftruncate 4096 mark map 4096 close
+	assert_success
+	run wait_gone "$MNT/t" 10
+	assert_success
+	run timeout 5 "$SHMFS" status --raw "$MNT"
+	assert_success
+	assert_line "pid=$SHMFS_PID"
+	run timeout 15 "$SHMFS" umount "$MNT"
+	assert_success
+	run wait_pid_gone "$SHMFS_PID" 10
+	assert_success
 }
 
 @test "a segment still mapped after its last close stays until the mapping goes" {

@@ -10,9 +10,11 @@
  * go to a reaper thread, which removes each once no process's
  * /proc/PID/maps names it (as the backing file, or as the FUSE file with
  * the backing inode number, which is how Linux 6.x shows a passthrough
- * mapping). One pass over /proc serves every waiting segment. Reading the maps
- * touches no process's files, so a mapping of a hung file system elsewhere
- * cannot stall it, and no request thread ever scans.
+ * mapping). One pass over /proc serves every waiting segment. Reading the
+ * maps touches no process's files, and a process whose maps do not answer
+ * (stuck in exec over a hung file system, say) is left to a worker of the
+ * scan (mapscan.h), so no user can stall the reaper; no request thread
+ * ever scans.
  *
  * A removal runs while no other request changes names (the names lock,
  * held for writing). The kernel is told to forget the dentry by the
@@ -20,11 +22,11 @@
  */
 #include "reaper.h"
 #include "log.h"
+#include "mapscan.h"
 #include "mountinfo.h"
 #include "ops.h"
 #include "transient.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -74,68 +76,26 @@ static int by_ino(const void *a, const void *b)
 }
 
 /*
- * Mark the entries v[0..n) (sorted by inode) that the maps line of one
- * process names. A mapping shows as the backing file, or (passthrough
- * since Linux 6.x: the file the user mapped) as the FUSE file, whose
- * inode number is the backing one.
- */
-static void match_line(const char *line, struct transient_entry **v, size_t n, dev_t fuse)
-{
-	unsigned int ma, mi;
-	unsigned long long in;
-	size_t lo = 0, hi = n;
-	dev_t d;
-
-	if (sscanf(line, "%*s %*s %*s %x:%x %llu", &ma, &mi, &in) != 3 || !in)
-		return;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if ((unsigned long long)v[mid]->ino < in)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	d = makedev(ma, mi);
-	for (; lo < n && (unsigned long long)v[lo]->ino == in; lo++)
-		if (d == v[lo]->dev || (fuse && d == fuse))
-			v[lo]->mapped = true;
-}
-
-/*
- * Mark which of v[0..n) some process maps, in one pass over every
- * process's /proc/PID/maps: text the kernel writes, no file of the
- * process is touched. When /proc cannot be read, all count as mapped.
+ * Mark which of v[0..n) some process maps (mapscan.h: no process can
+ * stall the scan). When the scan cannot be made, all count as mapped.
  */
 static void mark_mapped(struct shmfs_fs *fs, struct transient_entry **v, size_t n)
 {
-	dev_t fuse = mount_dev(fs);
-	DIR *proc = opendir("/proc");
-	char path[64], line[512];
-	struct dirent *p;
-	bool whole;
-	FILE *f;
+	struct shmfs_mapkey *keys = calloc(n, sizeof(*keys));
+	int err = keys ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n; i++)
-		v[i]->mapped = !proc;
-	if (!proc)
-		return;
 	qsort(v, n, sizeof(*v), by_ino);
-	while ((p = readdir(proc))) {
-		if (p->d_name[0] < '0' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%.32s/maps", p->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		/* Only a line's start holds the fields; skip the rest of long ones. */
-		for (whole = true; fgets(line, sizeof(line), f); whole = strchr(line, '\n')) {
-			if (whole)
-				match_line(line, v, n, fuse);
-		}
-		fclose(f);
+	for (size_t i = 0; keys && i < n; i++) {
+		keys[i].dev = v[i]->dev;
+		keys[i].ino = v[i]->ino;
 	}
-	closedir(proc);
+	if (keys)
+		err = shmfs_mapscan(keys, n, mount_dev(fs));
+	if (err)
+		shmfs_debug("cannot scan the processes' mappings: %s", strerror(-err));
+	for (size_t i = 0; i < n; i++)
+		v[i]->mapped = err || atomic_load_explicit(&keys[i].mapped, memory_order_relaxed);
+	free(keys);
 }
 
 /*
