@@ -55,6 +55,10 @@ unit() {
 	unit transient
 }
 
+@test "unit: usage: a dear walk is made seldom and never waited for; the mapping scan" {
+	unit usage
+}
+
 @test "unit: store and transient rules as an unprivileged user" {
 	requires root
 	users_add UA

@@ -196,16 +196,12 @@ static int dir_statfs(struct shmfs_store *st, struct statvfs *sv)
 {
 	struct shmfs_tree_usage u;
 	unsigned long frsize;
-	int root, err;
+	int err;
 
 	if (fstatvfs(st->dirfd, sv))
 		return -errno;
 	if (!st->quota || !st->quota->max_bytes || !st->quota->max_inodes) {
-		root = openat(st->dirfd, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (root < 0)
-			return -errno;
-		err = shmfs_tree_usage(root, &u);
-		close(root);
+		err = shmfs_store_usage(st, &u);
 		if (err)
 			return err;
 		frsize = sv->f_frsize ? sv->f_frsize : 512;
@@ -296,6 +292,8 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 
 	memset(st, 0, sizeof(*st));
 	st->dirfd = st->rootfd = st->lockfd = -1;
+	shmfs_usage_init(&st->usage);
+	st->usage_set_up = true;
 	st->kind = store_kind_for(o);
 	st->size = o->size;
 	*why = st->why;
@@ -343,9 +341,25 @@ void shmfs_store_release(struct shmfs_store *st)
 	if (st->dirfd >= 0)
 		close(st->dirfd);
 	free(st->path);
+	if (st->usage_set_up)
+		shmfs_usage_release(&st->usage);
+	st->usage_set_up = false;
 	st->path = NULL;
 	st->quota = NULL;
 	st->dirfd = st->rootfd = st->lockfd = -1;
+}
+
+int shmfs_store_usage(struct shmfs_store *st, struct shmfs_tree_usage *u)
+{
+	/* S/root: the store's rootfd goes to the inode table once mounted. */
+	int root = openat(st->dirfd, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int err;
+
+	if (root < 0)
+		return -errno;
+	err = shmfs_usage_get(&st->usage, root, u);
+	close(root);
+	return err;
 }
 
 int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv)

@@ -24,6 +24,7 @@
 
 #include "quota.h"
 #include "segment.h"
+#include "usage.h"
 
 /*
  * What the store is asked to be: tmpfs's mount options, under their names
@@ -59,6 +60,8 @@ struct shmfs_store {
 	/* Set when the daemon itself must enforce size= or nr_inodes=. */
 	struct shmfs_quota *quota;
 	struct shmfs_quota quota_data;
+	struct shmfs_usage usage;	/* what S/root holds (shmfs_store_usage) */
+	bool usage_set_up;
 	char why[PATH_MAX + 128];	/* what shmfs_store_open() found wrong */
 };
 
@@ -80,6 +83,11 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		     const char *mountpoint, const char **why);
 void shmfs_store_release(struct shmfs_store *st);
 int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv);
+/*
+ * What the store's root holds: a walk, or a recent one's result when
+ * walking is dear (usage.h), so any user may ask. 0 or -errno.
+ */
+int shmfs_store_usage(struct shmfs_store *st, struct shmfs_tree_usage *u);
 
 /*
  * The segment whose backing file in st is open for writing as fd, for

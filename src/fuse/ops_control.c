@@ -40,7 +40,8 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 	int n, m;
 
 	shmfs_uring_queue_requests(queues, sizeof(queues));
-	shmfs_tree_usage(fs->inodes.rootfd, &u);
+	if (shmfs_store_usage(&fs->store, &u))
+		memset(&u, 0, sizeof(u));
 	if (shmfs_store_statfs(&fs->store, &sv))
 		memset(&sv, 0, sizeof(sv));
 	n = snprintf(buf, len,
