@@ -167,3 +167,60 @@ teardown() {
 	shmfs_teardown
 	[ -z "${FS:-}" ] || umount -l "$FS"
 }
+
+# links DIR LEN MAX: make up to MAX symlinks in DIR with LEN-byte targets;
+# print how many were made before the first failure, and its message.
+links() {
+	local target i
+	target=$(head -c "$2" /dev/zero | tr '\0' x)
+	for ((i = 0; i < $3; i++)); do
+		ln -s "$target" "$1/l$i" 2>"$BATS_TEST_TMPDIR/ln.err" || break
+	done
+	echo "$i $(sed 's/.*: //' "$BATS_TEST_TMPDIR/ln.err")"
+}
+
+@test "dir store: long symlink targets count against size= as on tmpfs, short ones do not" {
+	local tmpfs=$BATS_TEST_TMPDIR/tmpfs expected
+	mkdir "$tmpfs"
+	mount -t tmpfs -o size=1m tmpfs "$tmpfs"
+	run links "$tmpfs" 4000 1000
+	umount "$tmpfs"
+	assert_success
+	expected=$output
+	[[ $expected =~ ^[0-9]+\ No\ space\ left\ on\ device$ ]] || fail "tmpfs: $expected"
+	mount_dirstore 1m
+	run links "$MNT" 4000 1000
+	assert_success
+	assert_output "$expected"
+	# Removing them gives the pages back; short targets take none.
+	rm -f "$MNT"/l*
+	run status_field bytes_used
+	assert_output 0
+	run links "$MNT" 100 1000
+	assert_success
+	assert_output "1000 "
+	run status_field bytes_used
+	assert_output 0
+	# A fresh count of the store finds the long ones' pages.
+	rm -f "$MNT"/l*
+	run links "$MNT" 4000 10
+	assert_output "10 "
+	shmfs_umount
+	mount_dirstore 1m
+	run status_field bytes_used
+	assert_output $((10 * 4096))
+}
+
+@test "dir store: xattr and acl with size= or nr_inodes= are refused in one line" {
+	local o
+	mkdir "$BATS_TEST_TMPDIR/mnt"
+	for o in "size=1m,xattr" "nr_inodes=100,acl"; do
+		run --separate-stderr "$SHMFS" mount -o "store=$BATS_TEST_TMPDIR/store,$o" \
+			"$BATS_TEST_TMPDIR/mnt"
+		assert_failure 1
+		assert_output ""
+		[ "${#stderr_lines[@]}" = 1 ] || fail "more than one line: $stderr"
+		[[ $stderr =~ ^shmfs:\ (xattr|acl)\ cannot\ be\ bounded ]] || fail "$stderr"
+	done
+	! grep -q " $BATS_TEST_TMPDIR/mnt " /proc/self/mountinfo
+}

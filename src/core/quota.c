@@ -22,6 +22,11 @@ uint64_t shmfs_quota_cost(off_t length)
 	return length <= 0 ? 0 : ((uint64_t)length + PAGE - 1) / PAGE * PAGE;
 }
 
+uint64_t shmfs_quota_link_cost(size_t target_len)
+{
+	return target_len < SHMFS_SHORT_LINK ? 0 : PAGE;
+}
+
 /*
  * The files with more than one name that a walk has met, by (st_dev,
  * st_ino): an open-addressing set, grown at three quarters full.
@@ -103,6 +108,9 @@ int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 			u->files++;
 			u->file_bytes += (uint64_t)sb.st_blocks * 512;
 			u->charge += shmfs_quota_cost(sb.st_size);
+		} else if (S_ISLNK(sb.st_mode) &&
+			   (sb.st_nlink == 1 || seen_first(&linked, sb.st_dev, sb.st_ino))) {
+			u->charge += shmfs_quota_link_cost((size_t)sb.st_size);
 		} else if (S_ISDIR(sb.st_mode)) {
 			shmfs_walk_down(&w, name);
 		}
@@ -185,6 +193,21 @@ void shmfs_quota_name_refund(struct shmfs_quota *l)
 {
 	if (l)
 		shmfs_quota_inode(l, -1);
+}
+
+int shmfs_quota_link_charge(struct shmfs_quota *l, size_t target_len)
+{
+	off_t len = (off_t)shmfs_quota_link_cost(target_len);
+
+	return l && len ? shmfs_quota_resize(l, 0, &len, false) : 0;
+}
+
+void shmfs_quota_link_refund(struct shmfs_quota *l, size_t target_len)
+{
+	off_t len = (off_t)shmfs_quota_link_cost(target_len), zero = 0;
+
+	if (l && len)
+		shmfs_quota_resize(l, len, &zero, false);
 }
 
 void shmfs_quota_statfs(struct shmfs_quota *l, struct statvfs *sv)

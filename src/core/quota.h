@@ -54,6 +54,16 @@ int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
 /* The charge for a segment of this length. */
 uint64_t shmfs_quota_cost(off_t length);
 /*
+ * The charge for a symbolic link whose target is this long: tmpfs keeps
+ * a target of under SHMFS_SHORT_LINK bytes in the inode, and a longer one
+ * in a page of its own, which counts against size=.
+ */
+#define SHMFS_SHORT_LINK 128
+uint64_t shmfs_quota_link_cost(size_t target_len);
+/* Charge a new link's page before making it (0 or -ENOSPC); l may be NULL. */
+int shmfs_quota_link_charge(struct shmfs_quota *l, size_t target_len);
+void shmfs_quota_link_refund(struct shmfs_quota *l, size_t target_len);
+/*
  * Charge the growth of a segment from old_len to new_len; a shrink gives
  * back. Returns 0, or -ENOSPC with nothing charged. With partial set, a
  * growth that does not fit whole is cut down to what fits: *new_len is

@@ -43,6 +43,8 @@ void shmfs_reclaim_probe(struct shmfs_reclaim *r, struct shmfs_quota *q, int dir
 		r->dev = sb.st_dev;
 		r->ino = sb.st_ino;
 		r->bytes_of = sb.st_size;
+	} else if (S_ISLNK(sb.st_mode) && sb.st_nlink == 1) {
+		r->link_len = (size_t)sb.st_size;
 	}
 }
 
@@ -81,6 +83,8 @@ void shmfs_reclaim_settle(struct shmfs_reclaim *r, struct shmfs_inode_table *t, 
 	 */
 	if (done && r->last && byte_quota(r->quota))
 		keep_or_refund(r, t);
+	if (done && r->link_len)
+		shmfs_quota_link_refund(r->quota, r->link_len);
 	if (r->locked)
 		pthread_mutex_unlock(&r->quota->release_lock);
 	r->locked = false;

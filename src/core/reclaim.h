@@ -34,6 +34,7 @@ struct shmfs_reclaim {
 	dev_t dev;
 	ino_t ino;
 	off_t bytes_of;		/* that segment's length */
+	size_t link_len;	/* or: the last name of a symlink with a target this long */
 };
 
 /*

@@ -217,6 +217,13 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		o->transport.passthrough = SHMFS_PASSTHROUGH_OFF;
 		limit_reason = "size= on a directory store is kept by the daemon";
 	}
+	if (fs->store.quota && (o->xattr || o->acl)) {
+		/* The filesystem under the store keeps attributes outside any count. */
+		fprintf(stderr, "shmfs: %s cannot be bounded by size= or nr_inodes= on a "
+			"directory store; use the default store, or no limits\n",
+			o->acl ? "acl" : "xattr");
+		goto out_store;
+	}
 	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd, fs->inode_fds_max);
 	if (err) {
 		fprintf(stderr, "shmfs: cannot read the store's root: %s\n", strerror(-err));

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /*
@@ -70,6 +71,13 @@ static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	err = shmfs_quota_name_charge(fs->store.quota);
 	if (err)
 		goto out_put;
+	if (type == S_IFLNK) {
+		err = shmfs_quota_link_charge(fs->store.quota, strlen(n->link));
+		if (err) {
+			shmfs_quota_name_refund(fs->store.quota);
+			goto out_put;
+		}
+	}
 	shmfs_names_begin(fs);
 	shmfs_umask_set(req);
 	err = store_make(pfd, name, n) ? -errno : 0;
@@ -80,8 +88,11 @@ static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (err)
 			unlinkat(pfd, name, type == S_IFDIR ? AT_REMOVEDIR : 0);
 	}
-	if (err)
+	if (err) {
 		shmfs_quota_name_refund(fs->store.quota);
+		if (type == S_IFLNK)
+			shmfs_quota_link_refund(fs->store.quota, strlen(n->link));
+	}
 	shmfs_names_end(fs);
 out_put:
 	shmfs_inode_fd_put(&fs->inodes, p, pfd);
