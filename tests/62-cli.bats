@@ -493,3 +493,9 @@ fails_cleanly() {
 	assert_success
 	assert_output ""
 }
+
+@test "completion: ls --holders" {
+	run complete_line "shmfs ls --h"
+	assert_success
+	assert_output "$(printf '%s\n' --help --holders)"
+}

@@ -222,7 +222,7 @@ _shmfs()
 		;;
 	ls)
 		if [[ $cur == -* ]]; then
-			_shmfs_match $'--json\n--help' "$cur"
+			_shmfs_match $'--json\n--holders\n--help' "$cur"
 		elif ((npos == 0)); then
 			_shmfs_match "$(_shmfs_mountpoints)" "$cur"
 		fi
