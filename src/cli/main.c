@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "rm", shmfs_cmd_rm, "rm NAME..." },
 	{ "send", shmfs_cmd_send, "send [--timeout S] [--capacity BYTES] QUEUE" },
 	{ "recv", shmfs_cmd_recv, "recv [--timeout S] QUEUE" },
+	{ "exec", shmfs_cmd_exec, "exec [-o OPTIONS]... [--] COMMAND [ARG]..." },
 };
 
 static void usage(FILE *out)
