@@ -411,7 +411,7 @@ static void print_holders(const char *mp)
 	printf("%-14s %zu process%s hold%s %zu segment%s", "holders:", h.procs,
 	       h.procs == 1 ? "" : "es", h.procs == 1 ? "s" : "", segs, segs == 1 ? "" : "s");
 	if (h.skipped)
-		printf(" (%zu process%s not inspected: not yours)", h.skipped,
+		printf(" (%zu process%s not inspected: permission denied)", h.skipped,
 		       h.skipped == 1 ? "" : "es");
 	putchar('\n');
 	shmfs_holders_release(&h);

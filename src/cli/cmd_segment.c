@@ -424,7 +424,7 @@ static int ls_holders(int fd, struct shmfs_holders *h)
 		fprintf(stderr, "shmfs: cannot find the holders of the segments: %s\n",
 			strerror(-err));
 	else if (h->skipped)
-		fprintf(stderr, "shmfs: %zu process%s could not be inspected (not yours): "
+		fprintf(stderr, "shmfs: %zu process%s could not be inspected (permission denied): "
 			"what %s hold%s is not shown\n", h->skipped, h->skipped == 1 ? "" : "es",
 			h->skipped == 1 ? "it" : "they", h->skipped == 1 ? "s" : "");
 	return err;
