@@ -59,6 +59,8 @@ expected_files() {
 	echo "$prefix/$man/man8/shmfs.8"
 	echo "$units/mnt-shm.mount"
 	echo "$units/shmfs@.service"
+	echo "$units/shmfs-devshm@.service"
+	echo "$prefix/$data/shmfs/shmfs-devshm.conf"
 	echo "$prefix/$data/bash-completion/completions/shmfs"
 	if have_libshmfs; then
 		lib=$(install_dir LIBDIR lib)
@@ -252,7 +254,7 @@ man_text() {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
 	install_to_prefix
 	run env MANPATH="$P/share/man" systemd-analyze verify "$units/mnt-shm.mount" \
-		"$units/shmfs@mnt-shm.service"
+		"$units/shmfs@mnt-shm.service" "$units/shmfs-devshm@demo.service"
 	assert_success
 	assert_output ""
 }

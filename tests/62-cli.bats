@@ -326,7 +326,7 @@ complete_line() {
 @test "completion: subcommands and global flags" {
 	run complete_line "shmfs "
 	assert_success
-	assert_output "$(printf '%s\n' create discard ls mount recv rm send status umount)"
+	assert_output "$(printf '%s\n' create discard exec ls mount recv rm send status umount)"
 	run complete_line "shmfs u"
 	assert_success
 	assert_output umount
@@ -573,4 +573,25 @@ fails_cleanly() {
 	run complete_line "shmfs send Commands "
 	assert_success
 	assert_output ""
+}
+
+@test "completion: ls --holders" {
+	run complete_line "shmfs ls --h"
+	assert_success
+	assert_output "$(printf '%s\n' --help --holders)"
+}
+
+@test "completion: exec takes -o options, then a command, then its files" {
+	run complete_line "shmfs exec -"
+	assert_success
+	assert_output "$(printf '%s\n' -- --help -o | sort)"
+	run complete_line "shmfs exec -o passthrough=of"
+	assert_success
+	assert_output off
+	run complete_line "shmfs exec -o size=1g -- bas"
+	assert_success
+	assert_line bash
+	run complete_line "shmfs exec -- bash $BATS_TEST_DIRNAME/62-cl"
+	assert_success
+	assert_output "$BATS_TEST_DIRNAME/62-cli.bats"
 }

@@ -253,6 +253,31 @@ shmfs_sweep() {
 	return $rc
 }
 
+# shmfs_exec COMMAND [ARG]...: "shmfs exec" in the suite's data path (and
+# its io_uring and busy polling settings), bounded by SHMFS_TEST_BOUND.
+# COMMAND's /dev/shm is then a shmfs mount of its own; devshm_is_shmfs,
+# exported to bash, checks that from inside.
+shmfs_exec() {
+	local opts=(-o "$(shmfs_mode_option)")
+	requires root
+	requires_mode
+	[ -z "${SHMFS_TEST_URING:-}" ] || opts+=(-o "uring=$SHMFS_TEST_URING")
+	[ -z "${SHMFS_TEST_POLL:-}" ] || opts+=(-o "busy_poll=$SHMFS_TEST_POLL")
+	timeout "$SHMFS_TEST_BOUND" "$SHMFS" exec "${opts[@]}" -- "$@"
+}
+
+# Whether the top mount on /dev/shm is shmfs; says so either way.
+devshm_is_shmfs() {
+	if awk '$5 == "/dev/shm" { top = $0 } END { exit !(top ~ / - fuse\.shmfs /) }' \
+		/proc/self/mountinfo; then
+		echo "/dev/shm: shmfs"
+	else
+		echo "/dev/shm: not shmfs"
+		return 1
+	fi
+}
+export -f devshm_is_shmfs
+
 # Kill the daemon without unmounting (simulated crash).
 shmfs_kill9() {
 	local i

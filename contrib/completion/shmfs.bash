@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 # bash completion for shmfs(8): subcommands, their flags, the names of the
 # -o options (and the values of passthrough=, uring=, uid=, gid=, store=), shmfs
-# mountpoints from /proc/mounts, and segment names under $SHMFS_DIR.
+# mountpoints from /proc/mounts, segment names under $SHMFS_DIR, and the
+# command (then its files) that "shmfs exec" runs.
 # Needs nothing from the bash-completion package.
 
-_shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm\nsend\nrecv'
+_shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm\nsend\nrecv\nexec'
 _shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nuring=\nbusy_poll=\nxattr\nacl\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
@@ -154,7 +155,7 @@ _shmfs_segments()
 
 _shmfs()
 {
-	local words cword cur prev cmd i npos=0
+	local words cword cur prev cmd i npos=0 dashdash=0
 
 	COMPREPLY=()
 	_shmfs_words
@@ -175,7 +176,8 @@ _shmfs()
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
 		-o | --store | --timeout | --capacity) i=$((i + 1)) ;;
-		-*) ;;
+		--) ((npos)) || dashdash=1 ;;
+		-*) ((npos == 0 || cmd != exec)) || npos=$((npos + 1)) ;;
 		*) npos=$((npos + 1)) ;;
 		esac
 	done
@@ -222,7 +224,7 @@ _shmfs()
 		;;
 	ls)
 		if [[ $cur == -* ]]; then
-			_shmfs_match $'--json\n--help' "$cur"
+			_shmfs_match $'--json\n--holders\n--help' "$cur"
 		elif ((npos == 0)); then
 			_shmfs_match "$(_shmfs_mountpoints)" "$cur"
 		fi
@@ -232,6 +234,19 @@ _shmfs()
 			_shmfs_match --help "$cur"
 		else
 			_shmfs_segments "$cur"
+		fi
+		;;
+	exec)
+		if ((npos == 0)) && [[ $prev == -o ]] && ((!dashdash)); then
+			_shmfs_options "$cur"
+		elif ((npos == 0)) && [[ $cur == -* ]] && ((!dashdash)); then
+			_shmfs_match $'-o\n--\n--help' "$cur"
+		elif ((npos == 0)); then
+			_shmfs_match "$(compgen -c -- "$cur" | sort -u)" "$cur"
+		else
+			while IFS= read -r i; do
+				COMPREPLY+=("$i")
+			done < <(compgen -f -- "$cur")
 		fi
 		;;
 	send | recv)

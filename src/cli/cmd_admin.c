@@ -6,6 +6,7 @@
  */
 #include "commands.h"
 #include "control.h"
+#include "holders.h"
 #include "mountinfo.h"
 #include "store.h"
 #include "umount.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -373,6 +375,28 @@ static void fds_print(const struct status *st)
 		       status_get(st, "fd_limit"));
 }
 
+/* The totals of "shmfs ls --holders": who holds the mount's segments. */
+static void holders_print(const char *mp)
+{
+	struct shmfs_holders h = { 0 };
+	struct stat st;
+	size_t segs;
+
+	if (stat(mp, &st) || shmfs_holders_scan(&h, st.st_dev)) {
+		printf("%-14s unknown (cannot read /proc)\n", "holders:");
+		shmfs_holders_release(&h);
+		return;
+	}
+	segs = shmfs_holders_inodes(&h);
+	printf("%-14s %zu process%s hold%s %zu segment%s", "holders:", h.procs,
+	       h.procs == 1 ? "" : "es", h.procs == 1 ? "s" : "", segs, segs == 1 ? "" : "s");
+	if (h.skipped)
+		printf(" (%zu process%s not inspected: permission denied)", h.skipped,
+		       h.skipped == 1 ? "" : "es");
+	putchar('\n');
+	shmfs_holders_release(&h);
+}
+
 int shmfs_cmd_status(int argc, char **argv)
 {
 	struct status st;
@@ -415,6 +439,7 @@ int shmfs_cmd_status(int argc, char **argv)
 	       strtoull(status_get(&st, "inodes_limit"), NULL, 10) ?
 	       status_get(&st, "inodes_limit") : "no limit");
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
+	holders_print(mp);
 	fds_print(&st);
 	printf("%-14s %s\n", "xattr reads:", status_get(&st, "xattr"));
 	if (strtoul(status_get(&st, "busy_poll_us"), NULL, 10))

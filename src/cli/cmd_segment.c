@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * The segment subcommands: "shmfs create" (create-or-open with a size),
- * "shmfs ls" (a listing of the whole tree, as text or JSON) and "shmfs rm". Names
+ * "shmfs ls" (a listing of the whole tree, as text or JSON, with the processes
+ * that hold each segment under --holders: holders.h) and "shmfs rm". Names
  * go through libshmfs, so they are checked and resolved exactly as programs
  * using the library see them ($SHMFS_DIR, else /mnt/shm).
  */
 #include "commands.h"
+#include "holders.h"
 #include "size.h"
 #include "transient_mark.h"
 #include "walk.h"
@@ -253,7 +255,23 @@ static void print_name(const char *name)
 		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
 }
 
-static void ls_print_text(const struct ls_list *l)
+/* Under a segment's line, one line for each process that holds it. */
+static void holders_print_text(const struct shmfs_holders *h, ino_t ino)
+{
+	size_t n = 0;
+	const struct shmfs_holder *v = h ? shmfs_holders_of(h, ino, &n) : NULL;
+	char user[64];
+
+	for (size_t i = 0; i < n; i++) {
+		owner_name(v[i].uid, user, sizeof(user));
+		printf("  held by pid %d (%s, ", (int)v[i].pid, user);
+		print_name(v[i].comm);
+		printf("): %s%s%s\n", v[i].open ? "open" : "", v[i].open && v[i].mapped ? ", " : "",
+		       v[i].mapped ? "mapped" : "");
+	}
+}
+
+static void ls_print_text(const struct ls_list *l, const struct shmfs_holders *h)
 {
 	int wname = 4, wsize = 4, wowner = 5;
 	char owner[64], mode[11], when[32], num[32];
@@ -285,6 +303,7 @@ static void ls_print_text(const struct ls_list *l)
 		       wname - (int)strlen(e->name), "", wsize,
 		       (intmax_t)e->st.st_size, wowner, owner, mode, when,
 		       e->transient ? "  transient" : "");
+		holders_print_text(h, e->st.st_ino);
 	}
 }
 
@@ -321,7 +340,27 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void ls_print_json(const struct ls_list *l)
+/* A segment's "holders": [{"pid": ..., "user": ..., ...}, ...]. */
+static void holders_print_json(const struct shmfs_holders *h, ino_t ino)
+{
+	size_t n = 0;
+	const struct shmfs_holder *v = shmfs_holders_of(h, ino, &n);
+	char user[64];
+
+	fputs(", \"holders\": [", stdout);
+	for (size_t i = 0; i < n; i++) {
+		owner_name(v[i].uid, user, sizeof(user));
+		printf("%s{\"pid\": %d, \"user\": ", i ? ", " : "", (int)v[i].pid);
+		json_string(user);
+		printf(", \"uid\": %u, \"command\": ", (unsigned int)v[i].uid);
+		json_string(v[i].comm);
+		printf(", \"open\": %s, \"mapped\": %s}", v[i].open ? "true" : "false",
+		       v[i].mapped ? "true" : "false");
+	}
+	putchar(']');
+}
+
+static void ls_print_json(const struct ls_list *l, const struct shmfs_holders *h)
 {
 	char owner[64], when[32];
 
@@ -338,24 +377,48 @@ static void ls_print_json(const struct ls_list *l)
 		printf(", \"size\": %jd, \"owner\": ", (intmax_t)e->st.st_size);
 		json_string(owner);
 		printf(", \"uid\": %u, \"gid\": %u, \"mode\": \"%04o\", "
-		       "\"mtime\": \"%s\", \"transient\": %s}",
+		       "\"mtime\": \"%s\", \"transient\": %s",
 		       (unsigned int)e->st.st_uid, (unsigned int)e->st.st_gid,
 		       (unsigned int)(e->st.st_mode & 07777), when,
 		       e->transient ? "true" : "false");
+		if (h)
+			holders_print_json(h, e->st.st_ino);
+		putchar('}');
 	}
 	puts(l->n ? "\n]" : "]");
+}
+
+/*
+ * The holders of the segments on the file system of the directory open at
+ * fd, into h; say how many processes could not be looked at.
+ */
+static int ls_holders(int fd, struct shmfs_holders *h)
+{
+	struct stat st;
+	int err = fstat(fd, &st) ? -errno : shmfs_holders_scan(h, st.st_dev);
+
+	if (err)
+		fprintf(stderr, "shmfs: cannot find the holders of the segments: %s\n",
+			strerror(-err));
+	else if (h->skipped)
+		fprintf(stderr, "shmfs: %zu process%s could not be inspected (permission denied): "
+			"what %s hold%s is not shown\n", h->skipped, h->skipped == 1 ? "" : "es",
+			h->skipped == 1 ? "it" : "they", h->skipped == 1 ? "s" : "");
+	return err;
 }
 
 int shmfs_cmd_ls(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "holders", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ls_list list = { 0 };
+	struct shmfs_holders holders = { 0 };
 	const char *dir;
-	bool json = false;
+	bool json = false, with_holders = false;
 	int c, fd, err;
 
 	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
@@ -363,15 +426,18 @@ int shmfs_cmd_ls(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'H':
+			with_holders = true;
+			break;
 		case 'h':
-			puts("Usage: shmfs ls [--json] [MOUNTPOINT]");
+			puts("Usage: shmfs ls [--json] [--holders] [MOUNTPOINT]");
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	if (argc - optind > 1) {
-		fputs("shmfs: usage: shmfs ls [--json] [MOUNTPOINT]\n", stderr);
+		fputs("shmfs: usage: shmfs ls [--json] [--holders] [MOUNTPOINT]\n", stderr);
 		return 2;
 	}
 	dir = optind < argc ? argv[optind] : shmfs_name_dir();
@@ -382,6 +448,8 @@ int shmfs_cmd_ls(int argc, char **argv)
 		return 1;
 	}
 	err = ls_walk(&list, fd);
+	if (!err && with_holders && ls_holders(fd, &holders))
+		list.err = 1;
 	close(fd);
 	if (err) {
 		fprintf(stderr, "shmfs: cannot list '%s': %s\n", dir,
@@ -390,10 +458,11 @@ int shmfs_cmd_ls(int argc, char **argv)
 	} else {
 		qsort(list.v, list.n, sizeof(*list.v), ls_cmp);
 		if (json)
-			ls_print_json(&list);
+			ls_print_json(&list, with_holders ? &holders : NULL);
 		else
-			ls_print_text(&list);
+			ls_print_text(&list, with_holders ? &holders : NULL);
 	}
+	shmfs_holders_release(&holders);
 	for (size_t i = 0; i < list.n; i++)
 		free(list.v[i].name);
 	free(list.v);

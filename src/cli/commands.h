@@ -17,5 +17,6 @@ int shmfs_cmd_ls(int argc, char **argv);	/* cmd_segment.c */
 int shmfs_cmd_rm(int argc, char **argv);	/* cmd_segment.c */
 int shmfs_cmd_send(int argc, char **argv);	/* cmd_queue.c */
 int shmfs_cmd_recv(int argc, char **argv);	/* cmd_queue.c */
+int shmfs_cmd_exec(int argc, char **argv);	/* cmd_exec.c */
 
 #endif

@@ -21,10 +21,11 @@ static const struct command commands[] = {
 	{ "status", shmfs_cmd_status, "status [--raw] MOUNTPOINT" },
 	{ "discard", shmfs_cmd_discard, "discard MOUNTPOINT | --store DIR" },
 	{ "create", shmfs_cmd_create, "create [--transient] NAME SIZE" },
-	{ "ls", shmfs_cmd_ls, "ls [--json] [MOUNTPOINT]" },
+	{ "ls", shmfs_cmd_ls, "ls [--json] [--holders] [MOUNTPOINT]" },
 	{ "rm", shmfs_cmd_rm, "rm NAME..." },
 	{ "send", shmfs_cmd_send, "send [--timeout S] [--capacity BYTES] QUEUE" },
 	{ "recv", shmfs_cmd_recv, "recv [--timeout S] QUEUE" },
+	{ "exec", shmfs_cmd_exec, "exec [-o OPTIONS]... [--] COMMAND [ARG]..." },
 };
 
 static void usage(FILE *out)
