@@ -32,6 +32,7 @@ static void inode_setup(struct shmfs_inode *inode, const struct stat *sb)
 	inode->data_fd = -1;
 	inode->unlinked_fd = -1;
 	inode->transient = -1;
+	inode->fsflags = -1;
 	pthread_mutex_init(&inode->lock, NULL);
 }
 

@@ -22,6 +22,7 @@
  * the daemon, so it fails once there is none.
  */
 #include "ops.h"
+#include "ops_tmpfs.h"
 #include "segment.h"
 #include "transient.h"
 
@@ -59,7 +60,8 @@ static int open_backing(struct shmfs_fs *fs, struct shmfs_inode *inode, bool *rw
 	/* Read-write when allowed: the kernel may read pages through any open. */
 	*rw = true;
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
+	/* EPERM: immutable or append-only (ops_fsflags.c), still readable. */
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
 		*rw = false;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -154,6 +156,8 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	shmfs_inode_lock(inode);
 	idle = inode->data_fd >= 0 && inode->nopen == 0;
 	err = data_get(fs, req, inode, write, fd);
+	if (!err && write)
+		err = shmfs_fsflags_may_write(fs, inode, fd >= 0);
 	if (err)
 		goto out;
 	fh = (uint64_t)inode->data_fd;
@@ -429,7 +433,10 @@ static int do_truncate(struct shmfs_fs *fs, int fd, void *arg)
 int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 			struct fuse_file_info *fi, off_t size)
 {
+	int err;
+
 	if (inode->type != S_IFREG)
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
-	return with_data_fd(fs, inode, fi, do_truncate, &size);
+	err = shmfs_fsflags_may_truncate(fs, inode, fi != NULL);
+	return err ? err : with_data_fd(fs, inode, fi, do_truncate, &size);
 }
