@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "tmpfile_compat.h"
 #include "transient.h"
 #include "uring.h"
 
@@ -260,7 +261,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	}
 	shmfs_uring_attach(fs, o->uring);
 	shmfs_busypoll_enable(o->busy_poll);
-	if (o->uring != SHMFS_URING_OFF || o->busy_poll) {
+	if (o->uring != SHMFS_URING_OFF || o->busy_poll || shmfs_tmpfile_compat_wanted()) {
 		err = shmfs_devio_attach(&fs->pt, fs->se);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));

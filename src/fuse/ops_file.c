@@ -238,8 +238,14 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct fuse_entry_param e;
-	int pfd = shmfs_req_fd_get(req, p), fd, pathfd, err;
+	int pfd, fd, pathfd, err;
 
+	/* Only an O_TMPFILE open, made a create by tmpfile_compat.c, has both bits. */
+	if ((fi->flags & O_TMPFILE) == O_TMPFILE) {
+		shmfs_op_tmpfile(req, parent, mode, fi);
+		return;
+	}
+	pfd = shmfs_req_fd_get(req, p);
 	if (pfd < 0)
 		return;
 	/*
@@ -439,4 +445,10 @@ int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
 	err = shmfs_fsflags_may_truncate(fs, inode, fi != NULL);
 	return err ? err : with_data_fd(fs, inode, fi, do_truncate, &size);
+}
+
+int shmfs_file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
+		    struct fuse_file_info *fi, int fd)
+{
+	return file_open(fs, req, inode, fi, fd);
 }
