@@ -19,13 +19,20 @@
  *   fallocate OFF LEN    mode 0
  *   punch OFF LEN        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
  *   size                 fstat's st_size
- *   mark                 sets the transient mark (user.shmfs.transient)
+ *   mark, unmark         sets or clears the transient mark: the ioctl
+ *                        SHMFS_IOC_SET_TRANSIENT, or where that is not
+ *                        known (ENOTTY), the attribute user.shmfs.transient
+ *   seek data|hole OFF   lseek(SEEK_DATA or SEEK_HOLE): the offset
+ *   linkat PATH          gives the descriptor (an O_TMPFILE one) the name
+ *                        PATH through /proc/self/fd, as any user can
  *   map LEN              maps LEN bytes shared, stores a byte, unmaps
  *   hold LEN             the same, but keeps the mapping until "unmap"
  *   close
  * Steps on paths:
  *   truncate PATH SIZE, mkdir PATH, rmdir PATH, unlink PATH,
  *   rename OLD NEW, stat PATH (prints the type)
+ *   tmpfile DIR FLAGS    opens an unnamed file in DIR (O_TMPFILE | FLAGS,
+ *                        mode 0600) as the current descriptor
  *   create PATH MODE, mkfifo PATH MODE, mkdir-mode PATH MODE: make PATH
  *                        with MODE (octal), as the umask leaves it
  *   umask MASK           (octal) for the steps that follow
@@ -41,12 +48,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #define ALIGN 4096
+/* The daemon's ABI (src/core/segment_ioctl.h), spelt out so that a change to it shows. */
+#define SHMFS_IOC_SET_TRANSIENT _IOW('S', 0x52, int)
 
 static int fd = -1;
 
@@ -197,6 +207,48 @@ static int make_mode(const char *op, const char *path, mode_t mode)
 	return op[2] == 'f' ? mkfifo(path, mode) : mkdir(path, mode);
 }
 
+/* The transient mark, on (1) or off (0): 0 or -1 (errno set). */
+static int set_mark(int on)
+{
+	if (!ioctl(fd, SHMFS_IOC_SET_TRANSIENT, &on))
+		return 0;
+	if (errno != ENOTTY)
+		return -1;
+	return on ? fsetxattr(fd, "user.shmfs.transient", "1", 1, 0)
+		  : fremovexattr(fd, "user.shmfs.transient");
+}
+
+/* The steps on the transient mark, holes and unnamed files: words used, or 0. */
+static int step_more(char **argv, int left)
+{
+	const char *op = argv[0];
+	char label[64], path[64];
+
+	if (!strcmp(op, "mark") || !strcmp(op, "unmark")) {
+		result_ok(op, set_mark(op[0] == 'm'));
+		return 1;
+	}
+	if (!strcmp(op, "seek") && left > 2) {
+		snprintf(label, sizeof(label), "seek %s %s", argv[1], argv[2]);
+		result(label, lseek(fd, (off_t)number(argv[2]),
+				    !strcmp(argv[1], "data") ? SEEK_DATA : SEEK_HOLE));
+		return 3;
+	}
+	if (!strcmp(op, "tmpfile") && left > 2) {
+		if (fd >= 0)
+			close(fd);
+		fd = open(argv[1], O_TMPFILE | open_flags(argv[2]), 0600);
+		result_ok("tmpfile", fd);
+		return 3;
+	}
+	if (!strcmp(op, "linkat") && left > 1) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		result_ok("linkat", linkat(AT_FDCWD, path, AT_FDCWD, argv[1], AT_SYMLINK_FOLLOW));
+		return 2;
+	}
+	return 0;
+}
+
 /* Runs the step at argv[0]; returns how many words it used. */
 static int step(char **argv, int left)
 {
@@ -278,10 +330,6 @@ static int step(char **argv, int left)
 		result("size", fstat(fd, &sb) ? -1 : (long long)sb.st_size);
 		return 1;
 	}
-	if (!strcmp(op, "mark")) {
-		result_ok(op, fsetxattr(fd, "user.shmfs.transient", "1", 1, 0));
-		return 1;
-	}
 	if (!strcmp(op, "map") || !strcmp(op, "hold")) {
 		NEED(1);
 		snprintf(label, sizeof(label), "%s %s", op, argv[1]);
@@ -340,6 +388,9 @@ static int step(char **argv, int left)
 			       S_ISREG(sb.st_mode) ? "file" : "other");
 		return 2;
 	}
+	n = step_more(argv, left);
+	if (n)
+		return (int)n;
 	fprintf(stderr, "t_io: unknown step '%s'\n", op);
 	exit(2);
 #undef NEED

@@ -9,6 +9,8 @@
  * create-or-open of a new name cheap.
  */
 #include "ops.h"
+#include "ops_tmpfs.h"
+#include "config.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "reclaim.h"
@@ -369,12 +371,16 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.rmdir = shmfs_op_rmdir,
 	.rename = shmfs_op_rename,
 	.create = shmfs_op_create,
+#ifdef SHMFS_HAVE_FUSE_TMPFILE
+	.tmpfile = shmfs_op_tmpfile,
+#endif
 	.open = shmfs_op_open,
 	.read = shmfs_op_read,
 	.write = shmfs_op_write,
 	.release = shmfs_op_release,
 	.fsync = shmfs_op_fsync,
 	.fallocate = shmfs_op_fallocate,
+	.lseek = shmfs_op_lseek,
 	.opendir = shmfs_op_opendir,
 	.readdir = shmfs_op_readdir,
 	.readdirplus = shmfs_op_readdirplus,
@@ -383,7 +389,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.getxattr = shmfs_op_getxattr,
 	.listxattr = shmfs_op_listxattr,
 	.removexattr = shmfs_op_removexattr,
-	.ioctl = shmfs_op_ioctl,
+	.ioctl = shmfs_op_ioctl_dispatch,
 	/*
 	 * fsync is the daemon's to answer only in the cached path (see
 	 * shmfs_op_fsync). No flush, fsyncdir, access or locks: opens ask

@@ -22,6 +22,7 @@
  * the daemon, so it fails once there is none.
  */
 #include "ops.h"
+#include "ops_tmpfs.h"
 #include "reaper.h"
 #include "segment.h"
 #include "transient.h"
@@ -132,6 +133,8 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	shmfs_inode_lock(inode);
 	idle = inode->data_fd >= 0 && inode->nopen == 0;
 	err = data_get(fs, req, inode, write, fd);
+	if (!err && write)
+		err = shmfs_fsflags_may_write(fs, inode, fd >= 0);
 	if (err)
 		goto out;
 	fh = (uint64_t)inode->data_fd;
@@ -212,8 +215,14 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct fuse_entry_param e;
-	int pfd = shmfs_req_fd_get(req, p), fd, pathfd, err;
+	int pfd, fd, pathfd, err;
 
+	/* Only an O_TMPFILE open, made a create by tmpfile_compat.c, has both bits. */
+	if ((fi->flags & O_TMPFILE) == O_TMPFILE) {
+		shmfs_op_tmpfile(req, parent, mode, fi);
+		return;
+	}
+	pfd = shmfs_req_fd_get(req, p);
 	if (pfd < 0)
 		return;
 	/*
@@ -394,6 +403,9 @@ int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 
 	if (inode->type != S_IFREG)
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
+	err = shmfs_fsflags_may_truncate(fs, inode, fi != NULL);
+	if (err)
+		return err;
 	fd = data_lock(fs, inode, fi, &own);
 	if (fd < 0)
 		return fd;
@@ -401,4 +413,10 @@ int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 	err = shmfs_segment_truncate(&seg, size);
 	data_unlock(inode, own);
 	return err;
+}
+
+int shmfs_file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
+		    struct fuse_file_info *fi, int fd)
+{
+	return file_open(fs, req, inode, fi, fd);
 }
