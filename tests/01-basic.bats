@@ -150,16 +150,20 @@ sys.exit(ctypes.get_errno() if r else 0)' "$MNT/f" "$MNT/g"
 	assert_failure 17	# EEXIST: RENAME_NOREPLACE
 }
 
-@test "user xattrs are stored on segments; reading them needs -o xattr" {
-	requires user-xattr
+@test "user xattrs are refused without -o xattr, and stored and read back with it" {
 	printf 'x' >"$MNT/x"
 	run setfattr -n user.color -v blue "$MNT/x"
-	assert_success
+	assert_failure
+	assert_output --partial "Operation not supported"
 	run getfattr --absolute-names --only-values -n user.color "$MNT/x"
 	assert_failure
 	assert_output --partial "Operation not supported"
 	shmfs_umount
 	shmfs_mount -o xattr
+	requires user-xattr
+	run getfattr --absolute-names -d "$MNT/x"
+	assert_success
+	assert_output ""
 	run setfattr -n user.color -v blue "$MNT/x"
 	assert_success
 	run getfattr --absolute-names --only-values -n user.color "$MNT/x"

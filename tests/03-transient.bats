@@ -12,7 +12,10 @@ setup() {
 @test "a transient segment goes with its last close" {
 	requires transient
 	exec 5>"$MNT/t"
-	setfattr -n user.shmfs.transient -v 1 "$MNT/t"
+	run "$SHMFS_TEST_BIN/t_io" open "$MNT/t" rdonly mark close
+	assert_output "open: ok
+mark: ok
+close: ok"
 	echo data >&5
 	run cat "$MNT/t"
 	assert_output "data"
@@ -26,7 +29,11 @@ setup() {
 @test "a transient segment stays while a process maps it" {
 	requires transient
 	printf 'mapped!' >"$MNT/m"
-	setfattr -n user.shmfs.transient -v 1 "$MNT/m"
+	exec 5<"$MNT/m"		# so that marking it is not its last close
+	run "$SHMFS_TEST_BIN/t_io" open "$MNT/m" rdonly mark close
+	assert_output "open: ok
+mark: ok
+close: ok"
 	[ -e "$MNT/m" ]
 	timeout "$SHMFS_TEST_BOUND" python3 - "$MNT/m" "$BATS_TEST_TMPDIR/go" 3>&- <<-'EOF' &
 	import mmap, os, sys, time
@@ -41,6 +48,7 @@ setup() {
 	pid=$!
 	BG_PIDS+=("$pid")
 	wait_for "$BATS_TEST_TMPDIR/go.mapped" "$SHMFS_TEST_BOUND"
+	exec 5<&-
 	sleep 1.2	# longer than the daemon's re-check interval
 	run cat "$MNT/m"
 	assert_success

@@ -92,7 +92,10 @@ uring_ops() {
 	ln -s t "$MNT/d/l"
 	assert_equal "$(readlink "$MNT/d/l")" t
 	ln "$MNT/d/t" "$MNT/d/h"
-	setfattr -n user.k -v v "$MNT/d/t"
+	# Refused without -o xattr: the answer travels the ring too.
+	run setfattr -n user.k -v v "$MNT/d/t"
+	assert_failure
+	assert_output --partial "Operation not supported"
 	run ls "$MNT/d"
 	assert_output $'e\nh\nl\nt'
 	rm -r "$MNT/d"

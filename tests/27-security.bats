@@ -46,18 +46,8 @@ teardown() {
 	local rc=0
 	[ -z "$STOPPED" ] || kill -CONT "$STOPPED" 2>/dev/null || true
 	shmfs_teardown || rc=1
-	[ -z "$TMPFS" ] || umount "$TMPFS" || umount -l "$TMPFS" || rc=1
+	tmpfs_umount || rc=1
 	return $rc
-}
-
-# wait_line FILE LINE: wait up to 10 s for FILE to have a line starting LINE.
-wait_line() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -q "^$2" "$1" && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 # all_stopped PID: wait up to 5 s for every thread of PID to be stopped.
@@ -78,44 +68,6 @@ mount_shared() {
 remount_shared() {
 	shmfs_umount
 	mount_shared "$@"
-}
-
-# The reference: a tmpfs mounted mode=1777 at TMPFS.
-tmpfs_mount() {
-	TMPFS=$BATS_TEST_TMPDIR/tmpfs
-	mkdir "$TMPFS"
-	mount -t tmpfs -o mode=1777 tmpfs "$TMPFS"
-}
-
-# say USER COMMAND...: run COMMAND as USER and print what it printed, then
-# "USER COMMAND -> STATUS". Steps use names relative to the current
-# directory, so a transcript made in tmpfs and one made in the mount
-# compare as they are.
-say() {
-	local user=$1 out rc=0
-	shift
-	out=$(as "$user" "$@" 2>&1) || rc=$?
-	[ -z "$out" ] || printf '%s\n' "$out"
-	printf '%s %s -> %d\n' "$user" "$*" "$rc"
-}
-
-# in_dir DIR COMMAND...: run COMMAND (a function of say steps) in DIR.
-in_dir() {
-	cd "$1" && shift && "$@"
-}
-
-# same_as_tmpfs STEPS...: run the steps in tmpfs, then in the mount; the
-# transcripts must be equal. Leaves tmpfs's in output, for the caller to
-# check that it shows the behaviour at all.
-same_as_tmpfs() {
-	local expected
-	run in_dir "$TMPFS" "$@"
-	assert_success
-	expected=$output
-	run in_dir "$MNT" "$@"
-	assert_success
-	assert_equal "$output" "$expected"
-	output=$expected
 }
 
 # Names, inode numbers, modes, owners, sizes and times below a directory.
@@ -165,9 +117,10 @@ race() {
 	mount_shared
 	requires transient
 	as "$UA" sh -c 'umask 0 && printf data >"$1/seg"' sh "$MNT"
-	run as "$UB" setfattr -n user.shmfs.transient -v 1 "$MNT/seg"
-	assert_failure
-	assert_output --partial "Operation not permitted"
+	run as "$UB" t_io open "$MNT/seg" rdonly mark close
+	assert_output "open: ok
+mark: EPERM
+close: ok"
 	run as "$UB" cat "$MNT/seg"
 	assert_success
 	assert_output data
@@ -198,17 +151,17 @@ write 4: 4"
 	run as "$UA" rm -f "$TMPFS/closed/seg"
 	assert_failure
 	assert_output --partial "Permission denied"
-	run as "$UB" setfattr -n user.shmfs.transient -v 1 "$MNT/open/seg"
-	assert_success
-	assert_output ""
-	run as "$UB" cat "$MNT/open/seg"
-	assert_success
-	assert_output a
+	run as "$UB" t_io open "$MNT/open/seg" rdonly mark pread 0 1 close
+	assert_output "open: ok
+mark: ok
+pread 0 1: 1
+close: ok"
 	run wait_gone "$MNT/open/seg" 10
 	assert_success
-	run as "$UA" setfattr -n user.shmfs.transient -v 1 "$MNT/closed/seg"
-	assert_failure
-	assert_output --partial "Operation not permitted"
+	run as "$UA" t_io open "$MNT/closed/seg" rdonly mark close
+	assert_output "open: ok
+mark: EPERM
+close: ok"
 	run as "$UA" cat "$MNT/closed/seg"
 	assert_success
 	assert_output a
@@ -455,12 +408,14 @@ close: ok"
 	as "$UB" mkdir "$MNT/bdir"
 	run as "$UB" ln "$MNT/seg" "$MNT/bdir/link"
 	assert_success
-	run as "$UB" setfattr -n user.shmfs.transient -v 1 "$MNT/bdir/link"
-	assert_failure
-	assert_output --partial "Operation not permitted"
-	run as "$UA" setfattr -n user.shmfs.transient -v 1 "$MNT/seg"
-	assert_failure
-	assert_output --partial "Operation not permitted"
+	run as "$UB" t_io open "$MNT/bdir/link" rdonly mark close
+	assert_output "open: ok
+mark: EPERM
+close: ok"
+	run as "$UA" t_io open "$MNT/seg" rdonly mark close
+	assert_output "open: ok
+mark: EPERM
+close: ok"
 	# Marked alone, then linked by B before its last close: neither name goes.
 	local out=$BATS_TEST_TMPDIR/holder.out go=$BATS_TEST_TMPDIR/go
 	as "$UA" t_io umask 0 create "$MNT/own" 0666 open "$MNT/own" rdwr mark \

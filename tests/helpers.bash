@@ -67,7 +67,7 @@ requires() {
 			# On a segment of MNT, or of SHMFS_DIR before a mount.
 			probe_xattr user.shmfs.probe ;;
 		transient)
-			probe_xattr user.shmfs.transient ;;
+			probe_mark ;;
 		*)
 			fail "requires: unknown feature '$f'" ;;
 		esac
@@ -86,6 +86,20 @@ probe_xattr() {
 	[ "$rc" -eq 0 ] && return 0
 	[[ $out == *"Operation not supported"* ]] || fail "requires: setfattr $1: $out"
 	skip "no $1 attribute here: $out"
+}
+
+# probe_mark: skip the test if a new segment in MNT (or a file in SHMFS_DIR)
+# cannot be marked transient: the mark (SHMFS_IOC_SET_TRANSIENT, or the
+# attribute in a plain directory) is a user.* attribute in the store.
+probe_mark() {
+	local f=${MNT:-$SHMFS_DIR}/.requires.$$ out
+	out=$("$SHMFS_TEST_BIN/t_io" open "$f" wronly,creat mark close 2>&1)
+	rm -f "$f"	# or the mark removed it
+	case $out in
+	*"mark: ok"*) return 0 ;;
+	*"mark: EOPNOTSUPP"*) skip "no transient mark here: $out" ;;
+	*) fail "requires: t_io mark: $out" ;;
+	esac
 }
 
 # Skip passthrough-mode runs where passthrough cannot work.
@@ -152,6 +166,16 @@ wait_for() {
 		sleep 0.05
 	done
 	fail "'$1' did not appear"
+}
+
+# wait_line FILE LINE: wait up to 10 s for FILE to have a line starting LINE.
+wait_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q "^$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # wait_pid_gone PID [SECONDS]: wait up to SECONDS (10) for process PID to end.
@@ -343,6 +367,49 @@ ns_wait() {
 
 in_ns() {
 	nsenter -t "$NS_PID" -m -- "$@"
+}
+
+# The reference for behaviour: a tmpfs mounted mode=1777 (and OPTS, if
+# given) at TMPFS, which the suite's teardown unmounts with tmpfs_umount.
+tmpfs_mount() {
+	TMPFS=$BATS_TEST_TMPDIR/tmpfs
+	mkdir "$TMPFS"
+	mount -t tmpfs -o "mode=1777${1:+,$1}" tmpfs "$TMPFS"
+}
+
+tmpfs_umount() {
+	[ -z "${TMPFS:-}" ] || umount "$TMPFS" || umount -l "$TMPFS"
+}
+
+# say USER COMMAND...: run COMMAND as USER and print what it printed, then
+# "USER COMMAND -> STATUS". Steps use names relative to the current
+# directory, so a transcript made in tmpfs and one made in the mount
+# compare as they are.
+say() {
+	local user=$1 out rc=0
+	shift
+	out=$(as "$user" "$@" 2>&1) || rc=$?
+	[ -z "$out" ] || printf '%s\n' "$out"
+	printf '%s %s -> %d\n' "$user" "$*" "$rc"
+}
+
+# in_dir DIR COMMAND...: run COMMAND (a function of say steps) in DIR.
+in_dir() {
+	cd "$1" && shift && "$@"
+}
+
+# same_as_tmpfs STEPS...: run the steps in tmpfs, then in the mount; the
+# transcripts must be equal. Leaves tmpfs's in output, for the caller to
+# check that it shows the behaviour at all.
+same_as_tmpfs() {
+	local expected
+	run in_dir "$TMPFS" "$@"
+	assert_success
+	expected=$output
+	run in_dir "$MNT" "$@"
+	assert_success
+	assert_equal "$output" "$expected"
+	output=$expected
 }
 
 SHMFS_MOUNTS=()

@@ -19,7 +19,9 @@
  *   fallocate OFF LEN    mode 0
  *   punch OFF LEN        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
  *   size                 fstat's st_size
- *   mark                 sets the transient mark (user.shmfs.transient)
+ *   mark, unmark         sets or clears the transient mark: the ioctl
+ *                        SHMFS_IOC_SET_TRANSIENT, or where that is not
+ *                        known (ENOTTY), the attribute user.shmfs.transient
  *   map LEN              maps LEN bytes shared, stores a byte, unmaps
  *   hold LEN             the same, but keeps the mapping until "unmap"
  *   close
@@ -41,12 +43,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #define ALIGN 4096
+/* The daemon's ABI (src/core/transient_mark.h), spelt out so that a change to it shows. */
+#define SHMFS_IOC_SET_TRANSIENT _IOW('S', 0x52, int)
 
 static int fd = -1;
 
@@ -197,6 +202,29 @@ static int make_mode(const char *op, const char *path, mode_t mode)
 	return op[2] == 'f' ? mkfifo(path, mode) : mkdir(path, mode);
 }
 
+/* The transient mark, on (1) or off (0): 0 or -1 (errno set). */
+static int set_mark(int on)
+{
+	if (!ioctl(fd, SHMFS_IOC_SET_TRANSIENT, &on))
+		return 0;
+	if (errno != ENOTTY)
+		return -1;
+	return on ? fsetxattr(fd, "user.shmfs.transient", "1", 1, 0)
+		  : fremovexattr(fd, "user.shmfs.transient");
+}
+
+/* The steps on the transient mark: words used, or 0. */
+static int step_more(char **argv, int left)
+{
+	const char *op = argv[0];
+
+	if (!strcmp(op, "mark") || !strcmp(op, "unmark")) {
+		result_ok(op, set_mark(op[0] == 'm'));
+		return 1;
+	}
+	return 0;
+}
+
 /* Runs the step at argv[0]; returns how many words it used. */
 static int step(char **argv, int left)
 {
@@ -278,10 +306,6 @@ static int step(char **argv, int left)
 		result("size", fstat(fd, &sb) ? -1 : (long long)sb.st_size);
 		return 1;
 	}
-	if (!strcmp(op, "mark")) {
-		result_ok(op, fsetxattr(fd, "user.shmfs.transient", "1", 1, 0));
-		return 1;
-	}
 	if (!strcmp(op, "map") || !strcmp(op, "hold")) {
 		NEED(1);
 		snprintf(label, sizeof(label), "%s %s", op, argv[1]);
@@ -340,6 +364,9 @@ static int step(char **argv, int left)
 			       S_ISREG(sb.st_mode) ? "file" : "other");
 		return 2;
 	}
+	n = step_more(argv, left);
+	if (n)
+		return (int)n;
 	fprintf(stderr, "t_io: unknown step '%s'\n", op);
 	exit(2);
 #undef NEED

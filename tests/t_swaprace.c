@@ -19,12 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #define MARK "user.shmfs.transient"
+/* src/core/transient_mark.h; elsewhere than shmfs (ENOTTY), the attribute MARK. */
+#define SHMFS_IOC_SET_TRANSIENT _IOW('S', 0x52, int)
 
 struct shared {
 	atomic_int stop;
@@ -49,11 +52,13 @@ static void swapper(struct shared *sh, const char *dir, const char *link)
 static int make_transient(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	int ok;
+	int on = 1, ok;
 
 	if (fd < 0)
 		return 0;
-	ok = !fsetxattr(fd, MARK, "1", 1, 0);
+	ok = !ioctl(fd, SHMFS_IOC_SET_TRANSIENT, &on);
+	if (!ok && errno == ENOTTY)
+		ok = !fsetxattr(fd, MARK, "1", 1, 0);
 	return close(fd) == 0 && ok;
 }
 

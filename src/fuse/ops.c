@@ -9,6 +9,7 @@
  * create-or-open of a new name cheap.
  */
 #include "ops.h"
+#include "ops_tmpfs.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "reclaim.h"
@@ -383,7 +384,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.getxattr = shmfs_op_getxattr,
 	.listxattr = shmfs_op_listxattr,
 	.removexattr = shmfs_op_removexattr,
-	.ioctl = shmfs_op_ioctl,
+	.ioctl = shmfs_op_ioctl_dispatch,
 	/*
 	 * fsync is the daemon's to answer only in the cached path (see
 	 * shmfs_op_fsync). No flush, fsyncdir, access or locks: opens ask

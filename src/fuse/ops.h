@@ -143,6 +143,9 @@ void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* Set (value non-NULL) or remove an attribute of inode: 0 or a positive errno. */
+int shmfs_xattr_change(fuse_req_t req, struct shmfs_inode *inode, const char *name,
+		       const char *value, size_t size, int flags);
 void shmfs_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		    struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
 		    size_t in_bufsz, size_t out_bufsz);

@@ -2,12 +2,15 @@
 /*
  * Extended attributes, stored by the backing inodes.
  *
- * Reading them is off unless the mount has -o xattr (or -o acl): the
- * kernel asks for "security.capability" before every write to a FUSE file
- * (to clear privileges), a daemon round trip that would cost small writes
+ * They are off unless the mount has -o xattr (or -o acl): the kernel
+ * asks for "security.capability" before every write to a FUSE file (to
+ * clear privileges), a daemon round trip that would cost small writes
  * almost all their speed. Answering the first GETXATTR with ENOSYS makes
- * the kernel stop asking for good. Setting, listing and removing work
- * always.
+ * the kernel stop asking for good; SETXATTR and REMOVEXATTR get ENOSYS
+ * too (the caller sees EOPNOTSUPP), so that no tool believes it stored
+ * an attribute it could not read back. Listing works always: it shows
+ * what the store keeps, the transient mark (set by ioctl, ops_ioctl.c)
+ * among it.
  *
  * The daemon is root, so it applies the rules root would skip:
  * - the VFS already keeps trusted.* and security.* from callers without
@@ -157,7 +160,7 @@ void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	reply_xattr(req, n, buf, size);
 }
 
-/* May the caller set the transient mark on inode? 0 or -errno. */
+/* May the caller set or clear the transient mark of inode? 0 or -errno. */
 static int check_mark(fuse_req_t req, struct shmfs_inode *inode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -176,11 +179,12 @@ static int check_mark(fuse_req_t req, struct shmfs_inode *inode)
 }
 
 /*
- * Set (value non-NULL) or remove an attribute. The transient mark is also
- * kept in the inode: the store is private, so it changes only here.
+ * Set (value non-NULL) or remove an attribute: 0 or a positive errno.
+ * The transient mark, set or removed, is also kept in the inode: the
+ * store is private, so it changes only here.
  */
-static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *name,
-			const char *value, size_t size, int flags)
+int shmfs_xattr_change(fuse_req_t req, struct shmfs_inode *inode, const char *name,
+		       const char *value, size_t size, int flags)
 {
 	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	char path[SHMFS_PROC_PATH_MAX];
@@ -189,7 +193,7 @@ static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *n
 
 	if (is_acl(name) && !shmfs_req_fs(req)->opts->acl)
 		return EOPNOTSUPP;
-	if (mark && value) {
+	if (mark) {
 		err = check_mark(req, inode);
 		if (err)
 			return -err;
@@ -216,11 +220,18 @@ static int change_xattr(fuse_req_t req, struct shmfs_inode *inode, const char *n
 void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		       const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, change_xattr(req, shmfs_req_inode(req, ino), name,
-					 value ? value : "", size, flags));
+	if (!shmfs_req_fs(req)->opts->xattr)
+		fuse_reply_err(req, ENOSYS);
+	else
+		fuse_reply_err(req, shmfs_xattr_change(req, shmfs_req_inode(req, ino), name,
+						       value ? value : "", size, flags));
 }
 
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, change_xattr(req, shmfs_req_inode(req, ino), name, NULL, 0, 0));
+	if (!shmfs_req_fs(req)->opts->xattr)
+		fuse_reply_err(req, ENOSYS);
+	else
+		fuse_reply_err(req, shmfs_xattr_change(req, shmfs_req_inode(req, ino), name,
+						       NULL, 0, 0));
 }

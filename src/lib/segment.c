@@ -57,8 +57,15 @@ static int open_last(const struct shmfs_parent *p, int flags, bool *created)
 	return -EAGAIN;
 }
 
+/* The daemon's ioctl on a shmfs mount; elsewhere (a plain directory), the attribute. */
 static int mark_transient(int fd)
 {
+	int on = 1;
+
+	if (!ioctl(fd, SHMFS_IOC_SET_TRANSIENT, &on))
+		return 0;
+	if (errno != ENOTTY)
+		return -errno;
 	if (fsetxattr(fd, SHMFS_XATTR_TRANSIENT, "1", 1, 0) < 0)
 		return -errno;
 	return 0;

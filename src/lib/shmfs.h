@@ -79,7 +79,9 @@ enum shmfs_open_flags {
 	/* Create the segment; fail with -EEXIST if it exists. */
 	SHMFS_OPEN_EXCL = 1 << 1,
 	/* Mark a segment this call creates transient: the daemon removes it
-	 * when its last open handle is released (xattr user.shmfs.transient). */
+	 * when its last open handle is released (the ioctl
+	 * SHMFS_IOC_SET_TRANSIENT on a mount; in a plain directory, the
+	 * xattr user.shmfs.transient). */
 	SHMFS_TRANSIENT = 1 << 2,
 	/* Open for reading only; views can then only be mapped for reading. */
 	SHMFS_RDONLY = 1 << 3,
