@@ -22,6 +22,7 @@
  *   mark, unmark         sets or clears the transient mark: the ioctl
  *                        SHMFS_IOC_SET_TRANSIENT, or where that is not
  *                        known (ENOTTY), the attribute user.shmfs.transient
+ *   seek data|hole OFF   lseek(SEEK_DATA or SEEK_HOLE): the offset
  *   map LEN              maps LEN bytes shared, stores a byte, unmaps
  *   hold LEN             the same, but keeps the mapping until "unmap"
  *   close
@@ -213,14 +214,21 @@ static int set_mark(int on)
 		  : fremovexattr(fd, "user.shmfs.transient");
 }
 
-/* The steps on the transient mark: words used, or 0. */
+/* The steps on the transient mark and holes: words used, or 0. */
 static int step_more(char **argv, int left)
 {
 	const char *op = argv[0];
+	char label[64];
 
 	if (!strcmp(op, "mark") || !strcmp(op, "unmark")) {
 		result_ok(op, set_mark(op[0] == 'm'));
 		return 1;
+	}
+	if (!strcmp(op, "seek") && left > 2) {
+		snprintf(label, sizeof(label), "seek %s %s", argv[1], argv[2]);
+		result(label, lseek(fd, (off_t)number(argv[2]),
+				    !strcmp(argv[1], "data") ? SEEK_DATA : SEEK_HOLE));
+		return 3;
 	}
 	return 0;
 }

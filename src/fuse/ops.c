@@ -376,6 +376,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.release = shmfs_op_release,
 	.fsync = shmfs_op_fsync,
 	.fallocate = shmfs_op_fallocate,
+	.lseek = shmfs_op_lseek,
 	.opendir = shmfs_op_opendir,
 	.readdir = shmfs_op_readdir,
 	.readdirplus = shmfs_op_readdirplus,
