@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
 # What a file on tmpfs has, a segment has too: holes that lseek finds
-# (SEEK_DATA, SEEK_HOLE), and extended attributes that are either kept or
-# refused, never silently dropped.
+# (SEEK_DATA, SEEK_HOLE), the inode flags of lsattr and chattr with the
+# refusals that immutable and append-only bring, and extended attributes
+# that are either kept or refused, never silently dropped.
 #
 # Runs as root with two test users, A and B. Where tmpfs has the
 # behaviour, the same steps run on a tmpfs mounted mode=1777 and must give
@@ -86,6 +87,181 @@ sparse_archive() {
 	assert_success
 	assert_equal "$output" "$expected"
 	assert_equal "$(du -k "$MNT/s" | cut -f1)" "$(du -k "$TMPFS/s" | cut -f1)"
+}
+
+# ---------------------------------------------------------------- inode flags
+
+flag_steps() {
+	say root sh -c 'printf a >f && mkdir d'
+	say root chattr +d f
+	say root chattr +A f
+	say root lsattr f
+	say root chattr -dA +i f
+	say root lsattr f
+	say root chattr -i +a f
+	say root lsattr f
+	say root chattr -a f
+	say root chattr +s f
+	say root chattr +c f
+	say root chattr +P f
+	say root chattr +d d
+	say root lsattr -d d
+	say root lsattr f
+}
+
+@test "lsattr and chattr: the flags tmpfs keeps are set and shown as on tmpfs, the others refused" {
+	mount_both
+	same_as_tmpfs flag_steps
+	assert_line "------d--------------- d"
+	assert_line "----i----------------- f"
+	assert_line "-----a---------------- f"
+	assert_line "root chattr +s f -> 1"
+	assert_line "root chattr +d d -> 0"
+}
+
+immutable_steps() {
+	say "$UA" sh -c 'umask 022 && printf data >seg && mkdir dir && printf x >dir/in'
+	say root chattr +i seg dir
+	say "$UA" sh -c 'printf more >>seg'
+	say "$UA" sh -c 'printf over >seg'
+	say "$UA" truncate -s 0 seg
+	say "$UA" mv seg seg2
+	say "$UA" ln seg seg3
+	say "$UA" chmod 600 seg
+	say "$UA" touch seg
+	say "$UA" rm -f seg
+	say root rm -f seg
+	say root truncate -s 1 seg
+	say "$UA" cat seg
+	say "$UA" touch dir/new
+	say "$UA" rm -f dir/in
+	say "$UA" sh -c 'printf y >>dir/in'
+	say "$UA" cat dir/in
+	say root chattr -i seg dir
+	say "$UA" rm seg
+}
+
+@test "an immutable segment refuses writing, truncating, renaming, linking and removal as on tmpfs, and reads on" {
+	mount_both
+	same_as_tmpfs immutable_steps
+	assert_line "$UA mv seg seg2 -> 1"
+	assert_line "root rm -f seg -> 1"
+	assert_line "root truncate -s 1 seg -> 1"
+	assert_line "$UA touch dir/new -> 1"
+	assert_line "$UA rm seg -> 0"
+}
+
+append_steps() {
+	say "$UA" sh -c 'umask 022 && printf data >seg'
+	say root chattr +a seg
+	say "$UA" sh -c 'printf over >seg'
+	say "$UA" truncate -s 0 seg
+	say "$UA" mv seg seg2
+	say "$UA" ln seg seg3
+	say "$UA" chmod 600 seg
+	say root rm -f seg
+	say "$UA" cat seg
+}
+
+@test "an append-only segment refuses overwriting, truncating, renaming and removal as on tmpfs; appending too" {
+	mount_both
+	same_as_tmpfs append_steps
+	assert_line "$UA sh -c printf over >seg -> 2"
+	assert_line "root rm -f seg -> 1"
+	assert_line "data"
+	# tmpfs lets it be opened to append; a writer through the mount could
+	# map it too and store anywhere, so shmfs refuses (see shmfs(8)).
+	run as "$UA" sh -c 'printf more >>"$1"' sh "$TMPFS/seg"
+	assert_success
+	run as "$UA" sh -c 'printf more >>"$1"' sh "$MNT/seg"
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	run cat "$MNT/seg"
+	assert_output "data"
+	chattr -a "$MNT/seg" "$TMPFS/seg"
+}
+
+user_flag_steps() {
+	say "$UA" sh -c 'umask 022 && printf a >mine'
+	say "$UA" chattr +d mine
+	say "$UA" chattr +A mine
+	say "$UA" chattr +i mine
+	say "$UA" chattr +a mine
+	say "$UB" chattr -d mine
+	say "$UB" chattr +i mine
+	say "$UA" lsattr mine
+	say root chattr +i mine
+	say "$UA" chattr -i mine
+	say "$UA" lsattr mine
+	say root chattr -i mine
+	say root setpriv --bounding-set=-linux_immutable chattr +i mine
+	say root setpriv --bounding-set=-fowner,-linux_immutable chattr -A mine
+	say root lsattr mine
+	# Root of a user namespace of its own: its capabilities are not over these files.
+	say "$UB" sh -c 'umask 022 && printf b >theirs'
+	say "$UB" unshare -Ur chattr +d theirs
+	say "$UB" unshare -Ur chattr +i theirs
+	say "$UB" unshare -Ur chattr -d mine
+	say root lsattr theirs
+}
+
+@test "a user sets nodump and noatime on her own segment, not immutable or append-only, nothing on another's: as on tmpfs" {
+	mount_both
+	same_as_tmpfs user_flag_steps
+	assert_line "$UA chattr +d mine -> 0"
+	assert_line "$UA chattr +i mine -> 1"
+	assert_line "$UB chattr -d mine -> 1"
+	assert_line "root setpriv --bounding-set=-linux_immutable chattr +i mine -> 1"
+	assert_line "------dA-------------- mine"
+}
+
+# old_fd ROOT: A opens ROOT/seg for writing, root makes it immutable, A
+# writes and truncates through the descriptor it already had.
+old_fd() {
+	local out=$BATS_TEST_TMPDIR/old.out go=$BATS_TEST_TMPDIR/go.$RANDOM
+	: >"$out"	# the last call's lines are not this one's
+	as "$UA" t_io open "$1/seg" rdwr,creat pwrite 0 4 wait "$go" pwrite 4 4 \
+		ftruncate 16 size close >"$out" 2>&1 3>&- &
+	BG_PIDS+=($!)
+	wait_line "$out" 'pwrite 0 4' || return
+	chattr +i "$1/seg" || return
+	touch "$go"
+	wait_line "$out" 'close' || return
+	cat "$out"
+	as "$UA" t_io open "$1/seg" rdwr close
+	chattr -i "$1/seg"
+}
+
+@test "a descriptor opened for writing before the segment became immutable still writes, as on tmpfs" {
+	mount_both
+	run old_fd "$TMPFS"
+	assert_success
+	local expected=$output
+	assert_line "ftruncate 16: ok"
+	assert_line "open: EPERM"
+	run old_fd "$MNT"
+	assert_success
+	assert_equal "$output" "$expected"
+}
+
+@test "a transient segment made immutable stays at its last close, and goes once the flag is cleared" {
+	shmfs_mount
+	requires transient
+	printf data >"$MNT/t"
+	exec 5<"$MNT/t"
+	run t_io open "$MNT/t" rdonly mark close
+	assert_output "open: ok
+mark: ok
+close: ok"
+	chattr +i "$MNT/t"
+	exec 5<&-
+	run wait_gone "$MNT/t" 2	# the reaper looks twice a second
+	assert_failure
+	run cat "$MNT/t"
+	assert_output data
+	chattr -i "$MNT/t"		# its open is the last now: its close removes it
+	run wait_gone "$MNT/t" 10
+	assert_success
 }
 
 # ---------------------------------------------------------------- attributes

@@ -33,6 +33,7 @@ static void inode_setup(struct shmfs_inode *inode, const struct stat *sb)
 	inode->data_fd = -1;
 	inode->unlinked_fd = -1;
 	inode->transient = -1;
+	inode->fsflags = -1;
 	pthread_mutex_init(&inode->lock, NULL);
 }
 
@@ -279,7 +280,8 @@ int shmfs_inode_data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode
 	shmfs_proc_path(path, pfd);
 	*rw = true;
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
+	/* EPERM: immutable or append-only (chattr), yet readable. */
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
 		*rw = false;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}

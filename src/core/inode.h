@@ -34,6 +34,7 @@ struct shmfs_inode {
 	int backing_id;		/* data_fd's passthrough id, 0 when none */
 	bool data_rw;		/* data_fd is open for writing */
 	signed char transient;	/* has the transient mark: 1, 0, or -1 not known yet */
+	int fsflags;		/* its inode flags that refuse writers, or -1 (ops_fsflags.c) */
 	/*
 	 * A borrowed O_PATH descriptor that keeps a segment removed while the
 	 * kernel knows it in the store until the forget gives its bytes back,

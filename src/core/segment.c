@@ -65,8 +65,12 @@ static int reserve(int fd, off_t old, off_t from, off_t to)
 {
 	int err = room_for(fd, to - (from > old ? from : old));
 
+	/*
+	 * EPERM: immutable (chattr +i), yet growing through a descriptor
+	 * opened before: it gets the hole it can give, as tmpfs does.
+	 */
 	if (!err && fallocate(fd, 0, from, to - from))
-		err = -errno;
+		err = errno == EPERM ? -EOPNOTSUPP : -errno;
 	if (err && err != -EOPNOTSUPP)
 		undo_growth(fd, old);
 	return err;

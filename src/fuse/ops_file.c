@@ -23,6 +23,7 @@
  */
 #include "ops.h"
 #include "reaper.h"
+#include "ops_tmpfs.h"
 #include "segment.h"
 #include "transient.h"
 
@@ -132,6 +133,8 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	shmfs_inode_lock(inode);
 	idle = inode->data_fd >= 0 && inode->nopen == 0;
 	err = data_get(fs, req, inode, write, fd);
+	if (!err && write)
+		err = shmfs_fsflags_may_write(fs, inode, fd >= 0);
 	if (err)
 		goto out;
 	fh = (uint64_t)inode->data_fd;
@@ -394,6 +397,9 @@ int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 
 	if (inode->type != S_IFREG)
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
+	err = shmfs_fsflags_may_truncate(fs, inode, fi != NULL);
+	if (err)
+		return err;
 	fd = data_lock(fs, inode, fi, &own);
 	if (fd < 0)
 		return fd;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The one FUSE ioctl handler: the transient mark, and the control
- * channel (ops_control.c), which answers everything else.
+ * The one FUSE ioctl handler: the inode flags (ops_fsflags.c), the
+ * transient mark, and the control channel (ops_control.c), which answers
+ * everything else.
  *
  * The transient mark is set through an ioctl on the segment rather than
  * by setting its attribute, because attributes are refused without -o
@@ -16,6 +17,7 @@
 #include "transient.h"
 
 #include <errno.h>
+#include <linux/fs.h>
 #include <string.h>
 
 static void set_transient(fuse_req_t req, fuse_ino_t ino, const void *in_buf, size_t in_bufsz)
@@ -52,6 +54,12 @@ void shmfs_op_ioctl_dispatch(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, v
 			     size_t in_bufsz, size_t out_bufsz)
 {
 	switch (cmd) {
+	case FS_IOC_GETFLAGS:
+	case FS_IOC_SETFLAGS:
+	case FS_IOC_FSGETXATTR:
+	case FS_IOC_FSSETXATTR:
+		shmfs_fsflags_ioctl(req, ino, cmd, in_buf, in_bufsz, out_bufsz);
+		break;
 	case SHMFS_IOC_SET_TRANSIENT:
 		set_transient(req, ino, in_buf, in_bufsz);
 		break;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Handlers that give a segment what tmpfs gives a file: holes for lseek
- * (ops_seek.c), and the segment ioctls, which share the one FUSE ioctl
- * handler with the control channel (ops_ioctl.c).
+ * (ops_seek.c), the inode flags of chattr (ops_fsflags.c), and the
+ * segment ioctls, which share the one FUSE ioctl handler with the control
+ * channel (ops_ioctl.c).
  */
 #ifndef SHMFS_OPS_TMPFS_H
 #define SHMFS_OPS_TMPFS_H
@@ -14,5 +15,21 @@ void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 void shmfs_op_ioctl_dispatch(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 			     struct fuse_file_info *fi, unsigned int flags, const void *in_buf,
 			     size_t in_bufsz, size_t out_bufsz);
+
+/* FS_IOC_GETFLAGS or FS_IOC_SETFLAGS on ino: answers the request. */
+void shmfs_fsflags_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, const void *in_buf,
+			 size_t in_bufsz, size_t out_bufsz);
+/*
+ * May inode be opened for writing or truncating (made: this request made
+ * it)? 0, -EPERM when it is immutable or append-only, or another -errno.
+ * Inode lock held.
+ */
+int shmfs_fsflags_may_write(struct shmfs_fs *fs, struct shmfs_inode *inode, bool made);
+/*
+ * May inode be truncated (opened: through a descriptor open for writing)?
+ * 0 or -EPERM, as tmpfs answers truncate() and ftruncate(), or another
+ * -errno. Inode lock not held.
+ */
+int shmfs_fsflags_may_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode, bool opened);
 
 #endif
