@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # What a file on tmpfs has, a segment has too: holes that lseek finds
 # (SEEK_DATA, SEEK_HOLE), the inode flags of lsattr and chattr with the
-# refusals that immutable and append-only bring, and extended attributes
-# that are either kept or refused, never silently dropped.
+# refusals that immutable and append-only bring, O_TMPFILE, and extended
+# attributes that are either kept or refused, never silently dropped.
 #
 # Runs as root with two test users, A and B. Where tmpfs has the
 # behaviour, the same steps run on a tmpfs mounted mode=1777 and must give
@@ -376,4 +376,59 @@ close: ok"
 	exec 5<&-
 	run wait_gone "$MNT/c" 10
 	assert_success
+}
+
+# ---------------------------------------------------------------- O_TMPFILE
+
+tmpfile_steps() {
+	say "$UA" t_io umask 022 tmpfile . rdwr pwrite 0 5 check 0 5 linkat named close
+	say "$UA" stat -c '%s %h %a %U' named
+	say "$UA" t_io open named rdonly check 0 5 close
+	say "$UA" t_io tmpfile . rdwr,excl linkat excl close
+	say "$UA" t_io tmpfile . rdonly
+	say "$UB" t_io tmpfile . wronly linkat other close
+	say "$UB" rm named
+	say "$UA" mkdir -m 0755 mine
+	say "$UB" t_io tmpfile mine rdwr
+	ls
+}
+
+@test "O_TMPFILE: an unnamed segment is written, named by linkat through /proc/self/fd, and read back, as on tmpfs" {
+	mount_both
+	same_as_tmpfs tmpfile_steps
+	assert_line "linkat: ok"
+	assert_line "5 1 600 $UA"
+	assert_line "linkat: ENOENT"
+	assert_line "tmpfile: EINVAL"
+	assert_line "$UB rm named -> 1"
+}
+
+@test "O_TMPFILE segments count against size= as on tmpfs" {
+	tmpfs_mount size=1m
+	shmfs_mount -o size=1m
+	same_as_tmpfs say root t_io tmpfile . wronly pwrite 0 2000000 pwrite 2000000 1 close
+	assert_line --regexp '^pwrite 0 2000000: [0-9]+$'
+	assert_line "pwrite 2000000 1: ENOSPC"
+	run ls -A "$MNT"
+	assert_output ""
+}
+
+@test "O_TMPFILE on a directory store" {
+	mkdir "$BATS_TEST_TMPDIR/store"
+	shmfs_mount -o "store=$BATS_TEST_TMPDIR/store"
+	run t_io tmpfile "$MNT" rdwr pwrite 0 3 linkat "$MNT/n" close
+	assert_output "tmpfile: ok
+pwrite 0 3: 3
+linkat: ok
+close: ok"
+	run cat "$MNT/n"
+	assert_output --regexp '^.{3}$'
+}
+
+@test "O_TMPFILE is refused (EOPNOTSUPP) on a directory store whose size= the daemon keeps" {
+	[ "$SHMFS_TEST_MODE" = cached ] || skip "size= on a directory store needs the cached path"
+	mkdir "$BATS_TEST_TMPDIR/store"
+	shmfs_mount -o "store=$BATS_TEST_TMPDIR/store,size=1m"
+	run t_io tmpfile "$MNT" rdwr
+	assert_output "tmpfile: EOPNOTSUPP"
 }

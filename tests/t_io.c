@@ -23,12 +23,16 @@
  *                        SHMFS_IOC_SET_TRANSIENT, or where that is not
  *                        known (ENOTTY), the attribute user.shmfs.transient
  *   seek data|hole OFF   lseek(SEEK_DATA or SEEK_HOLE): the offset
+ *   linkat PATH          gives the descriptor (an O_TMPFILE one) the name
+ *                        PATH through /proc/self/fd, as any user can
  *   map LEN              maps LEN bytes shared, stores a byte, unmaps
  *   hold LEN             the same, but keeps the mapping until "unmap"
  *   close
  * Steps on paths:
  *   truncate PATH SIZE, mkdir PATH, rmdir PATH, unlink PATH,
  *   rename OLD NEW, stat PATH (prints the type)
+ *   tmpfile DIR FLAGS    opens an unnamed file in DIR (O_TMPFILE | FLAGS,
+ *                        mode 0600) as the current descriptor
  *   create PATH MODE, mkfifo PATH MODE, mkdir-mode PATH MODE: make PATH
  *                        with MODE (octal), as the umask leaves it
  *   umask MASK           (octal) for the steps that follow
@@ -214,11 +218,11 @@ static int set_mark(int on)
 		  : fremovexattr(fd, "user.shmfs.transient");
 }
 
-/* The steps on the transient mark and holes: words used, or 0. */
+/* The steps on the transient mark, holes and unnamed files: words used, or 0. */
 static int step_more(char **argv, int left)
 {
 	const char *op = argv[0];
-	char label[64];
+	char label[64], path[64];
 
 	if (!strcmp(op, "mark") || !strcmp(op, "unmark")) {
 		result_ok(op, set_mark(op[0] == 'm'));
@@ -229,6 +233,18 @@ static int step_more(char **argv, int left)
 		result(label, lseek(fd, (off_t)number(argv[2]),
 				    !strcmp(argv[1], "data") ? SEEK_DATA : SEEK_HOLE));
 		return 3;
+	}
+	if (!strcmp(op, "tmpfile") && left > 2) {
+		if (fd >= 0)
+			close(fd);
+		fd = open(argv[1], O_TMPFILE | open_flags(argv[2]), 0600);
+		result_ok("tmpfile", fd);
+		return 3;
+	}
+	if (!strcmp(op, "linkat") && left > 1) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		result_ok("linkat", linkat(AT_FDCWD, path, AT_FDCWD, argv[1], AT_SYMLINK_FOLLOW));
+		return 2;
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "reaper.h"
+#include "tmpfile_compat.h"
 #include "umount.h"
 #include "uring.h"
 
@@ -246,7 +247,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	}
 	shmfs_uring_attach(fs, o->transport.uring);
 	shmfs_busypoll_enable(o->transport.busy_poll);
-	if (o->transport.uring != SHMFS_URING_OFF || o->transport.busy_poll) {
+	if (o->transport.uring != SHMFS_URING_OFF || o->transport.busy_poll ||
+	    shmfs_tmpfile_compat_wanted()) {
 		err = shmfs_devio_attach(&fs->pt, fs->se);
 		if (err) {
 			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));

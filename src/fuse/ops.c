@@ -10,6 +10,7 @@
  */
 #include "ops.h"
 #include "ops_tmpfs.h"
+#include "config.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "reclaim.h"
@@ -370,6 +371,9 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.rmdir = shmfs_op_rmdir,
 	.rename = shmfs_op_rename,
 	.create = shmfs_op_create,
+#ifdef SHMFS_HAVE_FUSE_TMPFILE
+	.tmpfile = shmfs_op_tmpfile,
+#endif
 	.open = shmfs_op_open,
 	.read = shmfs_op_read,
 	.write = shmfs_op_write,

@@ -215,8 +215,14 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct fuse_entry_param e;
-	int pfd = shmfs_req_fd_get(req, p), fd, pathfd, err;
+	int pfd, fd, pathfd, err;
 
+	/* Only an O_TMPFILE open, made a create by tmpfile_compat.c, has both bits. */
+	if ((fi->flags & O_TMPFILE) == O_TMPFILE) {
+		shmfs_op_tmpfile(req, parent, mode, fi);
+		return;
+	}
+	pfd = shmfs_req_fd_get(req, p);
 	if (pfd < 0)
 		return;
 	/*
@@ -407,4 +413,10 @@ int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
 	err = shmfs_segment_truncate(&seg, size);
 	data_unlock(inode, own);
 	return err;
+}
+
+int shmfs_file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
+		    struct fuse_file_info *fi, int fd)
+{
+	return file_open(fs, req, inode, fi, fd);
 }

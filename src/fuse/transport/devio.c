@@ -8,6 +8,7 @@
 #include "devio.h"
 #include "busypoll.h"
 #include "fuse_abi.h"
+#include "tmpfile_compat.h"
 #include "config.h"
 #include "uring.h"
 
@@ -62,6 +63,8 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 					     : read(fd, buf, len);
 	const struct shmfs_fuse_in_header *in = buf;
 
+	if (n >= (ssize_t)sizeof(*in))
+		shmfs_tmpfile_compat_request(buf);
 	if (n >= (ssize_t)(sizeof(*in) + sizeof(struct devio_init_in)) &&
 	    in->opcode == DEVIO_FUSE_INIT) {
 		const struct devio_init_in *arg = (const void *)(in + 1);

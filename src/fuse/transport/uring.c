@@ -38,6 +38,7 @@
 #include "fs.h"
 #include "fuse_abi.h"
 #include "log.h"
+#include "tmpfile_compat.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -378,6 +379,7 @@ static void serve_one(struct uring_queue *q, struct ring_ent *e)
 	char *start;
 
 	memcpy(&in, e->hdr->in_out, sizeof(in));
+	shmfs_tmpfile_compat_request(&in);
 	e->unique = in.unique;
 	e->commit_id = e->hdr->ent.commit_id;
 	if (in.len < sizeof(in) + (size_t)psz || in.len - sizeof(in) - psz > URING_OP_IN_SZ ||
