@@ -219,6 +219,7 @@ user_flag_steps() {
 # writes and truncates through the descriptor it already had.
 old_fd() {
 	local out=$BATS_TEST_TMPDIR/old.out go=$BATS_TEST_TMPDIR/go.$RANDOM
+	: >"$out"	# the last call's lines are not this one's
 	as "$UA" t_io open "$1/seg" rdwr,creat pwrite 0 4 wait "$go" pwrite 4 4 \
 		ftruncate 16 size close >"$out" 2>&1 3>&- &
 	BG_PIDS+=($!)

@@ -55,7 +55,7 @@
 #include <unistd.h>
 
 #define ALIGN 4096
-/* The daemon's ABI (src/core/segment_ioctl.h), spelt out so that a change to it shows. */
+/* The daemon's ABI (src/core/transient_mark.h), spelt out so that a change to it shows. */
 #define SHMFS_IOC_SET_TRANSIENT _IOW('S', 0x52, int)
 
 static int fd = -1;

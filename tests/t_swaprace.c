@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define MARK "user.shmfs.transient"
-/* src/core/segment_ioctl.h; elsewhere than shmfs (ENOTTY), the attribute MARK. */
+/* src/core/transient_mark.h; elsewhere than shmfs (ENOTTY), the attribute MARK. */
 #define SHMFS_IOC_SET_TRANSIENT _IOW('S', 0x52, int)
 
 struct shared {

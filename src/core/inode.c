@@ -280,7 +280,7 @@ int shmfs_inode_data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode
 	shmfs_proc_path(path, pfd);
 	*rw = true;
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	/* EPERM: immutable or append-only (ops_fsflags.c), still readable. */
+	/* EPERM: immutable or append-only (chattr), yet readable. */
 	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
 		*rw = false;
 		fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -24,6 +24,7 @@
 #include "ops.h"
 #include "ops_tmpfs.h"
 #include "reaper.h"
+#include "ops_tmpfs.h"
 #include "segment.h"
 #include "transient.h"
 

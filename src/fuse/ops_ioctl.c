@@ -13,8 +13,8 @@
  */
 #include "ops.h"
 #include "ops_tmpfs.h"
-#include "segment_ioctl.h"
 #include "transient_mark.h"
+#include "transient.h"
 
 #include <errno.h>
 #include <linux/fs.h>
@@ -39,7 +39,8 @@ static void set_transient(fuse_req_t req, fuse_ino_t ino, const void *in_buf, si
 		return;
 	}
 	err = shmfs_xattr_change(req, inode, SHMFS_XATTR_TRANSIENT,
-				 on ? SHMFS_XATTR_TRANSIENT_VALUE : NULL, on ? 1 : 0, 0);
+				 on ? SHMFS_XATTR_TRANSIENT_VALUE : NULL,
+				 on ? sizeof(SHMFS_XATTR_TRANSIENT_VALUE) - 1 : 0, 0);
 	if (!on && err == ENODATA)
 		err = 0;	/* it was not marked */
 	if (err)

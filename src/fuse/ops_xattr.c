@@ -160,7 +160,7 @@ void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	reply_xattr(req, n, buf, size);
 }
 
-/* May the caller set the transient mark on inode? 0 or -errno. */
+/* May the caller set or clear the transient mark of inode? 0 or -errno. */
 static int check_mark(fuse_req_t req, struct shmfs_inode *inode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
