@@ -22,7 +22,6 @@
  * the daemon, so it fails once there is none.
  */
 #include "ops.h"
-#include "ops_tmpfs.h"
 #include "reaper.h"
 #include "ops_tmpfs.h"
 #include "segment.h"

@@ -11,7 +11,6 @@
  * where fallocate() is not offered does it fall back to ftruncate().
  */
 #include "segment.h"
-#include "segment_ioctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
