@@ -135,6 +135,36 @@ shmfs_mount() {
 	fail "shmfs did not answer at '$MNT' within 10 s"
 }
 
+# mount_capped SOFT:HARD [CAPS] [MOUNT-ARGS...]: shmfs_mount with the
+# daemon's descriptor limit SOFT:HARD, without CAP_SYS_RESOURCE (a root
+# daemon that has it raises its limit to fs.nr_open, whatever the caller's
+# ulimit) and without the capabilities in CAPS (setpriv's list:
+# -dac_read_search,...). Needs root, setpriv and prlimit.
+mount_capped() {
+	local limit=$1 drop=-sys_resource real=$SHMFS wrap="$BATS_TEST_TMPDIR/shmfs-capped"
+	shift
+	requires root cmd:setpriv cmd:prlimit
+	if [ $# -gt 0 ] && [ "${1#-o}" = "$1" ]; then
+		drop+=",$1"
+		shift
+	fi
+	{
+		echo '#!/bin/sh'
+		printf 'exec setpriv --inh-caps=%q --bounding-set=%q' "$drop" "$drop"
+		printf ' %q' prlimit "--nofile=$limit" -- "$real"
+		echo ' "$@"'
+	} >"$wrap"
+	chmod +x "$wrap"
+	SHMFS=$wrap shmfs_mount "$@"
+}
+
+# assert_fd_limit SOFT HARD: the descriptor limit of the daemon SHMFS_PID now.
+assert_fd_limit() {
+	run grep '^Max open files' "/proc/$SHMFS_PID/limits"
+	assert_success
+	assert_output --regexp "^Max open files +$1 +$2 +files"
+}
+
 # bats makes its directories 0700: let other users through to BATS_TEST_TMPDIR.
 let_users_in() {
 	local d=$BATS_TEST_TMPDIR
