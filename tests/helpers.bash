@@ -294,8 +294,9 @@ shmfs_kill9() {
 }
 
 # users_add VAR...: for a suite run as root (in setup_file), make one test
-# user per VAR, named for this run, and export VAR (the name) and VAR_ID
-# (the uid). /dev/fuse is opened to all users, as Debian's udev rule makes
+# user per VAR, named for this run, and export VAR (the name), VAR_ID
+# (the uid) and VAR_GID (the id of the user's own group, which need not
+# be the uid: useradd takes the first free one of each). /dev/fuse is opened to all users, as Debian's udev rule makes
 # it (0666), for their own mounts. users_del (in teardown_file) removes the
 # users and their default stores, and puts /dev/fuse back.
 users_add() {
@@ -306,7 +307,7 @@ users_add() {
 	for var in "$@"; do
 		name="shx$$${var,,}"
 		useradd -M -U -s /usr/sbin/nologin "$name"
-		export "$var=$name" "${var}_ID=$(id -u "$name")"
+		export "$var=$name" "${var}_ID=$(id -u "$name")" "${var}_GID=$(id -g "$name")"
 		TEST_USERS="${TEST_USERS:-} $name"
 	done
 	export TEST_USERS
