@@ -196,7 +196,7 @@ $MNT/own $U1 $U1 -rw-r--r--"
 }
 
 @test "mode=, uid= and gid= set the root directory" {
-	shmfs_mount -o "mode=0750,uid=$U1,gid=$U2_ID"
+	shmfs_mount -o "mode=0750,uid=$U1,gid=$U2_GID"
 	run stat -c '%a %U %G' "$MNT"
 	assert_output "750 $U1 $U2"
 	run as "$U1" sh -c 'printf x >"$1/f" && ls "$1"' sh "$MNT"

@@ -5,7 +5,9 @@
 # read them with read(); afterwards every record the writers logged is
 # there, whole, and the flock-protected counter is the sum of its
 # increments. The workers are tests/t_hammer.c; their logs live outside
-# the mount. Each run lasts HAMMER_SECONDS (default 3).
+# the mount. Each run lasts HAMMER_SECONDS (default 3), and longer on a
+# machine too slow for each writer to do enough in that time to prove
+# anything (t_hammer's MIN_RECORDS and MIN_INCREMENTS).
 # modes: passthrough cached poll
 
 load helpers

@@ -23,33 +23,6 @@ setup() {
 	requires root cmd:setpriv cmd:prlimit
 }
 
-# mount_capped SOFT:HARD [CAPS] [MOUNT-ARGS...]: mount with the daemon's
-# descriptor limit SOFT:HARD, without CAP_SYS_RESOURCE and without the
-# capabilities in CAPS (setpriv's list: -dac_read_search,...).
-mount_capped() {
-	local limit=$1 drop=-sys_resource real=$SHMFS wrap="$BATS_TEST_TMPDIR/shmfs-capped"
-	shift
-	if [ $# -gt 0 ] && [ "${1#-o}" = "$1" ]; then
-		drop+=",$1"
-		shift
-	fi
-	{
-		echo '#!/bin/sh'
-		printf 'exec setpriv --inh-caps=%q --bounding-set=%q' "$drop" "$drop"
-		printf ' %q' prlimit "--nofile=$limit" -- "$real"
-		echo ' "$@"'
-	} >"$wrap"
-	chmod +x "$wrap"
-	SHMFS=$wrap shmfs_mount "$@"
-}
-
-# assert_fd_limit SOFT HARD: the daemon's descriptor limit now.
-assert_fd_limit() {
-	run grep '^Max open files' "/proc/$SHMFS_PID/limits"
-	assert_success
-	assert_output --regexp "^Max open files +$1 +$2 +files"
-}
-
 status_of() {
 	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
 }

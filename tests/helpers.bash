@@ -149,6 +149,36 @@ shmfs_mount() {
 	fail "shmfs did not answer at '$MNT' within 10 s"
 }
 
+# mount_capped SOFT:HARD [CAPS] [MOUNT-ARGS...]: shmfs_mount with the
+# daemon's descriptor limit SOFT:HARD, without CAP_SYS_RESOURCE (a root
+# daemon that has it raises its limit to fs.nr_open, whatever the caller's
+# ulimit) and without the capabilities in CAPS (setpriv's list:
+# -dac_read_search,...). Needs root, setpriv and prlimit.
+mount_capped() {
+	local limit=$1 drop=-sys_resource real=$SHMFS wrap="$BATS_TEST_TMPDIR/shmfs-capped"
+	shift
+	requires root cmd:setpriv cmd:prlimit
+	if [ $# -gt 0 ] && [ "${1#-o}" = "$1" ]; then
+		drop+=",$1"
+		shift
+	fi
+	{
+		echo '#!/bin/sh'
+		printf 'exec setpriv --inh-caps=%q --bounding-set=%q' "$drop" "$drop"
+		printf ' %q' prlimit "--nofile=$limit" -- "$real"
+		echo ' "$@"'
+	} >"$wrap"
+	chmod +x "$wrap"
+	SHMFS=$wrap shmfs_mount "$@"
+}
+
+# assert_fd_limit SOFT HARD: the descriptor limit of the daemon SHMFS_PID now.
+assert_fd_limit() {
+	run grep '^Max open files' "/proc/$SHMFS_PID/limits"
+	assert_success
+	assert_output --regexp "^Max open files +$1 +$2 +files"
+}
+
 # bats makes its directories 0700: let other users through to BATS_TEST_TMPDIR.
 let_users_in() {
 	local d=$BATS_TEST_TMPDIR
@@ -313,8 +343,9 @@ shmfs_kill9() {
 }
 
 # users_add VAR...: for a suite run as root (in setup_file), make one test
-# user per VAR, named for this run, and export VAR (the name) and VAR_ID
-# (the uid). /dev/fuse is opened to all users, as Debian's udev rule makes
+# user per VAR, named for this run, and export VAR (the name), VAR_ID
+# (the uid) and VAR_GID (the id of the user's own group, which need not
+# be the uid: useradd takes the first free one of each). /dev/fuse is opened to all users, as Debian's udev rule makes
 # it (0666), for their own mounts. users_del (in teardown_file) removes the
 # users and their default stores, and puts /dev/fuse back.
 users_add() {
@@ -325,7 +356,7 @@ users_add() {
 	for var in "$@"; do
 		name="shx$$${var,,}"
 		useradd -M -U -s /usr/sbin/nologin "$name"
-		export "$var=$name" "${var}_ID=$(id -u "$name")"
+		export "$var=$name" "${var}_ID=$(id -u "$name")" "${var}_GID=$(id -g "$name")"
 		TEST_USERS="${TEST_USERS:-} $name"
 	done
 	export TEST_USERS

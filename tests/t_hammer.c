@@ -11,7 +11,9 @@
  *	FILE (which must be large enough): record seq goes to slot
  *	seq % SLOTS, by pwrite or by a store through its mapping, each under
  *	an fcntl write lock on the record's bytes; LOG gets one line per
- *	record written. Stops after SECONDS.
+ *	record written. Stops after SECONDS, and not before it has written
+ *	MIN_RECORDS, so that every slot is written over, however slow the
+ *	machine.
  *   t_hammer scan FILE REGIONS SECONDS
  *	reads random records with pread under an fcntl read lock: each must
  *	be all zero (not written yet) or a whole record of that region's
@@ -24,7 +26,8 @@
  *	under flock(LOCK_EX): read the header, check it and the last record,
  *	add a random increment to the counter, append a record, write the
  *	header, by pwrite or through a mapping; LOG gets "seq inc counter"
- *	per increment. Stops after SECONDS or when the file is full.
+ *	per increment. Stops after SECONDS once it has made MIN_INCREMENTS,
+ *	or when the file is full.
  *   t_hammer counter-scan FILE SECONDS
  *	under flock(LOCK_SH), read the header and the last record with
  *	pread: they agree, and the count never goes backwards
@@ -56,6 +59,8 @@
 #define SLOTS 64
 #define REGION_BYTES (24 * 1024)	/* page-aligned, holds SLOTS records */
 #define REC_MAGIC 0x52474e52u		/* "RNGR" */
+#define MIN_RECORDS (5 * SLOTS)		/* per region writer */
+#define MIN_INCREMENTS 32		/* per counter writer */
 
 #define CREC_SIZE 56			/* counter records: straddle pages */
 #define CHEAD_SIZE 64
@@ -249,7 +254,7 @@ static int region_write(const char *file, uint32_t index, double secs, const cha
 	if (map == MAP_FAILED)
 		die("mmap");
 	seed_rng(index);
-	for (seq = 0; (seq & 15) || now() < end; seq++) {
+	for (seq = 0; (seq & 15) || seq < MIN_RECORDS || now() < end; seq++) {
 		off_t off = rec_offset(index, seq);
 		bool use_map = rng() & 1;
 
@@ -465,7 +470,7 @@ static int counter_write(const char *file, uint32_t id, double secs, const char 
 	if (!lf)
 		die(log);
 	seed_rng(id);
-	for (wseq = 0; (wseq & 7) || now() < end; wseq++) {
+	for (wseq = 0; (wseq & 7) || wseq < MIN_INCREMENTS || now() < end; wseq++) {
 		bool use_map = rng() & 1;
 
 		file_lock(fd, LOCK_EX);
