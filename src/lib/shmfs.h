@@ -332,9 +332,9 @@ SHMFS_PUBLIC uint64_t shmfs_checksum(const void *buf, size_t len);
  * every message is delivered once, in the order it was committed, to one
  * of the consumers. Any number of producers and consumers, in any
  * processes; one of each is the fast case (no system call unless one side
- * waits for the other). Messages are contiguous in memory, so a producer can
- * write one in place (reserve/commit) and a consumer read one in place
- * (read/release).
+ * sleeps: a side that must wait spins for up to 20 microseconds before it
+ * does). Messages are contiguous in memory, so a producer can write one in
+ * place (reserve/commit) and a consumer read one in place (read/release).
  *
  * A process killed at any moment leaves the queue usable: the next
  * producer or consumer takes over from it (after up to 50 ms). At most the
