@@ -36,32 +36,39 @@ setup() {
 	assert_output ""
 }
 
+@test "one queue object, a producer thread and a consumer thread, both in place at once" {
+	run "$SHMFS_TEST_BIN/lib_queue" threads 100000
+	assert_success
+	assert_line "threads: 100000 messages in place between two threads of one object, in order"
+	assert_line --regexp '^lib_queue threads: all [0-9]+ checks passed$'
+}
+
 @test "producers killed with SIGKILL at random moments: every committed message arrives, whole, in order" {
-	run "$SHMFS_TEST_BIN/lib_queue" kill-producer 20
+	run "$SHMFS_TEST_BIN/lib_queue_faults" kill-producer 20
 	assert_success
 	assert_line "kill-producer: 20 producers killed; every committed message arrived whole and in order"
-	assert_line --regexp '^lib_queue kill-producer: all [0-9]+ checks passed$'
+	assert_line --regexp '^lib_queue_faults kill-producer: all [0-9]+ checks passed$'
 }
 
 @test "consumers killed with SIGKILL during zero-copy reads: nothing twice, each loss reported" {
-	run "$SHMFS_TEST_BIN/lib_queue" kill-consumer 20 zero
+	run "$SHMFS_TEST_BIN/lib_queue_faults" kill-consumer 20 zero
 	assert_success
 	assert_line "kill-consumer (zero-copy): 20 consumers killed; no message twice, at most one missing per kill, each reported"
-	assert_line --regexp '^lib_queue kill-consumer: all [0-9]+ checks passed$'
+	assert_line --regexp '^lib_queue_faults kill-consumer: all [0-9]+ checks passed$'
 }
 
 @test "consumers killed with SIGKILL during copying receives: nothing twice" {
-	run "$SHMFS_TEST_BIN/lib_queue" kill-consumer 20 copy
+	run "$SHMFS_TEST_BIN/lib_queue_faults" kill-consumer 20 copy
 	assert_success
 	assert_line "kill-consumer (copy): 20 consumers killed; no message twice, at most one missing per kill"
-	assert_line --regexp '^lib_queue kill-consumer: all [0-9]+ checks passed$'
+	assert_line --regexp '^lib_queue_faults kill-consumer: all [0-9]+ checks passed$'
 }
 
 @test "a corrupted header gives errors, never a crash or a hang; locks of dead owners are taken over" {
-	run "$SHMFS_TEST_BIN/lib_queue" corrupt 2000
+	run "$SHMFS_TEST_BIN/lib_queue_faults" corrupt 2000
 	assert_success
 	assert_line "corrupt: 2000 rounds of random header words, only errors"
-	assert_line --regexp '^lib_queue corrupt: all [0-9]+ checks passed$'
+	assert_line --regexp '^lib_queue_faults corrupt: all [0-9]+ checks passed$'
 }
 
 @test "Python (shmfs_queue.py) and C share a queue: both ways, 500 KB messages, producers of both kinds at once" {
