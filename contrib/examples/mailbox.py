@@ -10,7 +10,7 @@ segment starts with a 64-byte header (little-endian):
     0  u32 magic "SHMB"     4  u16 version (3)   6  u16 header size (64)
     8  u64 capacity        16  u32 slots (3)
    24  u64 latest: the number of the newest whole message (0: none)
-   32  u32 futex word
+   32  u32 futex word      36  u32 the publisher's CPU + 1 (a hint)
 
 then the slots, each 64 + capacity bytes: a u64 sequence counter (2n when
 it holds message n whole, odd while it is written), a u64 length, 48

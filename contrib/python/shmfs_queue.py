@@ -26,6 +26,8 @@ one queue. Header (little-endian), then the ring at byte header_size:
       +16 u32 lock (owner tid | 1 << 31 waiters)  +20 u32 owner start time
       +24 u32 waiting   +28 u32 wake (futex)
       +32 u64 want (the position a sleeper waits for | 1 once woken)
+      +40 u32 cpu (the lock owner's CPU + 1, 0 unknown: nobody spins for
+          a partner that last ran on its own CPU)
     a message: u32 length, u32 0, the bytes padded to 8.
 
 Like the C library, the module maps the ring twice, back to back (mmap
@@ -47,7 +49,7 @@ import time
 MAGIC = 0x514D4853
 VERSION = 1
 LOST, PROD, CONS = 24, 64, 128
-POS, INFLIGHT, LOCK, OWNER, WAITING, WAKE, WANT = 0, 8, 16, 20, 24, 28, 32
+POS, INFLIGHT, LOCK, OWNER, WAITING, WAKE, WANT, CPU = 0, 8, 16, 20, 24, 28, 32, 40
 WAITERS = 0x80000000
 WOKEN = 1
 SEQ_CST = 5
@@ -71,6 +73,7 @@ def _declare(lib, name, restype, *argtypes):
 _libc_mmap = _declare(_libc, "mmap", _ptr, _ptr, ctypes.c_size_t,
                       ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
 _libc_munmap = _declare(_libc, "munmap", ctypes.c_int, _ptr, ctypes.c_size_t)
+_libc_getcpu = _declare(_libc, "sched_getcpu", ctypes.c_int)
 _MAP_FAILED = _ptr(-1).value
 
 # Inside a class, __names would be mangled: keep the functions here.
@@ -125,6 +128,10 @@ def _owner_dead(tid, start):
 
 def _now():
     return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def _cpu_mark():
+    return max(_libc_getcpu() + 1, 0)
 
 
 def _record_size(n):
@@ -265,6 +272,7 @@ class Queue:
             until = next_check if deadline is None else min(next_check, deadline)
             self._futex(side + LOCK, _FUTEX_WAIT_BITSET, cur | WAITERS, until)
         self._store4(side + OWNER, start)
+        self._store4(side + CPU, _cpu_mark())
         return recovered
 
     def _unlock(self, side):
@@ -290,7 +298,8 @@ class Queue:
             self._futex(mine + WAKE, _FUTEX_WAKE, 0x7FFFFFFF)
 
     def _wait_other(self, mine, other, want, sleep_want, deadline):
-        end = time.monotonic_ns() + SPIN_NS
+        partner = self._load4(other + CPU)
+        end = time.monotonic_ns() + (SPIN_NS if partner != _cpu_mark() else 0)
         while time.monotonic_ns() < end:
             if self._load8(other + POS) >= want:
                 return

@@ -48,7 +48,8 @@
  * had one slot; version 3 is this. Each refuses the others' mailboxes
  * (-EPROTONOSUPPORT here and in version 2, -EPROTO in version 1).
  *
- * Waiting: a reader spins a little on LATEST (wait.c), then sleeps on
+ * Waiting: a reader spins a little on LATEST (wait.c; not when CPU says
+ * the publisher last ran on the reader's own CPU), then sleeps on
  * FUTEX, a 32-bit word set to the low half of LATEST after each publish,
  * which the publisher then wakes. The publisher cannot tell whether anyone
  * sleeps: readers may hold the segment read-only, so they cannot count
@@ -88,7 +89,7 @@ struct mailbox_shared {
 	uint32_t reserved0;
 	_Atomic uint64_t latest;	/* the newest whole message; 0: none */
 	_Atomic uint32_t futex;		/* low 32 bits of latest */
-	uint32_t reserved1;
+	_Atomic uint32_t cpu;		/* the publisher's CPU + 1; 0 unknown */
 	uint64_t reserved[3];
 };
 
@@ -287,6 +288,7 @@ int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf,
 	atomic_store_explicit(&slot->length, len, memory_order_relaxed);
 	memcpy(slot->data, buf, len);
 	atomic_store_explicit(&slot->seq, 2 * n, memory_order_release);
+	atomic_store_explicit(&sh->cpu, shmfs_cpu_mark(), memory_order_relaxed);
 	atomic_store_explicit(&sh->latest, n, memory_order_release);
 
 	atomic_store_explicit(&sh->futex, (uint32_t)n, memory_order_seq_cst);
@@ -435,6 +437,8 @@ int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
 	if (timeout_ms == 0)
 		return -ETIMEDOUT;
 	if (last_seq < UINT64_MAX &&
+	    shmfs_spin_worth(atomic_load_explicit(&sh->cpu,
+						  memory_order_relaxed)) &&
 	    shmfs_spin_until(&sh->latest, last_seq + 1, deadline))
 		return 0;
 	while (!err) {

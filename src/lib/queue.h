@@ -28,8 +28,10 @@ struct queue_side {
 	_Atomic uint32_t waiting;	/* this side's blocked processes */
 	_Atomic uint32_t wake;		/* futex: bumped when pos moved */
 	_Atomic uint64_t want;		/* a waiter waits for the other's
-					 * pos to reach this */
-	uint64_t reserved[3];
+					 * pos to reach this (| 1: woken) */
+	_Atomic uint32_t cpu;		/* the owner's CPU + 1; 0 unknown */
+	uint32_t reserved0;
+	uint64_t reserved[2];
 };
 
 /* The shared header; its offsets are part of the format. */

@@ -15,7 +15,8 @@
  * Waits. A side that must wait (an empty ring, a full one) first spins a
  * little on the other side's position (shmfs_spin_until): a partner that
  * is running answers within microseconds, and then neither side makes a
- * system call. Only then does it say in its WANT word which position of
+ * system call. Each lock owner marks its CPU in its side (CPU), and no one
+ * spins for a partner that last ran on its own CPU. Only then does it say in its WANT word which position of
  * the other side it waits for, count itself in its WAITING word and sleep
  * on the other side's WAKE futex word. The other side, after it moves its
  * position, issues a full fence and wakes only when somebody is counted,
@@ -166,6 +167,7 @@ int shmfs_queue_side_lock(struct queue_side *side, long long deadline,
 			return err;
 	}
 	atomic_store(&side->owner_start, o->start);
+	atomic_store_explicit(&side->cpu, shmfs_cpu_mark(), memory_order_relaxed);
 	return 0;
 }
 
@@ -208,7 +210,9 @@ int shmfs_queue_wait(struct queue_side *mine, struct queue_side *other,
 	uint32_t word;
 	int err = 0;
 
-	if (shmfs_spin_until(&other->pos, want, deadline))
+	if (shmfs_spin_worth(atomic_load_explicit(&other->cpu,
+						  memory_order_relaxed)) &&
+	    shmfs_spin_until(&other->pos, want, deadline))
 		return 0;
 	atomic_store(&mine->want, sleep_want);
 	atomic_fetch_add(&mine->waiting, 1);

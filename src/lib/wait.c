@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Waiting for another process: the spin and the futex calls that the
- * mailbox and the queue share. The futex words live in pages shared
+ * mailbox and the queue share. A spin pays only when the partner runs on
+ * another CPU at the same time; each side marks in the shared page the CPU
+ * it last ran on, and a waiter that finds its partner marked on its own
+ * CPU goes to sleep at once, letting the partner run there (on a machine
+ * whose other CPUs are busy, both often share one). The futex words live in pages shared
  * between processes, so no call uses FUTEX_PRIVATE_FLAG; waits use
  * FUTEX_WAIT_BITSET, whose timeout is absolute on CLOCK_MONOTONIC, so a
  * wait woken early and repeated keeps its deadline.
@@ -11,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +31,18 @@ static inline void cpu_relax(void)
 #else
 	atomic_signal_fence(memory_order_seq_cst);
 #endif
+}
+
+uint32_t shmfs_cpu_mark(void)
+{
+	int cpu = sched_getcpu();	/* glibc reads it from rseq: no call */
+
+	return cpu < 0 ? 0 : (uint32_t)cpu + 1;
+}
+
+bool shmfs_spin_worth(uint32_t partner)
+{
+	return !partner || partner != shmfs_cpu_mark();
 }
 
 long long shmfs_deadline(int timeout_ms)

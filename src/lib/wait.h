@@ -21,7 +21,22 @@
  * time is seen without either. A waiter that spins in vain has spent at
  * most this long, about what one wake-up costs, before sleeping.
  */
+#ifndef SHMFS_SPIN_NS
 #define SHMFS_SPIN_NS 20000LL
+#endif
+
+/*
+ * The calling thread's CPU plus one (0: unknown), for a shared word that
+ * tells the other side where this one last ran.
+ */
+uint32_t shmfs_cpu_mark(void);
+
+/*
+ * Is spinning for a partner last seen on CPU mark PARTNER worth it? Not
+ * when it ran on this very CPU: then it cannot answer before this thread
+ * sleeps, and a spin only keeps it from running. Unknown (0): yes.
+ */
+bool shmfs_spin_worth(uint32_t partner);
 
 /* The deadline TIMEOUT_MS from now, in ns; LLONG_MAX for none (< 0). */
 long long shmfs_deadline(int timeout_ms);
