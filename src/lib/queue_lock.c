@@ -16,9 +16,10 @@
  * little on the other side's position (shmfs_spin_until): a partner that
  * is running answers within microseconds, and then neither side makes a
  * system call. Each lock owner marks its CPU in its side (CPU), and no one
- * spins for a partner that last ran on its own CPU. Only then does it say in its WANT word which position of
- * the other side it waits for, count itself in its WAITING word and sleep
- * on the other side's WAKE futex word. The other side, after it moves its
+ * spins for a partner that last ran on its own CPU. Only then does the
+ * waiter say in its WANT word which position of the other side it waits
+ * for, count itself in its WAITING word and sleep on the other side's WAKE
+ * futex word. The other side, after it moves its
  * position, issues a full fence and wakes only when somebody is counted,
  * and only once per wait.
  * Store-then-fence-then-load on both sides means that either the waiter

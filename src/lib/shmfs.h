@@ -252,8 +252,9 @@ struct shmfs_mailbox;
  * Returns 0, the errors of shmfs_segment_open(), -EPROTO if the segment is
  * not a mailbox, -EPROTONOSUPPORT if it is a mailbox of another format
  * version (version 1, with a checksum, and version 2, with one slot, are
- * no longer read), -EFBIG if the mailbox's capacity is smaller than CAPACITY, -EAGAIN if it is not initialised yet and this
- * opener cannot do it (SHMFS_RDONLY, or CAPACITY 0).
+ * no longer read), -EFBIG if the mailbox's capacity is smaller than
+ * CAPACITY, -EAGAIN if it is not initialised yet and this opener cannot do
+ * it (SHMFS_RDONLY, or CAPACITY 0).
  */
 SHMFS_PUBLIC int shmfs_mailbox_open(const char *name, size_t capacity,
 				    int flags, struct shmfs_mailbox **mbp);
@@ -271,9 +272,10 @@ shmfs_mailbox_segment(const struct shmfs_mailbox *mb);
 /*
  * Publish buf[0..len) as the new message and wake every waiter (one
  * FUTEX_WAKE: readers may hold the segment read-only, so no count of
- * sleepers tells the publisher it could skip it). Only one process or thread may publish to a
- * mailbox at a time (if a publisher dies half-way, readers keep reading the
- * message before, and the next publish repairs the slot). Returns 0,
+ * sleepers tells the publisher it could skip it). Only one process or
+ * thread may publish to a mailbox at a time (if a publisher dies half-way,
+ * readers keep reading the message before, and the next publish repairs
+ * the slot). Returns 0,
  * -EMSGSIZE if len exceeds the capacity, -EBADF for a read-only mailbox, or
  * -EBADMSG if the header's message number is past any real count. If seqp
  * is not NULL it receives the new message's sequence number.
@@ -304,8 +306,9 @@ struct shmfs_mailbox_token {
 
 /*
  * Zero-copy read: point *datap at the newest message inside the mapping and
- * set *lenp to its length, without copying. The bytes may be overwritten by
- * a publish at any moment: inspect them, then call
+ * set *lenp to its length, without copying. The bytes are overwritten once
+ * the publisher comes round to their slot again, which may be three
+ * publishes later or at any moment: inspect them, then call
  * shmfs_mailbox_read_validate() with the same token; only if it returns 0
  * were the bytes seen those of one whole message. Never act on them before
  * it says so (copy what you need, validate, then use the copy).
@@ -315,8 +318,8 @@ SHMFS_PUBLIC int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb,
 					  const void **datap, size_t *lenp,
 					  struct shmfs_mailbox_token *tok);
 
-/* 0 if no publish started since the read_begin() that filled TOK, else
- * -ESTALE (read again). */
+/* 0 if the publisher has not come round to the message's slot since the
+ * read_begin() that filled TOK, else -ESTALE (read again). */
 SHMFS_PUBLIC int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
 				const struct shmfs_mailbox_token *tok);
 
@@ -326,9 +329,10 @@ SHMFS_PUBLIC uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb);
 /*
  * Block until a message newer than LAST_SEQ is published, or TIMEOUT_MS
  * milliseconds pass (negative: no limit; 0: do not block). Spins for up to
- * 20 microseconds first (a publisher that answers by then costs neither
- * side a system call), then waits on a futex in the shared page, so
- * publishers in other processes wake it.
+ * 20 microseconds first (a message that comes by then costs the reader no
+ * system call), unless the publisher last ran on the reader's own CPU,
+ * then waits on a futex in the shared page, so publishers in other
+ * processes wake it.
  * Returns 0 if a newer message is there, -ETIMEDOUT, or -EINTR if a signal
  * handler ran.
  */
@@ -347,8 +351,9 @@ SHMFS_PUBLIC uint64_t shmfs_checksum(const void *buf, size_t len);
  * of the consumers. Any number of producers and consumers, in any
  * processes; one of each is the fast case (no system call unless one side
  * sleeps: a side that must wait spins for up to 20 microseconds before it
- * does). Messages are contiguous in memory, so a producer can write one in
- * place (reserve/commit) and a consumer read one in place (read/release).
+ * does, unless the other side last ran on its own CPU). Messages are
+ * contiguous in memory, so a producer can write one in place
+ * (reserve/commit) and a consumer read one in place (read/release).
  *
  * A process killed at any moment leaves the queue usable: the next
  * producer or consumer takes over from it (after up to 50 ms). At most the
