@@ -19,9 +19,8 @@
  * spins for a partner that last ran on its own CPU. Only then does the
  * waiter say in its WANT word which position of the other side it waits
  * for, count itself in its WAITING word and sleep on the other side's WAKE
- * futex word. The other side, after it moves its
- * position, issues a full fence and wakes only when somebody is counted,
- * and only once per wait.
+ * futex word. The other side, after it moves its position, issues a full
+ * fence and wakes only when somebody is counted, and only once per wait.
  * Store-then-fence-then-load on both sides means that either the waiter
  * sees the new position or the mover sees the waiter (the classic
  * store-buffering argument), so no wake-up is lost, and a side nobody
