@@ -181,6 +181,11 @@ class Queue:
             raise OSError(err, "mmap failed")
         self._map, self._map_len = base, length
         self._base, self._ring = base, base + hsize
+        # One view of both ring mappings, sliced for each message (one
+        # ctypes type, not one per message length).
+        ring = memoryview((ctypes.c_char * (2 * cap)).from_address(base + hsize))
+        self._rw = ring.cast("B")
+        self._ro = self._rw.toreadonly()
         self.capacity = cap
         self.max_message = cap - 8
 
@@ -190,6 +195,8 @@ class Queue:
             for side in (PROD, CONS):
                 if self._open[side]:
                     self._open[side][2].release()
+            self._ro.release()
+            self._rw.release()
             _libc_munmap(self._map, self._map_len)
             self._map = None
 
@@ -231,9 +238,8 @@ class Queue:
         return 0 if r >= 0 else ctypes.get_errno()
 
     def _view(self, pos, n, readonly):
-        buf = (ctypes.c_char * n).from_address(self._ring + pos % self.capacity)
-        view = memoryview(buf).cast("B")
-        return view.toreadonly() if readonly else view
+        off = pos % self.capacity
+        return (self._ro if readonly else self._rw)[off:off + n]
 
     # -- the side locks (see queue_lock.c)
     def _lock(self, side, deadline):
