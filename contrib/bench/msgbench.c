@@ -3,40 +3,42 @@
  * shmfs-msgbench: messages between two processes, through libshmfs on a
  * shmfs mount and through the kernel's own channels, in one run.
  *
- *   shmfs-msgbench [--duration S] [--rounds N] [--sizes LIST] [--markdown] DIR
+ *   shmfs-msgbench [--duration S] [--rounds N] [--sizes LIST]
+ *                  [--only LIST] [--markdown] DIR
  *
  * For each message size and each transport, two figures:
  *   - round trips per second: the parent sends a message, the child sends
- *     it back (ping-pong), both sleeping in the kernel while they wait;
+ *     it back (ping-pong);
  *   - one-way MB/s: the parent sends for the duration, the child receives;
  *     the clock stops when the child has reported what it received.
- * Transports: mailbox (two libshmfs mailboxes; a mailbox keeps only the
- * newest message, so one way the reader acknowledges each message with an
- * 8-byte one on the other mailbox before the next is sent), queue (two
- * libshmfs queues, send/recv), queue-zc (reserve/commit and read/release:
- * the message is built and inspected in place, its first and last 8 bytes
- * written and read), socketpair (AF_UNIX stream), pipe, mq (POSIX message
- * queues), and memcpy of the same size in one process, the bound.
+ * Transports (msgbench_*.c): mailbox, queue and queue-zc (libshmfs),
+ * socketpair, pipe and mq (the kernel's), boost-mq (Boost.Interprocess,
+ * where it was built), and memcpy of the same size in one process, the
+ * bound.
+ *
+ * A mailbox holds the latest value, not a queue of them: one way, its
+ * publisher publishes without pause and the reader takes the newest whole
+ * message each time, skipping what was replaced before it looked. Its
+ * one-way figure counts the messages the reader took, and a second table
+ * says how many were published: it measures latest-value streaming, never
+ * delivery of every message.
  *
  * Every message carries its number in its first and last 8 bytes; the
- * receiver checks both (so a torn or lost message stops the run: exit 3),
- * and the one-way receiver checks that numbers only grow (queue, pipe,
- * socket, mq: by exactly one). Each figure is the median of the rounds,
- * the transports interleaved within a round; ratios are to the socket and
- * to memcpy of the same run.
+ * receiver checks both (so a torn message stops the run: exit 3), and the
+ * one-way receiver checks that numbers grow by exactly one (a mailbox's:
+ * that they only grow). Each figure is the median of the rounds, the
+ * transports interleaved within a round; ratios are to the socket and to
+ * memcpy of the same run.
  */
-#include <shmfs.h>
+#include "msgbench.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <mqueue.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,30 +46,21 @@
 #define STOP UINT64_MAX
 #define MAX_SIZES 8
 #define MAX_ROUNDS 15
+/* The socket, which the ratios divide by, is transports[SOCKET]. */
+#define SOCKET 3
 
-struct chan;
-
-/* A transport: two one-way channels, 0 (parent to child) and 1 (back). */
-struct transport {
-	const char *name;
-	int (*setup)(struct chan *c);
-	int (*send)(struct chan *c, int dir, uint64_t number);
-	/* Receive one message; its number, or -errno; EBADMSG if torn. */
-	int (*recv)(struct chan *c, int dir, uint64_t *number);
-	void (*teardown)(struct chan *c);
-	bool acked;	/* one way, each message is acknowledged (mailbox) */
+static const struct transport *const transports[] = {
+	&shmfs_msgbench_mailbox,
+	&shmfs_msgbench_queue,
+	&shmfs_msgbench_queue_zc,
+	&shmfs_msgbench_socketpair,
+	&shmfs_msgbench_pipe,
+	&shmfs_msgbench_mq,
+#ifdef SHMFS_MSGBENCH_BOOST
+	&shmfs_msgbench_boost,
+#endif
 };
-
-struct chan {
-	size_t size;
-	unsigned char *buf;
-	int fd[2][2];		/* pipe/socket: [dir][0 read, 1 write] */
-	mqd_t mq[2];
-	struct shmfs_mailbox *mb[2];
-	uint64_t mb_seen[2];
-	struct shmfs_queue *q[2];
-	char name[2][64];
-};
+#define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
 
 static double now(void)
 {
@@ -77,14 +70,13 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Number the message at P: first and last 8 bytes (they overlap below 16). */
-static void stamp(unsigned char *p, size_t size, uint64_t n)
+void shmfs_msgbench_stamp(unsigned char *p, size_t size, uint64_t n)
 {
 	memcpy(p + size - 8, &n, 8);
 	memcpy(p, &n, 8);
 }
 
-static int unstamp(const unsigned char *p, size_t size, uint64_t *n)
+int shmfs_msgbench_unstamp(const unsigned char *p, size_t size, uint64_t *n)
 {
 	uint64_t a, b;
 
@@ -96,266 +88,12 @@ static int unstamp(const unsigned char *p, size_t size, uint64_t *n)
 	return 0;
 }
 
-/* ------------------------------------------------- libshmfs transports */
-
-static int mailbox_setup(struct chan *c)
+size_t shmfs_msgbench_ring(size_t size)
 {
-	for (int d = 0; d < 2; d++) {
-		snprintf(c->name[d], sizeof(c->name[d]), "msgbench-mb%d.%d", d,
-			 (int)getpid());
-		int err = shmfs_mailbox_open(c->name[d], c->size,
-					     SHMFS_OPEN_CREATE, &c->mb[d]);
-		if (err)
-			return err;
-		c->mb_seen[d] = 0;
-	}
-	return 0;
+	size_t ring = 4 * (size + 8);
+
+	return ring < 1024 * 1024 ? 1024 * 1024 : ring;
 }
-
-static int mailbox_send(struct chan *c, int dir, uint64_t n)
-{
-	stamp(c->buf, c->size, n);
-	return shmfs_mailbox_publish(c->mb[dir], c->buf, c->size, NULL);
-}
-
-static int mailbox_recv(struct chan *c, int dir, uint64_t *n)
-{
-	uint64_t seq;
-	size_t len;
-	int err;
-
-	err = shmfs_mailbox_wait(c->mb[dir], c->mb_seen[dir], -1);
-	if (!err)
-		err = shmfs_mailbox_read(c->mb[dir], c->buf, c->size, &len, &seq);
-	if (err)
-		return err;
-	c->mb_seen[dir] = seq;
-	return len == c->size ? unstamp(c->buf, c->size, n) : -EBADMSG;
-}
-
-/* One way: wait for the reader's 8-byte acknowledgement of message N. */
-static int mailbox_acked(struct chan *c, uint64_t n)
-{
-	uint64_t got = 0, seq;
-	size_t len;
-	int err;
-
-	err = shmfs_mailbox_wait(c->mb[1], c->mb_seen[1], -1);
-	if (!err)
-		err = shmfs_mailbox_read(c->mb[1], &got, 8, &len, &seq);
-	if (err)
-		return err;
-	c->mb_seen[1] = seq;
-	return got == n ? 0 : -EBADMSG;
-}
-
-static void mailbox_teardown(struct chan *c)
-{
-	for (int d = 0; d < 2; d++) {
-		shmfs_mailbox_close(c->mb[d]);
-		shmfs_segment_unlink(c->name[d]);
-	}
-}
-
-static int queue_setup(struct chan *c)
-{
-	size_t ring = 4 * (c->size + 8);
-
-	if (ring < 1024 * 1024)
-		ring = 1024 * 1024;
-	for (int d = 0; d < 2; d++) {
-		snprintf(c->name[d], sizeof(c->name[d]), "msgbench-q%d.%d", d,
-			 (int)getpid());
-		int err = shmfs_queue_open(c->name[d], ring, SHMFS_OPEN_CREATE,
-					   &c->q[d]);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int queue_send(struct chan *c, int dir, uint64_t n)
-{
-	stamp(c->buf, c->size, n);
-	return shmfs_queue_send(c->q[dir], c->buf, c->size, -1);
-}
-
-static int queue_recv(struct chan *c, int dir, uint64_t *n)
-{
-	size_t len;
-	int err = shmfs_queue_recv(c->q[dir], c->buf, c->size, &len, -1);
-
-	if (err)
-		return err;
-	return len == c->size ? unstamp(c->buf, c->size, n) : -EBADMSG;
-}
-
-static int queue_zc_send(struct chan *c, int dir, uint64_t n)
-{
-	void *slot;
-	int err = shmfs_queue_reserve(c->q[dir], c->size, &slot, -1);
-
-	if (err)
-		return err;
-	stamp(slot, c->size, n);
-	return shmfs_queue_commit(c->q[dir], c->size);
-}
-
-static int queue_zc_recv(struct chan *c, int dir, uint64_t *n)
-{
-	const void *data;
-	size_t len;
-	int err = shmfs_queue_read(c->q[dir], &data, &len, -1);
-
-	if (err)
-		return err;
-	err = len == c->size ? unstamp(data, c->size, n) : -EBADMSG;
-	shmfs_queue_release(c->q[dir]);
-	return err;
-}
-
-static void queue_teardown(struct chan *c)
-{
-	for (int d = 0; d < 2; d++) {
-		shmfs_queue_close(c->q[d]);
-		shmfs_segment_unlink(c->name[d]);
-	}
-}
-
-/* ---------------------------------------------------- kernel transports */
-
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return n ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int stream_send(struct chan *c, int dir, uint64_t n)
-{
-	stamp(c->buf, c->size, n);
-	return write_all(c->fd[dir][1], c->buf, c->size);
-}
-
-static int stream_recv(struct chan *c, int dir, uint64_t *n)
-{
-	int err = read_all(c->fd[dir][0], c->buf, c->size);
-
-	return err ? err : unstamp(c->buf, c->size, n);
-}
-
-static int socket_setup(struct chan *c)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	/* One connected pair serves both directions. */
-	c->fd[0][1] = c->fd[1][0] = sv[0];
-	c->fd[0][0] = c->fd[1][1] = sv[1];
-	return 0;
-}
-
-static void socket_teardown(struct chan *c)
-{
-	close(c->fd[0][0]);
-	close(c->fd[0][1]);
-}
-
-static int pipe_setup(struct chan *c)
-{
-	for (int d = 0; d < 2; d++)
-		if (pipe2(c->fd[d], O_CLOEXEC))
-			return -errno;
-	return 0;
-}
-
-static void pipe_teardown(struct chan *c)
-{
-	for (int d = 0; d < 2; d++) {
-		close(c->fd[d][0]);
-		close(c->fd[d][1]);
-	}
-}
-
-static int mq_setup(struct chan *c)
-{
-	struct mq_attr attr = { .mq_maxmsg = 8, .mq_msgsize = (long)c->size };
-	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
-
-	/* Root may pass msgsize_max; the byte limit is raised where we may. */
-	setrlimit(RLIMIT_MSGQUEUE, &unlimited);
-	for (int d = 0; d < 2; d++) {
-		snprintf(c->name[d], sizeof(c->name[d]), "/shmfs-msgbench%d.%d",
-			 d, (int)getpid());
-		mq_unlink(c->name[d]);
-		c->mq[d] = mq_open(c->name[d], O_RDWR | O_CREAT | O_EXCL |
-				   O_CLOEXEC, 0600, &attr);
-		if (c->mq[d] == (mqd_t)-1) {
-			int err = -errno;
-
-			if (d)
-				mq_unlink(c->name[0]);
-			return err;
-		}
-	}
-	return 0;
-}
-
-static int mq_send_one(struct chan *c, int dir, uint64_t n)
-{
-	stamp(c->buf, c->size, n);
-	return mq_send(c->mq[dir], (char *)c->buf, c->size, 0) ? -errno : 0;
-}
-
-static int mq_recv_one(struct chan *c, int dir, uint64_t *n)
-{
-	ssize_t len = mq_receive(c->mq[dir], (char *)c->buf, c->size, NULL);
-
-	if (len < 0)
-		return -errno;
-	return (size_t)len == c->size ? unstamp(c->buf, c->size, n) : -EBADMSG;
-}
-
-static void mq_teardown(struct chan *c)
-{
-	for (int d = 0; d < 2; d++) {
-		mq_close(c->mq[d]);
-		mq_unlink(c->name[d]);
-	}
-}
-
-static const struct transport transports[] = {
-	{ "mailbox", mailbox_setup, mailbox_send, mailbox_recv,
-	  mailbox_teardown, true },
-	{ "queue", queue_setup, queue_send, queue_recv, queue_teardown, false },
-	{ "queue-zc", queue_setup, queue_zc_send, queue_zc_recv,
-	  queue_teardown, false },
-	{ "socketpair", socket_setup, stream_send, stream_recv,
-	  socket_teardown, false },
-	{ "pipe", pipe_setup, stream_send, stream_recv, pipe_teardown, false },
-	{ "mq", mq_setup, mq_send_one, mq_recv_one, mq_teardown, false },
-};
-#define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
 
 /* ------------------------------------------------------- measurement */
 
@@ -378,23 +116,36 @@ static int child(const struct transport *t, struct chan *c, bool echo,
 				return 1;
 			continue;
 		}
-		if (got && n != last + 1)
+		if (got && (t->latest ? n <= last : n != last + 1))
 			return 3;
-		if (t->acked && shmfs_mailbox_publish(c->mb[1], &n, 8, NULL))
-			return 1;
 		last = n;
 		got++;
 	}
 	return write(result, &got, sizeof(got)) == sizeof(got) ? 0 : 1;
 }
 
+/* One figure: per second, round trips (echo), or one way the messages
+ * received and those sent. */
+struct rate {
+	double got, sent;
+};
+
+static void chan_free(const struct transport *t, struct chan *c, int result[2],
+		      bool set_up)
+{
+	if (set_up)
+		t->teardown(c);
+	free(c->buf);
+	close(result[0]);
+	close(result[1]);
+}
+
 /*
- * One figure: round trips per second (echo) or messages per second
- * received one way. 0 if the transport cannot carry this size; -1 on a
- * failure (message on stderr), -3 for wrong data.
+ * Measure one figure into *R. Returns 0, 1 if the transport cannot carry
+ * this size, -1 on a failure (message on stderr), -3 for wrong data.
  */
-static double measure(const struct transport *t, size_t size, bool echo,
-		      double duration)
+static int measure(const struct transport *t, size_t size, bool echo,
+		   double duration, struct rate *r)
 {
 	struct chan c = { .size = size };
 	uint64_t n = 0, back, got = 0;
@@ -408,10 +159,8 @@ static double measure(const struct transport *t, size_t size, bool echo,
 	memset(c.buf, 0xa5, size);
 	err = t->setup(&c);
 	if (err) {
-		free(c.buf);
-		close(result[0]);
-		close(result[1]);
-		return err == -EINVAL || err == -EMSGSIZE || err == -ENOMEM ? 0 : -1;
+		chan_free(t, &c, result, false);
+		return err == -EINVAL || err == -EMSGSIZE || err == -ENOMEM ? 1 : -1;
 	}
 	pid = fork();
 	if (pid == 0)
@@ -423,8 +172,6 @@ static double measure(const struct transport *t, size_t size, bool echo,
 				goto out_fail;
 			if (echo && (t->recv(&c, 1, &back) || back != n))
 				goto out_fail;
-			if (!echo && t->acked && mailbox_acked(&c, n))
-				goto out_fail;
 		}
 		t1 = now();
 	} while (t1 - t0 < duration);
@@ -434,21 +181,17 @@ static double measure(const struct transport *t, size_t size, bool echo,
 		goto out_fail;
 	t1 = now();
 	waitpid(pid, &status, 0);
-	t->teardown(&c);
-	free(c.buf);
-	close(result[0]);
-	close(result[1]);
+	chan_free(t, &c, result, true);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? -3 : -1;
-	return (echo ? n : got) / (t1 - t0);
+	r->got = (echo ? n : got) / (t1 - t0);
+	r->sent = n / (t1 - t0);
+	return 0;
 
 out_fail:
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	t->teardown(&c);
-	free(c.buf);
-	close(result[0]);
-	close(result[1]);
+	chan_free(t, &c, result, true);
 	return -3;
 }
 
@@ -554,19 +297,20 @@ static void print_header(bool md)
 }
 
 struct figures {
-	double rt, mbs;
+	double rt, mbs;		/* round trips/s; one way, MB/s received */
+	double sent, got;	/* one way, messages/s sent and received */
 };
 
 static void print_size(bool md, size_t size, const struct figures *f,
 		       double memcpy_mbs)
 {
-	const struct figures *sock = &f[3];
+	const struct figures *sock = &f[SOCKET];
 	char sz[32], rt[32], rr[16], mb[32], mr[16], cr[16];
 
 	size_name(size, sz, sizeof(sz));
 	for (size_t i = 0; i <= NTRANSPORTS; i++) {
 		bool mc = i == NTRANSPORTS;
-		const char *cells[7] = { sz, mc ? "memcpy" : transports[i].name,
+		const char *cells[7] = { sz, mc ? "memcpy" : transports[i]->name,
 					 rt, rr, mb, mr, cr };
 
 		fmt(rt, sizeof(rt), mc ? 0 : f[i].rt);
@@ -575,6 +319,34 @@ static void print_size(bool md, size_t size, const struct figures *f,
 		ratio(mr, sizeof(mr), mc ? memcpy_mbs : f[i].mbs, sock->mbs);
 		ratio(cr, sizeof(cr), mc ? memcpy_mbs : f[i].mbs, memcpy_mbs);
 		print_row(md, cells);
+	}
+}
+
+/* The latest-value transports one way: published, taken, their ratio. */
+static void print_latest(bool md, int nsizes, const size_t *sizes,
+			 struct figures (*f)[NTRANSPORTS])
+{
+	static const char *const h[5] = { "size", "transport", "published/s",
+					  "taken/s", "taken ÷ published" };
+	char sz[32], sent[32], got[32], r[16];
+
+	printf("\nLatest value, one way: the publisher publishes without pause, "
+	       "the reader takes the newest\nwhole message each time (the "
+	       "MB/s above count those), skipping what was replaced unseen.\n");
+	printf(md ? "\n| %s | %s | %s | %s | %s |\n|:---|:---|---:|---:|---:|\n" :
+	       "%-8s %-11s %12s %12s %18s\n", h[0], h[1], h[2], h[3], h[4]);
+	for (int s = 0; s < nsizes; s++) {
+		for (size_t i = 0; i < NTRANSPORTS; i++) {
+			if (!transports[i]->latest)
+				continue;
+			size_name(sizes[s], sz, sizeof(sz));
+			fmt(sent, sizeof(sent), f[s][i].sent);
+			fmt(got, sizeof(got), f[s][i].got);
+			ratio(r, sizeof(r), f[s][i].got, f[s][i].sent);
+			printf(md ? "| %s | %s | %s | %s | %s |\n" :
+			       "%-8s %-11s %12s %12s %18s\n", sz,
+			       transports[i]->name, sent, got, r);
+		}
 	}
 }
 
@@ -591,14 +363,69 @@ static long read_long(const char *path)
 	return v;
 }
 
+/* Is transport NAME in the comma-separated LIST (NULL: all)? */
+static bool selected(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+	return !list;
+}
+
 static int usage(FILE *out, int status)
 {
 	fputs("usage: shmfs-msgbench [--duration S] [--rounds N] "
-	      "[--sizes LIST] [--markdown] DIR\n"
+	      "[--sizes LIST] [--only LIST] [--markdown] DIR\n"
 	      "Messages between two processes: libshmfs on the shmfs mount DIR "
-	      "against\nsocketpair, pipe, POSIX mq and memcpy. Sizes default "
-	      "to 26,4096,65536,500000.\n", out);
+	      "against\nsocketpair, pipe, POSIX mq, Boost.Interprocess (if built) "
+	      "and memcpy. Sizes default\nto 26,4096,65536,500000; --only names "
+	      "transports (mailbox,queue,queue-zc,socketpair,\npipe,mq,boost-mq; "
+	      "the socket is always measured, the ratios need it).\n", out);
 	return status;
+}
+
+/* Every figure of one size, the median of ROUNDS, into F. Returns 0, or
+ * the exit status after a failure. */
+static int measure_size(size_t size, int rounds, double duration,
+			const char *only, struct figures *f, double *memcpy_mbs)
+{
+	double v[NTRANSPORTS][3][MAX_ROUNDS], mc[MAX_ROUNDS];
+
+	memset(v, 0, sizeof(v));
+	for (int r = 0; r < rounds; r++) {
+		for (size_t k = 0; k < NTRANSPORTS; k++) {
+			size_t i = (k + (size_t)r) % NTRANSPORTS;
+
+			if (i != SOCKET && !selected(only, transports[i]->name))
+				continue;
+			for (int echo = 1; echo >= 0; echo--) {
+				struct rate x = { 0, 0 };
+				int err = measure(transports[i], size, echo,
+						  duration, &x);
+
+				if (err < 0) {
+					fprintf(stderr, "shmfs-msgbench: %s %s\n",
+						transports[i]->name, err == -3 ?
+						"delivered wrong data" : "failed");
+					return err == -3 ? 3 : 1;
+				}
+				v[i][echo][r] = x.got;
+				if (!echo)
+					v[i][2][r] = x.sent;
+			}
+		}
+		mc[r] = measure_memcpy(size, duration);
+	}
+	for (size_t i = 0; i < NTRANSPORTS; i++) {
+		f[i].rt = median(v[i][1], rounds);
+		f[i].got = median(v[i][0], rounds);
+		f[i].sent = median(v[i][2], rounds);
+		f[i].mbs = f[i].got * size / 1e6;
+	}
+	*memcpy_mbs = median(mc, rounds) * size / 1e6;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -607,17 +434,19 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 't' },
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "sizes", required_argument, NULL, 's' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "markdown", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t sizes[MAX_SIZES] = { 26, 4096, 65536, 500000 };
-	int nsizes = 4, rounds = 3, c;
-	double duration = 0.3;
+	static struct figures f[MAX_SIZES][NTRANSPORTS];
+	int nsizes = 4, rounds = 3, c, err;
+	double duration = 0.3, memcpy_mbs;
+	char *list, *tok, *only = NULL;
 	bool md = false;
-	char *list, *tok;
 
-	while ((c = getopt_long(argc, argv, "t:n:s:mh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:n:s:o:mh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			duration = atof(optarg);
@@ -631,6 +460,9 @@ int main(int argc, char **argv)
 			while ((tok = strsep(&list, ",")) && nsizes < MAX_SIZES)
 				sizes[nsizes++] = strtoull(tok, NULL, 10);
 			break;
+		case 'o':
+			only = optarg;
+			break;
 		case 'm':
 			md = true;
 			break;
@@ -641,7 +473,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || rounds < 1 || rounds > MAX_ROUNDS ||
-	    duration <= 0)
+	    duration <= 0 || nsizes < 1)
 		return usage(stderr, 2);
 	for (int i = 0; i < nsizes; i++)
 		if (sizes[i] < 8 || sizes[i] > 64 << 20) {
@@ -652,44 +484,23 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	print_header(md);
 	for (int s = 0; s < nsizes; s++) {
-		double v[NTRANSPORTS][2][MAX_ROUNDS], mc[MAX_ROUNDS];
-		struct figures f[NTRANSPORTS];
-
-		for (int r = 0; r < rounds; r++) {
-			for (size_t k = 0; k < NTRANSPORTS; k++) {
-				size_t i = (k + (size_t)r) % NTRANSPORTS;
-
-				for (int echo = 1; echo >= 0; echo--) {
-					double x = measure(&transports[i], sizes[s],
-							   echo, duration);
-
-					if (x == -3) {
-						fprintf(stderr, "shmfs-msgbench: %s "
-							"delivered wrong data\n",
-							transports[i].name);
-						return 3;
-					}
-					if (x < 0) {
-						fprintf(stderr, "shmfs-msgbench: %s "
-							"failed\n",
-							transports[i].name);
-						return 1;
-					}
-					v[i][echo][r] = x;
-				}
-			}
-			mc[r] = measure_memcpy(sizes[s], duration);
-		}
-		for (size_t i = 0; i < NTRANSPORTS; i++) {
-			f[i].rt = median(v[i][1], rounds);
-			f[i].mbs = median(v[i][0], rounds) * sizes[s] / 1e6;
-		}
-		print_size(md, sizes[s], f, median(mc, rounds) * sizes[s] / 1e6);
+		err = measure_size(sizes[s], rounds, duration, only, f[s],
+				   &memcpy_mbs);
+		if (err)
+			return err;
+		print_size(md, sizes[s], f[s], memcpy_mbs);
 	}
+	if (selected(only, shmfs_msgbench_mailbox.name))
+		print_latest(md, nsizes, sizes, f);
 	printf("\nMedian of %d rounds of %.2f s each; MB/s = 10^6 bytes/s one "
 	       "way; ratios from the same run.\n", rounds, duration);
 	printf("POSIX mq: /proc/sys/fs/mqueue/msgsize_max is %ld here; only "
 	       "CAP_SYS_RESOURCE may exceed it, and a '-' means mq_open refused "
 	       "that size.\n", read_long("/proc/sys/fs/mqueue/msgsize_max"));
+#ifndef SHMFS_MSGBENCH_BOOST
+	printf("Boost.Interprocess: not measured, this program was built "
+	       "without the Boost headers\n(contrib/install-deps --bench, then "
+	       "cmake and build again).\n");
+#endif
 	return 0;
 }

@@ -7,17 +7,22 @@
 The mailbox format is plain data, so any language can take part. The
 segment starts with a 64-byte header (little-endian):
 
-    0  u32 magic "SHMB"     4  u16 version (2)   6  u16 header size (64)
-    8  u64 capacity        16  u64 sequence counter (odd while publishing)
-   24  u64 message length  32  u64 reserved
-   40  u32 futex word       64  the message
+    0  u32 magic "SHMB"     4  u16 version (3)   6  u16 header size (64)
+    8  u64 capacity        16  u32 slots (3)
+   24  u64 latest: the number of the newest whole message (0: none)
+   32  u32 futex word      36  u32 the publisher's CPU + 1 (a hint)
 
-A reader reads the counter, copies the message, and reads the counter
-again: if it changed or is odd, a publish overlapped the copy and it tries
-again. CPython reads a bytes slice of an mmap with one memcpy() under the
-interpreter lock, and each unpack_from() is a separate load after it, so
-the second counter load cannot pass the copy on x86-64; on weaker machines
-use the C library. Version 1 (with a checksum) is refused by name.
+then the slots, each 64 + capacity bytes: a u64 sequence counter (2n when
+it holds message n whole, odd while it is written), a u64 length, 48
+reserved bytes, the message. Message n lives in slot n % slots.
+
+A reader takes n from latest, checks that its slot's counter is 2n, copies
+the message, and reads the counter again: if it changed, the publisher came
+round to that slot during the copy and it tries again. CPython reads a
+bytes slice of an mmap with one memcpy() under the interpreter lock, and
+each unpack_from() is a separate load after it, so the second counter load
+cannot pass the copy on x86-64; on weaker machines use the C library.
+Versions 1 (with a checksum) and 2 (one slot) are refused by name.
 """
 import mmap
 import os
@@ -25,29 +30,35 @@ import struct
 import sys
 import time
 
-HEADER = struct.Struct("<IHHQQQQI")
+HEADER = struct.Struct("<IHHQIIQ")
+VERSION = 3
 
 
 def read_message(view):
     if len(view) < 64:
         raise ValueError("not a libshmfs mailbox")
-    magic, version, hsize, capacity = HEADER.unpack_from(view)[:4]
-    if magic == 0x424D4853 and version != 2:
+    magic, version, hsize, capacity, slots = HEADER.unpack_from(view)[:5]
+    if magic == 0x424D4853 and version != VERSION:
         raise ValueError(f"mailbox format version {version}, this reader "
-                         "knows version 2")
-    if magic != 0x424D4853 or hsize != 64 or capacity > len(view) - 64:
+                         f"knows version {VERSION}")
+    if magic != 0x424D4853 or hsize != 64 or capacity % 64 or \
+            not 2 <= slots <= 16 or 64 + slots * (64 + capacity) > len(view):
         raise ValueError("not a libshmfs mailbox")
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
-        s1, length = struct.unpack_from("<QQ", view, 16)
-        if s1 == 0:
+        n = struct.unpack_from("<Q", view, 24)[0]
+        if n == 0:
             return 0, None
-        if s1 % 2 or length > capacity:
+        slot = 64 + (n % slots) * (64 + capacity)
+        s1, length = struct.unpack_from("<QQ", view, slot)
+        if s1 < 2 * n:
+            raise ValueError("the mailbox's counters contradict each other")
+        if s1 != 2 * n or length > capacity:
             continue
-        data = view[64:64 + length]
-        if struct.unpack_from("<Q", view, 16)[0] == s1:
-            return s1 // 2, data
-    raise TimeoutError("the publisher seems stuck half-way")
+        data = view[slot + 64:slot + 64 + length]
+        if struct.unpack_from("<Q", view, slot)[0] == s1:
+            return n, data
+    raise TimeoutError("no whole copy within a second")
 
 
 def main():

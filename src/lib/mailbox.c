@@ -1,94 +1,120 @@
 // SPDX-License-Identifier: MIT
 /*
- * The mailbox: one message slot in a segment, one publisher, any number of
- * readers in any processes, no locks on the data path.
+ * The mailbox: the latest value of something, in a segment. One publisher
+ * at a time, any number of readers in any processes, no locks on the data
+ * path, and the publisher never waits for a reader.
  *
- * The slot is guarded by a seqlock, the way the kernel's seqcount_t is:
+ * The segment holds SLOTS copies of the message slot (three), each guarded
+ * by its own sequence counter, the way the kernel's seqcount_t guards data:
+ * message number n goes to slot n % SLOTS, and LATEST, in the header, names
+ * the newest whole one.
  *
- *   publisher                          reader
- *   seq = odd         (relaxed)        s1 = seq          (acquire)
- *   release fence                      copy the slot     (plain memcpy)
- *   length, bytes     (plain memcpy)   acquire fence
- *   seq = odd + 1     (release)        s2 = seq          (relaxed)
- *                                      whole iff s1 == s2 and s1 even
+ *   publisher of message n               reader
+ *   slot.seq = 2n - 1   (relaxed)        n = LATEST          (acquire)
+ *   release fence                        s1 = slot(n).seq    (acquire)
+ *   length, bytes       (plain memcpy)   s1 == 2n, or look again
+ *   slot.seq = 2n       (release)        copy the slot       (plain memcpy)
+ *   LATEST = n          (release)        acquire fence
+ *                                        whole iff slot(n).seq is still s1
  *
  * Why each fence is there:
  *   - the publisher's release fence keeps the slot stores from becoming
  *     visible before the odd counter: a reader that saw any new byte then
  *     also sees the counter odd (or newer) when it loads it again;
- *   - the release store of the even counter publishes every slot store
- *     before it, and the reader's acquire load of s1 pairs with it: a
- *     reader that saw s1 even and unchanged copied only bytes of that
- *     publish;
+ *   - the release stores of the even counter and of LATEST publish every
+ *     slot store before them, and the reader's acquire loads pair with
+ *     them: a reader that saw slot(n).seq == 2n, unchanged after its copy,
+ *     copied only bytes of message n;
  *   - the reader's acquire fence keeps its slot loads from moving after
- *     the second load of the counter, so a publish that overlapped the copy
- *     always shows as s2 != s1.
+ *     the second load of the counter, so a publish into the same slot that
+ *     overlapped the copy always shows as a changed counter.
  * The copies are plain memcpy() calls, so they run at memory speed. The
  * slot lives in a shared mapping that other processes write and the
  * compiler cannot see into; the fences above are compiler barriers as
  * well as CPU ones, and a copy made while the counter moved is thrown away
  * unread, so the race on the bytes is the benign one every seqlock has.
  *
- * No checksum: the counter already says whether a copy is whole, and a
- * publisher that died half-way leaves the counter odd, which readers
- * report after a second (the next publish repairs the slot). Format
- * version 1 had an FNV-1a checksum of every message, computed byte by
- * byte on both sides; version 2 dropped it, and each version refuses the
- * other's mailboxes (-EPROTONOSUPPORT here, -EPROTO in version 1).
+ * Why three slots: with one, a publisher that publishes again while a
+ * reader copies spoils that copy, and a publisher that publishes without
+ * pause starves every reader of large messages. Here a reader's copy of
+ * message n is spoilt only if the publisher starts message n + 3 before it
+ * ends, that is, finishes two whole publishes during one copy. A publisher
+ * that died half-way leaves its slot's counter odd, but LATEST still names
+ * the message before, so readers go on reading that one; the next publish
+ * writes the same slot again and repairs it. No checksum: the counter
+ * already says whether a copy is whole.
  *
- * Waiting uses a futex on a 32-bit word of the shared header, set to the low
- * half of the counter after each publish. The page is shared between
- * processes, so the futex calls are not FUTEX_PRIVATE_FLAG ones.
+ * Formats: version 1 had an FNV-1a checksum of every message; version 2
+ * had one slot; version 3 is this. Each refuses the others' mailboxes
+ * (-EPROTONOSUPPORT here and in version 2, -EPROTO in version 1).
+ *
+ * Waiting: a reader spins a little on LATEST (wait.c; not when CPU says
+ * the publisher last ran on the reader's own CPU), then sleeps on
+ * FUTEX, a 32-bit word set to the low half of LATEST after each publish,
+ * which the publisher then wakes. The publisher cannot tell whether anyone
+ * sleeps: readers may hold the segment read-only, so they cannot count
+ * themselves in it, and every publish costs one FUTEX_WAKE.
  *
  * The header is set up once, under an exclusive flock() of the segment,
  * by the first opener that finds it zeroed; the magic is written last.
+ * Every shared word may hold anything: lengths and slot numbers are
+ * checked against our own copy of the capacity and slot count.
  */
 #include "segment.h"
-#include "clock.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
-#include <sched.h>
-#include <stdalign.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAILBOX_MAGIC 0x424d4853u	/* "SHMB" in little-endian order */
-#define MAILBOX_VERSION 2
-/* A publish left half-done this long means its publisher died. */
+#define MAILBOX_VERSION 3
+#define MAILBOX_SLOTS 3
+#define MAILBOX_SLOTS_MAX 16
+#define SLOT_HEADER 64
+/* A reader that could not get one whole copy for this long gives up. */
 #define MAILBOX_STALL_NS 1000000000LL
 
-/* The shared layout; its offsets are part of the format. */
+/* The shared header; its offsets are part of the format. */
 struct mailbox_shared {
 	_Atomic uint32_t magic;
 	uint16_t version;
-	uint16_t header_size;
-	uint64_t capacity;
-	_Atomic uint64_t seq;		/* seqlock: odd while publishing */
-	_Atomic uint64_t length;	/* bytes in the slot */
-	uint64_t reserved1;		/* version 1: a checksum */
-	_Atomic uint32_t futex;		/* low 32 bits of seq, after publish */
+	uint16_t header_size;		/* SHMFS_MAILBOX_HEADER_SIZE */
+	uint64_t capacity;		/* message bytes per slot, a multiple
+					 * of 64 */
+	uint32_t slots;
 	uint32_t reserved0;
-	uint64_t reserved[2];
-	unsigned char slot[];		/* the message, capacity bytes */
+	_Atomic uint64_t latest;	/* the newest whole message; 0: none */
+	_Atomic uint32_t futex;		/* low 32 bits of latest */
+	_Atomic uint32_t cpu;		/* the publisher's CPU + 1; 0 unknown */
+	uint64_t reserved[3];
+};
+
+/* A slot: its counter and length on a line of their own, then the bytes. */
+struct mailbox_slot {
+	_Atomic uint64_t seq;		/* 2n: message n whole; 2n - 1: being
+					 * written */
+	_Atomic uint64_t length;
+	uint64_t reserved[6];
+	unsigned char data[];
 };
 
 _Static_assert(sizeof(struct mailbox_shared) == SHMFS_MAILBOX_HEADER_SIZE,
 	       "mailbox header size is part of the format");
-_Static_assert(offsetof(struct mailbox_shared, seq) == 16, "seq offset");
-_Static_assert(offsetof(struct mailbox_shared, futex) == 40, "futex offset");
+_Static_assert(offsetof(struct mailbox_shared, latest) == 24, "latest offset");
+_Static_assert(offsetof(struct mailbox_shared, futex) == 32, "futex offset");
+_Static_assert(sizeof(struct mailbox_slot) == SLOT_HEADER, "slot header");
 
 struct shmfs_mailbox {
 	struct shmfs_segment *seg;
 	struct mailbox_shared *sh;
 	size_t map_len;
-	size_t capacity;	/* our own copy: the shared one is not trusted */
+	/* Our own copies: the shared ones are not trusted. */
+	size_t capacity;
+	uint32_t slots;
 };
 
 uint64_t shmfs_checksum(const void *buf, size_t len)
@@ -103,19 +129,29 @@ uint64_t shmfs_checksum(const void *buf, size_t len)
 	return h;
 }
 
-static long futex(_Atomic uint32_t *word, int op, uint32_t val,
-		  const struct timespec *abs_timeout)
+static struct mailbox_slot *slot_of(const struct shmfs_mailbox *mb, uint64_t n)
 {
-	return syscall(SYS_futex, word, op, val, abs_timeout, NULL,
-		       FUTEX_BITSET_MATCH_ANY);
+	unsigned char *base = (unsigned char *)mb->sh + SHMFS_MAILBOX_HEADER_SIZE;
+
+	return (struct mailbox_slot *)(void *)(base + (n % mb->slots) *
+					       (SLOT_HEADER + mb->capacity));
 }
 
-/* Set up a zeroed header for a slot of CAPACITY bytes. */
-static void header_init(struct mailbox_shared *sh, uint64_t capacity)
+/* The segment size for SLOTS slots of CAPACITY bytes (a multiple of 64). */
+static uint64_t mailbox_size(uint64_t capacity, uint32_t slots)
 {
+	return SHMFS_MAILBOX_HEADER_SIZE + slots * (SLOT_HEADER + capacity);
+}
+
+/* Set up a zeroed header in a segment of SIZE bytes. */
+static void header_init(struct mailbox_shared *sh, uint64_t size)
+{
+	uint64_t per = (size - SHMFS_MAILBOX_HEADER_SIZE) / MAILBOX_SLOTS;
+
 	sh->version = MAILBOX_VERSION;
 	sh->header_size = SHMFS_MAILBOX_HEADER_SIZE;
-	sh->capacity = capacity;
+	sh->slots = MAILBOX_SLOTS;
+	sh->capacity = (per & ~63ull) - SLOT_HEADER;
 	atomic_store_explicit(&sh->magic, MAILBOX_MAGIC, memory_order_release);
 }
 
@@ -126,9 +162,10 @@ static int header_check(const struct mailbox_shared *sh, uint64_t seg_size)
 		return -EPROTO;
 	if (sh->version != MAILBOX_VERSION)
 		return -EPROTONOSUPPORT;
-	if (sh->header_size != SHMFS_MAILBOX_HEADER_SIZE ||
-	    sh->capacity % 8 ||
-	    sh->capacity > seg_size - SHMFS_MAILBOX_HEADER_SIZE)
+	if (sh->header_size != SHMFS_MAILBOX_HEADER_SIZE || sh->capacity % 64 ||
+	    sh->slots < 2 || sh->slots > MAILBOX_SLOTS_MAX ||
+	    sh->capacity > seg_size ||
+	    mailbox_size(sh->capacity, sh->slots) > seg_size)
 		return -EPROTO;
 	return 0;
 }
@@ -147,7 +184,7 @@ static int mailbox_attach(struct shmfs_mailbox *mb, uint64_t want, bool may_init
 		return err;
 	if (size == 0)
 		return -EAGAIN;
-	if (size < SHMFS_MAILBOX_HEADER_SIZE + 8 || size > SIZE_MAX)
+	if (size < mailbox_size(64, MAILBOX_SLOTS) || size > SIZE_MAX)
 		return -EPROTO;
 	mb->map_len = (size_t)size;
 	mb->sh = mmap(NULL, mb->map_len, prot, MAP_SHARED, mb->seg->fd, 0);
@@ -158,7 +195,7 @@ static int mailbox_attach(struct shmfs_mailbox *mb, uint64_t want, bool may_init
 	if (atomic_load_explicit(&mb->sh->magic, memory_order_acquire) == 0) {
 		if (!may_init)
 			return -EAGAIN;
-		header_init(mb->sh, (size - SHMFS_MAILBOX_HEADER_SIZE) & ~7ull);
+		header_init(mb->sh, size);
 	}
 	err = header_check(mb->sh, size);
 	if (err)
@@ -166,6 +203,7 @@ static int mailbox_attach(struct shmfs_mailbox *mb, uint64_t want, bool may_init
 	if (mb->sh->capacity < want)
 		return -EFBIG;
 	mb->capacity = (size_t)mb->sh->capacity;
+	mb->slots = mb->sh->slots;
 	return 0;
 }
 
@@ -178,9 +216,11 @@ int shmfs_mailbox_open(const char *name, size_t capacity, int flags,
 	int err;
 
 	if (capacity) {
-		if (capacity > SIZE_MAX - SHMFS_MAILBOX_HEADER_SIZE - 7)
+		if (capacity > (SIZE_MAX - SHMFS_MAILBOX_HEADER_SIZE) /
+		    MAILBOX_SLOTS - SLOT_HEADER - 63)
 			return -EFBIG;
-		size = SHMFS_MAILBOX_HEADER_SIZE + ((capacity + 7) & ~(size_t)7);
+		size = mailbox_size((capacity + 63) & ~(uint64_t)63,
+				    MAILBOX_SLOTS);
 	}
 	mb = calloc(1, sizeof(*mb));
 	if (!mb)
@@ -232,160 +272,185 @@ int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf,
 			  size_t len, uint64_t *seqp)
 {
 	struct mailbox_shared *sh = mb->sh;
-	uint64_t odd;
+	struct mailbox_slot *slot;
+	uint64_t n;
 
 	if (mb->seg->flags & SHMFS_RDONLY)
 		return -EBADF;
 	if (len > mb->capacity)
 		return -EMSGSIZE;
-	/* Odd already means a publisher died half-way: carry on from it. */
-	odd = atomic_load_explicit(&sh->seq, memory_order_relaxed) | 1;
-	atomic_store_explicit(&sh->seq, odd, memory_order_relaxed);
+	n = atomic_load_explicit(&sh->latest, memory_order_relaxed) + 1;
+	if (n == 0 || n > UINT64_MAX / 2)
+		return -EBADMSG;	/* no publisher counted this far */
+	slot = slot_of(mb, n);
+	atomic_store_explicit(&slot->seq, 2 * n - 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&sh->length, len, memory_order_relaxed);
-	memcpy(sh->slot, buf, len);
-	atomic_store_explicit(&sh->seq, odd + 1, memory_order_release);
+	atomic_store_explicit(&slot->length, len, memory_order_relaxed);
+	memcpy(slot->data, buf, len);
+	atomic_store_explicit(&slot->seq, 2 * n, memory_order_release);
+	atomic_store_explicit(&sh->cpu, shmfs_cpu_mark(), memory_order_relaxed);
+	atomic_store_explicit(&sh->latest, n, memory_order_release);
 
-	atomic_store_explicit(&sh->futex, (uint32_t)(odd + 1),
-			      memory_order_seq_cst);
-	futex(&sh->futex, FUTEX_WAKE, INT_MAX, NULL);
+	atomic_store_explicit(&sh->futex, (uint32_t)n, memory_order_seq_cst);
+	shmfs_futex_wake(&sh->futex, INT_MAX);
 	if (seqp)
-		*seqp = (odd + 1) / 2;
+		*seqp = n;
 	return 0;
 }
 
 uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb)
 {
-	/* An odd counter 2k+1 means k messages are complete. */
-	return atomic_load_explicit(&mb->sh->seq, memory_order_acquire) / 2;
+	return atomic_load_explicit(&mb->sh->latest, memory_order_acquire);
 }
 
-/* A publish is in progress (counter ODD): wait a little. Gives -EAGAIN
- * once the same publish has been unfinished for too long. */
-static int read_stalled(uint64_t odd, uint64_t *stall_seq, long long *since,
-			unsigned int *spins)
+/* A read that keeps failing: -EAGAIN once it has failed for too long. */
+static int read_stalled(long long *since, unsigned int *tries)
 {
-	if (odd != *stall_seq) {
-		*stall_seq = odd;
+	if (!*tries)
 		*since = shmfs_now_ns();
-		*spins = 0;
-	}
-	if (++*spins % 64 == 0 && shmfs_now_ns() - *since > MAILBOX_STALL_NS)
+	if (++*tries % 64 == 0 && shmfs_now_ns() - *since > MAILBOX_STALL_NS)
 		return -EAGAIN;
-	sched_yield();
 	return 0;
 }
 
-/* Wait for an even counter and load the length that goes with it. */
-static int read_start(struct shmfs_mailbox *mb, uint64_t *s1p, uint64_t *lenp)
+/* Find the newest whole message: its number, slot and length. */
+static int read_start(struct shmfs_mailbox *mb, uint64_t *np,
+		      struct mailbox_slot **slotp, uint64_t *lenp)
 {
-	struct mailbox_shared *sh = mb->sh;
-	uint64_t s1, stall_seq = 0;
 	long long since = 0;
-	unsigned int spins = 0;
+	unsigned int tries = 0;
+	uint64_t n, s;
 	int err;
 
 	for (;;) {
-		s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
-		if (s1 == 0)
+		n = atomic_load_explicit(&mb->sh->latest, memory_order_acquire);
+		if (n == 0)
 			return -ENOMSG;
-		if (!(s1 & 1))
+		if (n > UINT64_MAX / 2)
+			return -EBADMSG;
+		*slotp = slot_of(mb, n);
+		s = atomic_load_explicit(&(*slotp)->seq, memory_order_acquire);
+		if (s == 2 * n)
 			break;
-		err = read_stalled(s1, &stall_seq, &since, &spins);
+		/* LATEST is stored after its slot's counter: an older
+		 * counter means someone broke the protocol. A newer one: the
+		 * publisher came round to the slot again, look again. */
+		if (s < 2 * n)
+			return -EBADMSG;
+		err = read_stalled(&since, &tries);
 		if (err)
 			return err;
 	}
-	*s1p = s1;
-	*lenp = atomic_load_explicit(&sh->length, memory_order_relaxed);
+	*np = n;
+	*lenp = atomic_load_explicit(&(*slotp)->length, memory_order_relaxed);
 	return 0;
 }
 
-/* Did the counter stay at S1 since read_start()? */
-static bool read_unchanged(const struct mailbox_shared *sh, uint64_t s1)
+/* Did the counter of message N's SLOT stay as it was since read_start()? */
+static bool read_unchanged(const struct mailbox_slot *slot, uint64_t n)
 {
 	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&sh->seq, memory_order_relaxed) == s1;
+	return atomic_load_explicit(&slot->seq, memory_order_relaxed) == 2 * n;
 }
 
 int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap,
 		       size_t *lenp, uint64_t *seqp)
 {
-	uint64_t s1, len;
+	struct mailbox_slot *slot;
+	long long since = 0;
+	unsigned int tries = 0;
+	uint64_t n, len;
 	int err;
 
-	do {
-		err = read_start(mb, &s1, &len);
+	for (;;) {
+		err = read_start(mb, &n, &slot, &len);
 		if (err)
 			return err;
 		/* The length is checked against our own copy of the
 		 * capacity: a hostile one never makes us copy past the slot. */
 		if (len <= cap && len <= mb->capacity)
-			memcpy(buf, mb->sh->slot, (size_t)len);
-	} while (!read_unchanged(mb->sh, s1));
+			memcpy(buf, slot->data, (size_t)len);
+		if (read_unchanged(slot, n))
+			break;
+		err = read_stalled(&since, &tries);
+		if (err)
+			return err;
+	}
 	if (len > mb->capacity)
 		return -EBADMSG;
 	if (lenp)
 		*lenp = (size_t)len;
 	if (seqp)
-		*seqp = s1 / 2;
+		*seqp = n;
 	return len > cap ? -EMSGSIZE : 0;
 }
 
 int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb, const void **datap,
 			     size_t *lenp, struct shmfs_mailbox_token *tok)
 {
-	uint64_t s1, len;
+	struct mailbox_slot *slot;
+	long long since = 0;
+	unsigned int tries = 0;
+	uint64_t n, len;
 	int err;
 
-	do {
-		err = read_start(mb, &s1, &len);
+	for (;;) {
+		err = read_start(mb, &n, &slot, &len);
 		if (err)
 			return err;
-	} while (len > mb->capacity && !read_unchanged(mb->sh, s1));
-	if (len > mb->capacity)
-		return -EBADMSG;
-	*datap = mb->sh->slot;
+		if (len <= mb->capacity)
+			break;
+		/* A wrong length that stays is the protocol broken; one that
+		 * changed was a publish going on. */
+		if (read_unchanged(slot, n))
+			return -EBADMSG;
+		err = read_stalled(&since, &tries);
+		if (err)
+			return err;
+	}
+	*datap = slot->data;
 	*lenp = (size_t)len;
-	tok->counter = s1;
-	tok->seq = s1 / 2;
+	tok->counter = 2 * n;
+	tok->seq = n;
 	return 0;
 }
 
 int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
 				const struct shmfs_mailbox_token *tok)
 {
-	return read_unchanged(mb->sh, tok->counter) ? 0 : -ESTALE;
+	if (tok->seq == 0 || tok->seq > UINT64_MAX / 2 ||
+	    tok->counter != 2 * tok->seq)
+		return -ESTALE;
+	return read_unchanged(slot_of(mb, tok->seq), tok->seq) ? 0 : -ESTALE;
 }
 
 int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
 		       int timeout_ms)
 {
 	struct mailbox_shared *sh = mb->sh;
-	struct timespec deadline;
+	long long deadline = shmfs_deadline(timeout_ms);
 	uint32_t word;
+	int err = 0;
 
-	if (timeout_ms > 0) {
-		long long end = shmfs_now_ns() + timeout_ms * 1000000LL;
-
-		deadline.tv_sec = (time_t)(end / 1000000000LL);
-		deadline.tv_nsec = (long)(end % 1000000000LL);
-	}
-	for (;;) {
+	if (shmfs_mailbox_seq(mb) > last_seq)
+		return 0;
+	if (timeout_ms == 0)
+		return -ETIMEDOUT;
+	if (last_seq < UINT64_MAX &&
+	    shmfs_spin_worth(atomic_load_explicit(&sh->cpu,
+						  memory_order_relaxed)) &&
+	    shmfs_spin_until(&sh->latest, last_seq + 1, deadline))
+		return 0;
+	while (!err) {
 		/* Load the word before the check: a publish after the check
 		 * changes it, so FUTEX_WAIT then returns at once. */
 		word = atomic_load_explicit(&sh->futex, memory_order_seq_cst);
+		if (shmfs_mailbox_seq(mb) <= last_seq)
+			err = shmfs_futex_wait(&sh->futex, word, deadline);
 		if (shmfs_mailbox_seq(mb) > last_seq)
 			return 0;
-		if (timeout_ms == 0)
+		if (shmfs_now_ns() >= deadline)
 			return -ETIMEDOUT;
-		if (futex(&sh->futex, FUTEX_WAIT_BITSET, word,
-			  timeout_ms > 0 ? &deadline : NULL) == 0)
-			continue;
-		if (errno == ETIMEDOUT)
-			return shmfs_mailbox_seq(mb) > last_seq ? 0 : -ETIMEDOUT;
-		if (errno == EINTR)
-			return -EINTR;
-		if (errno != EAGAIN)
-			return -errno;
 	}
+	return err;
 }

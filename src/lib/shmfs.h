@@ -221,34 +221,42 @@ SHMFS_PUBLIC int shmfs_utf8_validate(const void *buf, size_t len);
 /* -------------------------------------------------------------- mailbox */
 
 /*
- * A mailbox is a segment holding one message slot: a 64-byte header (magic
- * "SHMB", format version 2, capacity, a 64-bit sequence counter used as a
- * seqlock, message length, a 32-bit futex word) followed by CAPACITY bytes.
+ * A mailbox is a segment holding the latest value of something: a 64-byte
+ * header (magic "SHMB", format version 3, capacity, slot count, the number
+ * of the newest message, a futex word)
+ * followed by three slots, each a 64-byte header (a 64-bit sequence
+ * counter used as a seqlock, the message length) and CAPACITY bytes.
  * Exactly one process at a time publishes; any number read, without locks:
- * a reader never returns a message that was being overwritten. Messages are
- * copied in and out with memcpy(), at memory speed. Each publish replaces
- * the previous message; readers that fall behind see the newest message,
- * not every one (for every message exactly once, use a queue).
+ * a reader never returns a message that was being overwritten, and the
+ * publisher never waits for readers. Messages are copied in and out with
+ * memcpy(), at memory speed; successive messages go to successive slots,
+ * so a reader's copy is spoilt only if two more publishes complete while it
+ * copies. Each publish replaces the previous message; readers that fall
+ * behind see the newest message, not every one (for every message exactly
+ * once, use a queue).
  *
  * Message sequence numbers count publishes: the first message is 1, and 0
  * means nothing was published yet.
  */
 struct shmfs_mailbox;
 
-/* Size of the mailbox header that precedes the message slot. */
+/* Size of the mailbox header that precedes the slots (each slot has a
+ * header of the same size before its CAPACITY bytes). */
 #define SHMFS_MAILBOX_HEADER_SIZE 64
 
 /*
  * Open mailbox NAME. FLAGS are those of shmfs_segment_open(). When the
  * segment is created (or exists but was never set up), it is sized for
- * CAPACITY bytes of message and initialised; CAPACITY 0 opens an existing
- * mailbox with whatever capacity it has.
+ * CAPACITY bytes of message (rounded up to a multiple of 64) in each of its
+ * three slots, 64 + 3 * (64 + CAPACITY) bytes in all, and initialised;
+ * CAPACITY 0 opens an existing mailbox with whatever capacity it has.
  *
  * Returns 0, the errors of shmfs_segment_open(), -EPROTO if the segment is
  * not a mailbox, -EPROTONOSUPPORT if it is a mailbox of another format
- * version (version 1, with a checksum, is no longer read), -EFBIG if the mailbox's capacity
- * is smaller than CAPACITY, -EAGAIN if it is not initialised yet and this
- * opener cannot do it (SHMFS_RDONLY, or CAPACITY 0).
+ * version (version 1, with a checksum, and version 2, with one slot, are
+ * no longer read), -EFBIG if the mailbox's capacity is smaller than
+ * CAPACITY, -EAGAIN if it is not initialised yet and this opener cannot do
+ * it (SHMFS_RDONLY, or CAPACITY 0).
  */
 SHMFS_PUBLIC int shmfs_mailbox_open(const char *name, size_t capacity,
 				    int flags, struct shmfs_mailbox **mbp);
@@ -264,11 +272,15 @@ SHMFS_PUBLIC struct shmfs_segment *
 shmfs_mailbox_segment(const struct shmfs_mailbox *mb);
 
 /*
- * Publish buf[0..len) as the new message and wake every waiter. Only one
- * process or thread may publish to a mailbox at a time (if a publisher dies
- * half-way, the next publish repairs the slot). Returns 0, -EMSGSIZE if
- * len exceeds the capacity, or -EBADF for a read-only mailbox. If seqp is
- * not NULL it receives the new message's sequence number.
+ * Publish buf[0..len) as the new message and wake every waiter (one
+ * FUTEX_WAKE: readers may hold the segment read-only, so no count of
+ * sleepers tells the publisher it could skip it). Only one process or
+ * thread may publish to a mailbox at a time (if a publisher dies half-way,
+ * readers keep reading the message before, and the next publish repairs
+ * the slot). Returns 0,
+ * -EMSGSIZE if len exceeds the capacity, -EBADF for a read-only mailbox, or
+ * -EBADMSG if the header's message number is past any real count. If seqp
+ * is not NULL it receives the new message's sequence number.
  */
 SHMFS_PUBLIC int shmfs_mailbox_publish(struct shmfs_mailbox *mb,
 				       const void *buf, size_t len,
@@ -276,12 +288,14 @@ SHMFS_PUBLIC int shmfs_mailbox_publish(struct shmfs_mailbox *mb,
 
 /*
  * Copy the newest message into buf[0..cap), its length to *lenp and its
- * sequence number to *seqp (either pointer may be NULL). Retries while the
- * publisher is writing, so the copy is always one whole message. Returns 0,
- * -ENOMSG if nothing was published yet, -EMSGSIZE if cap is too small (then
- * *lenp and *seqp describe the message, nothing is copied), -EBADMSG if the
- * header's length exceeds the capacity (a process that broke the protocol),
- * or -EAGAIN if a publish stayed unfinished for a second (a dead publisher).
+ * sequence number to *seqp (either pointer may be NULL). Retries when the
+ * publisher came round to the slot during the copy, so the copy is always
+ * one whole message. Returns 0, -ENOMSG if nothing was published yet,
+ * -EMSGSIZE if cap is too small (then *lenp and *seqp describe the message,
+ * nothing is copied), -EBADMSG if the header's length exceeds the capacity
+ * or its counters contradict each other (a process that broke the
+ * protocol), or -EAGAIN if no copy came out whole for a second (a
+ * publisher that publishes faster than this reader copies, for that long).
  */
 SHMFS_PUBLIC int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf,
 				    size_t cap, size_t *lenp, uint64_t *seqp);
@@ -294,8 +308,9 @@ struct shmfs_mailbox_token {
 
 /*
  * Zero-copy read: point *datap at the newest message inside the mapping and
- * set *lenp to its length, without copying. The bytes may be overwritten by
- * a publish at any moment: inspect them, then call
+ * set *lenp to its length, without copying. The bytes are overwritten once
+ * the publisher comes round to their slot again, which may be three
+ * publishes later or at any moment: inspect them, then call
  * shmfs_mailbox_read_validate() with the same token; only if it returns 0
  * were the bytes seen those of one whole message. Never act on them before
  * it says so (copy what you need, validate, then use the copy).
@@ -305,8 +320,8 @@ SHMFS_PUBLIC int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb,
 					  const void **datap, size_t *lenp,
 					  struct shmfs_mailbox_token *tok);
 
-/* 0 if no publish started since the read_begin() that filled TOK, else
- * -ESTALE (read again). */
+/* 0 if the publisher has not come round to the message's slot since the
+ * read_begin() that filled TOK, else -ESTALE (read again). */
 SHMFS_PUBLIC int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
 				const struct shmfs_mailbox_token *tok);
 
@@ -315,8 +330,11 @@ SHMFS_PUBLIC uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb);
 
 /*
  * Block until a message newer than LAST_SEQ is published, or TIMEOUT_MS
- * milliseconds pass (negative: no limit; 0: do not block). Waits on a
- * futex in the shared page, so publishers in other processes wake it.
+ * milliseconds pass (negative: no limit; 0: do not block). Spins for up to
+ * 20 microseconds first (a message that comes by then costs the reader no
+ * system call), unless the publisher last ran on the reader's own CPU,
+ * then waits on a futex in the shared page, so publishers in other
+ * processes wake it.
  * Returns 0 if a newer message is there, -ETIMEDOUT, or -EINTR if a signal
  * handler ran.
  */
@@ -334,9 +352,10 @@ SHMFS_PUBLIC uint64_t shmfs_checksum(const void *buf, size_t len);
  * every message is delivered once, in the order it was committed, to one
  * of the consumers. Any number of producers and consumers, in any
  * processes; one of each is the fast case (no system call unless one side
- * waits for the other). Messages are contiguous in memory, so a producer can
- * write one in place (reserve/commit) and a consumer read one in place
- * (read/release).
+ * sleeps: a side that must wait spins for up to 20 microseconds before it
+ * does, unless the other side last ran on its own CPU). Messages are
+ * contiguous in memory, so a producer can write one in place
+ * (reserve/commit) and a consumer read one in place (read/release).
  *
  * A process killed at any moment leaves the queue usable: the next
  * producer or consumer takes over from it (after up to 50 ms). At most the
