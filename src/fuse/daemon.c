@@ -7,17 +7,14 @@
  * answered (the daemon reports over a pipe), so the mount answers when it
  * returns, and any failure up to then is one line on stderr and exit 1.
  */
-#include "busypoll.h"
 #include "caps.h"
 #include "daemon.h"
-#include "devio.h"
 #include "fs.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "reaper.h"
-#include "tmpfile_compat.h"
+#include "transport.h"
 #include "umount.h"
-#include "uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +46,25 @@ void shmfs_fs_report_ready(struct shmfs_fs *fs, const char *msg)
 		shmfs_warn_errno(errno, "cannot report to the waiting command");
 	close(fs->ready_fd);
 	fs->ready_fd = -1;
+}
+
+static void report_ready(void *fs, const char *msg)
+{
+	shmfs_fs_report_ready(fs, msg);
+}
+
+/* What the transports need to know: the options, and whom to tell when ready. */
+static void transport_config(struct shmfs_transport_config *tc, struct shmfs_fs *fs,
+			     const struct shmfs_options *o)
+{
+	*tc = (struct shmfs_transport_config){
+		.passthrough = o->transport.passthrough,
+		.uring = o->transport.uring,
+		.busy_poll_us = o->transport.busy_poll,
+		.mountpoint = o->mountpoint,
+		.report_ready = report_ready,
+		.arg = fs,
+	};
 }
 
 /*
@@ -197,9 +213,10 @@ static int serve(struct shmfs_fs *fs)
 	return err;
 }
 
-static int run(struct shmfs_fs *fs, struct shmfs_options *o)
+static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transport_config *tc)
 {
-	const char *why, *limit_reason = NULL;
+	char line[SHMFS_TRANSPORT_WHY_MAX];
+	const char *why;
 	int err;
 
 	err = shmfs_store_open(&fs->store, &o->store, o->mountpoint, &why);
@@ -215,8 +232,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 				"directory store; use the default store or passthrough=off\n");
 			goto out_store;
 		}
-		o->transport.passthrough = SHMFS_PASSTHROUGH_OFF;
-		limit_reason = "size= on a directory store is kept by the daemon";
+		tc->passthrough = SHMFS_PASSTHROUGH_OFF;
+		tc->passthrough_off_why = "size= on a directory store is kept by the daemon";
 	}
 	if (fs->store.quota && (o->xattr || o->acl)) {
 		/* The filesystem under the store keeps attributes outside any count. */
@@ -238,22 +255,10 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 		fprintf(stderr, "shmfs: cannot mount '%s'\n", o->mountpoint);
 		goto out_session;
 	}
-	err = shmfs_passthrough_attach(&fs->pt, fs->se, o->transport.passthrough);
-	if (limit_reason)
-		fs->pt.why_not = limit_reason;
-	if (err) {
-		fprintf(stderr, "shmfs: passthrough=on, but %s\n", fs->pt.why_not);
+	fs->transport = shmfs_transport_attach(fs->se, tc, line, sizeof(line));
+	if (!fs->transport) {
+		fprintf(stderr, "shmfs: %s\n", line);
 		goto out_unmount;
-	}
-	shmfs_uring_attach(fs, o->transport.uring);
-	shmfs_busypoll_enable(o->transport.busy_poll);
-	if (o->transport.uring != SHMFS_URING_OFF || o->transport.busy_poll ||
-	    shmfs_tmpfile_compat_wanted()) {
-		err = shmfs_devio_attach(&fs->pt, fs->se);
-		if (err) {
-			fprintf(stderr, "shmfs: cannot take over /dev/fuse I/O: %s\n", strerror(-err));
-			goto out_unmount;
-		}
 	}
 	fs->ready_fd = o->foreground ? -1 : background();
 	shmfs_log_init(!o->foreground, o->debug);
@@ -269,7 +274,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o)
 	fuse_remove_signal_handlers(fs->se);
 	fuse_session_unmount(fs->se);
 	/* After the unmount, which ends the connection unless the mount is busy. */
-	shmfs_uring_stop();
+	shmfs_transport_stop(fs->transport);
 	fuse_session_destroy(fs->se);
 	shmfs_inode_table_release(&fs->inodes);
 	shmfs_store_release(&fs->store);
@@ -353,6 +358,8 @@ int shmfs_daemon_main(int argc, char **argv)
 	struct shmfs_options o;
 	struct shmfs_fs fs = { .ready_fd = -1, .timeout = ENTRY_TIMEOUT,
 			       .names_lock = PTHREAD_RWLOCK_INITIALIZER };
+	struct shmfs_transport_config tc;
+	char line[SHMFS_TRANSPORT_WHY_MAX];
 	char *abs;
 	int rc;
 
@@ -372,23 +379,15 @@ int shmfs_daemon_main(int argc, char **argv)
 	rc = check_mountpoint(o.mountpoint);
 	if (rc)
 		goto out;
-	if (o.transport.passthrough == SHMFS_PASSTHROUGH_ON && !shmfs_caps_sys_admin()) {
-		fprintf(stderr, "shmfs: passthrough=on, but the daemon lacks CAP_SYS_ADMIN\n");
+	transport_config(&tc, &fs, &o);
+	if (shmfs_transport_check(&tc, line, sizeof(line))) {
+		fprintf(stderr, "shmfs: %s\n", line);
 		rc = 1;
 		goto out;
 	}
 	rc = check_fuse_device();
 	if (rc)
 		goto out;
-	if (o.transport.uring == SHMFS_URING_ON) {
-		const char *why;
-
-		if (shmfs_uring_precheck(&why)) {
-			fprintf(stderr, "shmfs: uring=on, but %s\n", why);
-			rc = 1;
-			goto out;
-		}
-	}
 	if (build_fuse_args(&o, argv[0])) {
 		rc = 1;
 		goto out;
@@ -397,7 +396,7 @@ int shmfs_daemon_main(int argc, char **argv)
 	fs.opts = &o;
 	fs.mountpoint = o.mountpoint;
 	fs.can_chown = geteuid() == 0;	/* CAP_CHOWN, strictly; checked by fchown itself */
-	rc = run(&fs, &o);
+	rc = run(&fs, &o, &tc);
 out:
 	shmfs_options_release(&o);
 	return rc;

@@ -13,8 +13,8 @@
 
 #include "inode.h"
 #include "options.h"
-#include "passthrough.h"
 #include "store.h"
+#include "transport.h"
 
 #define DATA_IDLE_MIN 64
 
@@ -22,7 +22,9 @@ struct shmfs_fs {
 	const struct shmfs_options *opts;
 	struct shmfs_store store;
 	struct shmfs_inode_table inodes;
-	struct shmfs_passthrough pt;
+	struct shmfs_transport *transport;
+	/* Reads, writes and mmap pass through to the store (set at INIT). */
+	bool passthrough;
 	struct fuse_session *se;
 	const char *mountpoint;
 	int ready_fd;		/* tells the waiting parent the outcome of INIT */

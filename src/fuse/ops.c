@@ -14,7 +14,6 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "reclaim.h"
-#include "uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -156,7 +155,7 @@ static void *raise_readahead(void *arg)
 static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct shmfs_fs *fs = userdata;
-	const char *why;
+	char why[SHMFS_TRANSPORT_WHY_MAX];
 
 	/* Nobody changes the store behind the kernel's back. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
@@ -175,23 +174,13 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 		/* The store applies default ACLs, or else the umask (shmfs_umask_set). */
 		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 	}
-	if (!shmfs_passthrough_negotiate(&fs->pt, conn)) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "passthrough=on, but %s", fs->pt.why_not);
-		shmfs_fs_report_ready(fs, msg);
+	if (!shmfs_transport_negotiate(fs->transport, conn, why, sizeof(why))) {
+		shmfs_fs_report_ready(fs, why);
 		fuse_session_exit(fs->se);
 		return;
 	}
-	if (!shmfs_uring_negotiate(&why)) {
-		char msg[200];
-
-		snprintf(msg, sizeof(msg), "uring=on, but %s", why);
-		shmfs_fs_report_ready(fs, msg);
-		fuse_session_exit(fs->se);
-		return;
-	}
-	if (!fs->pt.active && geteuid() == 0) {
+	fs->passthrough = shmfs_transport_passthrough(fs->transport);
+	if (!fs->passthrough && geteuid() == 0) {
 		pthread_t t;
 
 		if (!pthread_create(&t, NULL, raise_readahead, (void *)fs->mountpoint))
@@ -203,15 +192,7 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 	else
 		shmfs_info("'%s' descriptors of cached inodes: one per inode, unbounded (%s)",
 			   fs->mountpoint, fs->inodes.fds.why_unbounded);
-	if (fs->pt.active)
-		shmfs_info("'%s' ready, data path: passthrough", fs->mountpoint);
-	else
-		shmfs_info("'%s' ready, data path: cached (%s)", fs->mountpoint, fs->pt.why_not);
-	/* With io_uring, ready once its queues are registered (after this reply). */
-	if (!shmfs_uring_wanted()) {
-		shmfs_info("'%s' requests: /dev/fuse (%s)", fs->mountpoint, why);
-		shmfs_fs_report_ready(fs, "ok");
-	}
+	shmfs_transport_ready(fs->transport);
 }
 
 static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "busypoll.h"
 #include "fs.h"
 #include "procfd.h"
 
@@ -24,13 +23,14 @@ static inline struct shmfs_fs *shmfs_req_fs(fuse_req_t req)
 
 /*
  * Lock an inode for a request. A request that holds the lock may take
- * long (truncation, fallocate): the busy-poll reader hands over rather
- * than hold up every other request while it waits.
+ * long (truncation, fallocate): the transport is told that this thread
+ * waits (a busy-poll reader hands over rather than hold up every other
+ * request).
  */
 static inline void shmfs_inode_lock(struct shmfs_inode *inode)
 {
 	if (pthread_mutex_trylock(&inode->lock)) {
-		shmfs_busypoll_yield();
+		shmfs_transport_yield();
 		pthread_mutex_lock(&inode->lock);
 	}
 }

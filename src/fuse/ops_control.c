@@ -6,7 +6,6 @@
 #include "control.h"
 #include "ops.h"
 #include "quota.h"
-#include "uring.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,11 +34,9 @@ static int status_fds(struct shmfs_fs *fs, char *buf, size_t len)
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 {
 	struct shmfs_tree_usage u;
-	char queues[256];
 	struct statvfs sv;
 	int n, m;
 
-	shmfs_uring_queue_requests(queues, sizeof(queues));
 	if (shmfs_store_usage(&fs->store, &u))
 		memset(&u, 0, sizeof(u));
 	if (shmfs_store_statfs(&fs->store, &sv))
@@ -50,10 +47,8 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     "bytes_used=%" PRIu64 "\nbytes_limit=%" PRIu64 "\n"
 		     "inodes_used=%" PRIu64 "\ninodes_limit=%" PRIu64 "\n"
 		     "open_handles=%" PRIuFAST64 "\nread_requests=%" PRIuFAST64
-		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n"
-		     "uring=%s\nuring_queues=%u\nuring_requests=%" PRIu64
-		     "\nuring_queue_requests=%s\nbusy_poll_us=%u\n",
-		     (int)getpid(), fs->mountpoint, fs->pt.active ? "passthrough" : "cached",
+		     "\nwrite_requests=%" PRIuFAST64 "\nxattr=%s\n",
+		     (int)getpid(), fs->mountpoint, fs->passthrough ? "passthrough" : "cached",
 		     fs->store.path, fs->store.kind->name, u.files, u.file_bytes,
 		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
 		     (uint64_t)sv.f_blocks * sv.f_frsize,
@@ -61,10 +56,13 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     atomic_load_explicit(&fs->nr_open, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
-		     fs->opts->xattr ? "on" : "off", shmfs_uring_active() ? "on" : "off",
-		     shmfs_uring_queues(), shmfs_uring_requests(), queues, shmfs_busypoll_us());
+		     fs->opts->xattr ? "on" : "off");
 	if (n < 0)
 		return 0;
+	if ((size_t)n < len) {
+		m = shmfs_transport_status(fs->transport, buf + n, len - (size_t)n);
+		n += m > 0 ? m : 0;
+	}
 	if ((size_t)n < len) {
 		m = status_fds(fs, buf + n, len - (size_t)n);
 		n += m > 0 ? m : 0;

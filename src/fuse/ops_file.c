@@ -45,13 +45,13 @@ static int fh_fd(uint64_t fh)
  */
 static struct shmfs_segment segment_of(struct shmfs_fs *fs, int fd)
 {
-	return shmfs_store_segment(&fs->store, fd, !fs->pt.active);
+	return shmfs_store_segment(&fs->store, fd, !fs->passthrough);
 }
 
 void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	if (inode->backing_id)
-		shmfs_passthrough_backing_close(&fs->pt, inode->backing_id);
+		shmfs_transport_backing_close(fs->transport, inode->backing_id);
 	if (inode->data_fd >= 0)
 		close(inode->data_fd);
 	inode->backing_id = 0;
@@ -83,8 +83,8 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 		close(fd);	/* no better than the one it has */
 		return 0;
 	}
-	if (fs->pt.active) {
-		id = shmfs_passthrough_backing_open(&fs->pt, req, fd);
+	if (fs->passthrough) {
+		id = shmfs_transport_backing_open(fs->transport, fd);
 		if (id < 0) {
 			close(fd);
 			return id;
@@ -138,7 +138,7 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	if (err)
 		goto out;
 	fh = (uint64_t)inode->data_fd;
-	if (write && !inode->data_rw && !fs->pt.active) {
+	if (write && !inode->data_rw && !fs->passthrough) {
 		/* Others hold the read-only shared one: this open has its own. */
 		err = shmfs_inode_data_open(&fs->inodes, inode, &rw);
 		if (err < 0)
@@ -161,9 +161,9 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	__atomic_store_n(&inode->nopen, inode->nopen + 1, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&fs->nr_open, 1, memory_order_relaxed);
 	fi->noflush = 1;
-	if (fs->pt.active) {
+	if (fs->passthrough) {
 		fi->fh = 0;
-		shmfs_passthrough_prepare_reply(&fs->pt, fi, inode->backing_id);
+		shmfs_transport_open_reply(fs->transport, fi, inode->backing_id);
 	} else {
 		fi->fh = fh;
 		fi->keep_cache = 1;
@@ -322,14 +322,14 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
  */
 void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, shmfs_req_fs(req)->pt.active ? ENOSYS : 0);
+	fuse_reply_err(req, shmfs_req_fs(req)->passthrough ? ENOSYS : 0);
 }
 
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 
-	if (!fs->pt.active && (fi->fh & FH_OWNED))
+	if (!fs->passthrough && (fi->fh & FH_OWNED))
 		close(fh_fd(fi->fh));
 	inode_close(fs, shmfs_req_inode(req, ino));
 	fuse_reply_err(req, 0);
@@ -342,7 +342,7 @@ void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  */
 static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi)
 {
-	if (fi && !fs->pt.active)
+	if (fi && !fs->passthrough)
 		return fh_fd(fi->fh);
 	return inode->data_rw ? inode->data_fd : -1;
 }

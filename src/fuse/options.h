@@ -2,7 +2,7 @@
 /*
  * The options of "shmfs mount", each concern with its own fuse_opt table:
  * the store's (store_options.c: tmpfs's size=, nr_inodes=, mode=, uid=,
- * gid=, and store=), the transport's (transport/transport_options.c:
+ * gid=, and store=), the transport's (transport_options.c:
  * passthrough=, uring=, busy_poll=) and the daemon's (options.c: -f, -d,
  * ro/rw, allow_other, xattr, acl, the kernel mount's flags, and the
  * fstab-only words that mount(8) passes on).
@@ -13,19 +13,7 @@
 #include <fuse_opt.h>
 
 #include "store.h"
-
-enum shmfs_passthrough_mode {
-	SHMFS_PASSTHROUGH_AUTO,
-	SHMFS_PASSTHROUGH_ON,
-	SHMFS_PASSTHROUGH_OFF,
-};
-
-/* How requests reach the daemon: FUSE over io_uring, or reads of /dev/fuse. */
-enum shmfs_uring_mode {
-	SHMFS_URING_AUTO,
-	SHMFS_URING_ON,
-	SHMFS_URING_OFF,
-};
+#include "transport.h"	/* the passthrough= and uring= modes */
 
 struct shmfs_transport_options {
 	enum shmfs_passthrough_mode passthrough;

@@ -163,7 +163,7 @@ void shmfs_reaper_take(struct shmfs_fs *fs, struct shmfs_inode *inode)
 	e->fd = -1;
 	e->dev = inode->dev;
 	e->ino = inode->ino;
-	if (!fs->pt.active) {
+	if (!fs->passthrough) {
 		/* Cached: no mapping outlives the release. */
 		remove_segment(fs, fd, e);
 		shmfs_inode_fd_put(&fs->inodes, inode, fd);

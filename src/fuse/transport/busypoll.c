@@ -17,24 +17,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Opcodes of the kernel's FUSE protocol (include/uapi/linux/fuse.h). */
-enum {
-	OP_LOOKUP = 1, OP_GETATTR = 3, OP_SETATTR = 4, OP_READLINK = 5, OP_SYMLINK = 6,
-	OP_MKNOD = 8, OP_MKDIR = 9, OP_UNLINK = 10, OP_RMDIR = 11, OP_RENAME = 12,
-	OP_LINK = 13, OP_OPEN = 14, OP_READ = 15, OP_WRITE = 16, OP_STATFS = 17,
-	OP_RELEASE = 18, OP_FSYNC = 20, OP_SETXATTR = 21, OP_GETXATTR = 22,
-	OP_LISTXATTR = 23, OP_REMOVEXATTR = 24, OP_FLUSH = 25, OP_OPENDIR = 27,
-	OP_RELEASEDIR = 29, OP_FSYNCDIR = 30, OP_ACCESS = 34, OP_CREATE = 35,
-	OP_INTERRUPT = 36, OP_RENAME2 = 45, OP_LSEEK = 46,
-};
+#define SHORT_IO (64u << 10)	/* reads and writes up to this are short */
 
-#define ATTR_SIZE_BIT	(1u << 3)	/* FATTR_SIZE in fuse_setattr_in.valid */
-#define SHORT_IO	(64u << 10)	/* reads and writes up to this are short */
+_Static_assert(offsetof(struct fuse_read_in, size) == offsetof(struct fuse_write_in, size),
+	       "one look at the size of a read or a write");
 
 static unsigned int poll_us;
 static pthread_mutex_t role_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -113,35 +105,47 @@ void shmfs_busypoll_yield(void)
 /* May the reader serve this request itself without holding up others? */
 static bool is_short(const void *buf, size_t n)
 {
-	const struct shmfs_fuse_in_header *in = buf;
-	const unsigned char *arg = (const unsigned char *)(in + 1);
-	uint32_t v;
+	const struct fuse_in_header *in = buf;
+	const void *arg = in + 1;
+	size_t argsz;
 
 	if (n < sizeof(*in))
 		return false;
+	argsz = n - sizeof(*in);
 	switch (in->opcode) {
-	case OP_SETATTR:	/* fuse_setattr_in: valid first */
-		if (n < sizeof(*in) + sizeof(v))
+	case FUSE_SETATTR: {	/* a change of size frees or reserves memory */
+		struct fuse_setattr_in a;
+
+		if (argsz < sizeof(a))
 			return false;
-		memcpy(&v, arg, sizeof(v));
-		return !(v & ATTR_SIZE_BIT);
-	case OP_OPEN:		/* fuse_open_in: flags first; O_TRUNC frees memory */
-		if (n < sizeof(*in) + sizeof(v))
+		memcpy(&a, arg, sizeof(a));
+		return !(a.valid & FATTR_SIZE);
+	}
+	case FUSE_OPEN: {	/* O_TRUNC frees memory */
+		struct fuse_open_in a;
+
+		if (argsz < sizeof(a))
 			return false;
-		memcpy(&v, arg, sizeof(v));
-		return !(v & O_TRUNC);
-	case OP_READ:
-	case OP_WRITE:		/* fuse_read_in, fuse_write_in: size at 16 */
-		if (n < sizeof(*in) + 16 + sizeof(v))
+		memcpy(&a, arg, sizeof(a));
+		return !(a.flags & O_TRUNC);
+	}
+	case FUSE_READ:
+	case FUSE_WRITE: {	/* fuse_read_in and fuse_write_in agree up to size */
+		struct fuse_read_in a;
+
+		if (argsz < offsetof(struct fuse_read_in, size) + sizeof(a.size))
 			return false;
-		memcpy(&v, arg + 16, sizeof(v));
-		return v <= SHORT_IO;
-	case OP_LOOKUP: case OP_GETATTR: case OP_READLINK: case OP_SYMLINK:
-	case OP_MKNOD: case OP_MKDIR: case OP_UNLINK: case OP_RMDIR: case OP_RENAME:
-	case OP_LINK: case OP_STATFS: case OP_RELEASE: case OP_FSYNC:
-	case OP_SETXATTR: case OP_GETXATTR: case OP_LISTXATTR: case OP_REMOVEXATTR:
-	case OP_FLUSH: case OP_OPENDIR: case OP_RELEASEDIR: case OP_FSYNCDIR:
-	case OP_ACCESS: case OP_CREATE: case OP_INTERRUPT: case OP_RENAME2: case OP_LSEEK:
+		memcpy(&a.size, (const char *)arg + offsetof(struct fuse_read_in, size),
+		       sizeof(a.size));
+		return a.size <= SHORT_IO;
+	}
+	case FUSE_LOOKUP: case FUSE_GETATTR: case FUSE_READLINK: case FUSE_SYMLINK:
+	case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_UNLINK: case FUSE_RMDIR:
+	case FUSE_RENAME: case FUSE_LINK: case FUSE_STATFS: case FUSE_RELEASE:
+	case FUSE_FSYNC: case FUSE_SETXATTR: case FUSE_GETXATTR: case FUSE_LISTXATTR:
+	case FUSE_REMOVEXATTR: case FUSE_FLUSH: case FUSE_OPENDIR: case FUSE_RELEASEDIR:
+	case FUSE_FSYNCDIR: case FUSE_ACCESS: case FUSE_CREATE: case FUSE_INTERRUPT:
+	case FUSE_RENAME2: case FUSE_LSEEK:
 		return true;
 	default:
 		return false;

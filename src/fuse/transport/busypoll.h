@@ -26,10 +26,13 @@
 #ifndef SHMFS_BUSYPOLL_H
 #define SHMFS_BUSYPOLL_H
 
+/* The build defines this for src/fuse/transport alone: the rest include transport.h. */
+#ifndef SHMFS_TRANSPORT_INTERNAL
+#error "a header private to src/fuse/transport: include transport.h"
+#endif
+
 #include <stdbool.h>
 #include <sys/types.h>
-
-#define SHMFS_BUSY_POLL_MAX_US 1000
 
 /* Turn busy polling on for the session's /dev/fuse reads (before serving). */
 void shmfs_busypoll_enable(unsigned int usec);

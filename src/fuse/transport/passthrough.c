@@ -5,76 +5,71 @@
  */
 #include "passthrough.h"
 #include "caps.h"
-#include "config.h"
-#include "log.h"
+#include "fuse_abi.h"
+#include "passthrough_shim.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
-#ifndef SHMFS_HAVE_FUSE_PASSTHROUGH
-#include "passthrough_compat.h"
-#endif
+#define NO_CAP_SYS_ADMIN "the daemon lacks CAP_SYS_ADMIN"
 
-int shmfs_passthrough_attach(struct shmfs_passthrough *pt, struct fuse_session *se,
-			     enum shmfs_passthrough_mode mode)
+int shmfs_passthrough_check(enum shmfs_passthrough_mode mode, const char **why)
+{
+	if (mode != SHMFS_PASSTHROUGH_ON || shmfs_caps_sys_admin())
+		return 0;
+	*why = NO_CAP_SYS_ADMIN;
+	return -EPERM;
+}
+
+int shmfs_passthrough_attach(struct shmfs_passthrough *pt, int devfd,
+			     enum shmfs_passthrough_mode mode, const char *off_why)
 {
 	pt->mode = mode;
+	pt->possible = false;
 	pt->active = false;
-	pt->devfd = fuse_session_fd(se);
-	pt->why_not = "disabled by passthrough=off";
+	pt->devfd = devfd;
+	pt->why_not = off_why ? off_why : "disabled by passthrough=off";
 	if (mode == SHMFS_PASSTHROUGH_OFF)
 		return 0;
-	pt->why_not = "the daemon lacks CAP_SYS_ADMIN";
-	if (!shmfs_caps_sys_admin())
-		return mode == SHMFS_PASSTHROUGH_ON ? -EPERM : 0;
-#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
-	return 0;
-#else
-	return shmfs_passthrough_compat_attach(pt, se);
-#endif
+	pt->why_not = NO_CAP_SYS_ADMIN;
+	pt->possible = shmfs_caps_sys_admin();
+	return shmfs_passthrough_check(mode, &pt->why_not);
 }
 
 bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt, struct fuse_conn_info *conn)
 {
 	if (pt->mode != SHMFS_PASSTHROUGH_OFF && shmfs_caps_sys_admin()) {
-#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
-		if (fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
-			conn->max_backing_stack_depth = 1;
-			pt->active = true;
-		}
-#else
-		pt->active = pt->kernel_offers;
-#endif
+		pt->active = shmfs_passthrough_shim_negotiate(conn);
 		if (!pt->active)
 			pt->why_not = "the kernel does not offer FUSE passthrough";
 	}
+	/* The kernel refuses passthrough with the writeback cache. */
 	if (pt->active)
 		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	return pt->active || pt->mode != SHMFS_PASSTHROUGH_ON;
 }
 
-int shmfs_passthrough_backing_open(struct shmfs_passthrough *pt, fuse_req_t req, int fd)
+/*
+ * The ioctls themselves rather than libfuse >= 3.17's wrappers: those
+ * lose the errno, and fuse_passthrough_close() wants a request, which a
+ * release from the daemon's own threads does not have.
+ */
+int shmfs_passthrough_backing_open(struct shmfs_passthrough *pt, int fd)
 {
-#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
-	int id = fuse_passthrough_open(req, fd);
+	struct fuse_backing_map map = { .fd = fd };
+	int id = ioctl(pt->devfd, FUSE_DEV_IOC_BACKING_OPEN, &map);
 
+	if (id < 0)
+		return -errno;
 	return id > 0 ? id : -EIO;
-#else
-	return shmfs_passthrough_compat_backing_open(pt->devfd, fd);
-#endif
 }
 
 void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, int id)
 {
-#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
-	/* fuse_passthrough_close() wants a request; ids also go outside one. */
 	uint32_t arg = (uint32_t)id;
 
 	ioctl(pt->devfd, FUSE_DEV_IOC_BACKING_CLOSE, &arg);
-#else
-	shmfs_passthrough_compat_backing_close(pt->devfd, id);
-#endif
 }
 
 void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt,
@@ -82,9 +77,5 @@ void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt,
 {
 	fi->keep_cache = 0;
 	fi->direct_io = 0;
-#ifdef SHMFS_HAVE_FUSE_PASSTHROUGH
-	fi->backing_id = backing_id;
-#else
-	shmfs_passthrough_compat_prepare(backing_id);
-#endif
+	shmfs_passthrough_shim_open_reply(fi, backing_id);
 }

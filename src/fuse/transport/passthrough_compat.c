@@ -1,69 +1,83 @@
 // SPDX-License-Identifier: MIT
 /*
- * FUSE passthrough for libfuse < 3.17.
+ * FUSE passthrough for libfuse < 3.17, which knows nothing of it: one of
+ * the two implementations of passthrough_shim.h.
  *
- * Delete this file once the oldest supported libfuse is 3.17, whose
- * fuse_passthrough_open() and FUSE_CAP_PASSTHROUGH do all of this.
+ * Delete this file once the oldest supported libfuse is 3.17 (Debian 13
+ * ships 3.17, Debian 12 ships 3.14): passthrough_libfuse.c is then the
+ * only implementation, and the custom I/O is needed for io_uring and busy
+ * polling alone.
  *
  * libfuse 3.14 lets a file system read requests and write replies itself
- * (fuse_session_custom_io, see devio.c). Through those hooks:
+ * (fuse_session_custom_io, see devio.h). Through those hooks:
  *
  *  - the kernel's INIT request is looked at, to learn whether it offers
  *    FUSE_PASSTHROUGH; the INIT reply is completed with FUSE_PASSTHROUGH
- *    and max_stack_depth when shmfs_passthrough_negotiate() said yes;
+ *    and max_stack_depth when negotiate() said yes;
  *  - an OPEN or CREATE reply that the sending thread marked with
- *    shmfs_passthrough_compat_prepare() gets FOPEN_PASSTHROUGH and the
- *    backing id. libfuse writes a reply from the thread that called
- *    fuse_reply_*(), so a thread-local mark cannot reach another reply.
- *
- * Layouts are from the kernel's include/uapi/linux/fuse.h (7.40+).
+ *    open_reply() gets FOPEN_PASSTHROUGH and the backing id. libfuse
+ *    writes a reply from the thread that called fuse_reply_*(), so a
+ *    thread-local mark cannot reach another reply.
  */
-#include "passthrough_compat.h"
+#include "passthrough_shim.h"
 
-#include <errno.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
+#include <string.h>
 
-struct compat_backing_map {
-	int32_t fd;
-	uint32_t flags;
-	uint64_t padding;
-};
+/*
+ * Backing files on tmpfs stack nothing: depth 1 is the FUSE file over
+ * them (and leaves room for another file system to stack over this one).
+ */
+#define COMPAT_STACK_DEPTH 1
 
-#define COMPAT_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct compat_backing_map)
-#define COMPAT_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
-
+static bool compat_offered;	/* in the INIT request */
+static bool compat_wanted;	/* in the INIT reply */
 static __thread int compat_pending_id;
 
-int shmfs_passthrough_compat_attach(struct shmfs_passthrough *pt, struct fuse_session *se)
+bool shmfs_passthrough_shim_needs_devio(void)
 {
-	return shmfs_devio_attach(pt, se);
+	return true;
 }
 
-void shmfs_passthrough_compat_prepare(int backing_id)
+void shmfs_passthrough_shim_init_request(const struct fuse_init_in *in)
+{
+	compat_offered = shmfs_fuse_init_in_flags(in) & FUSE_PASSTHROUGH;
+}
+
+bool shmfs_passthrough_shim_negotiate(struct fuse_conn_info *conn)
+{
+	compat_wanted = compat_offered;
+	return compat_wanted;
+}
+
+void shmfs_passthrough_shim_init_reply(struct fuse_init_out *out)
+{
+	if (!compat_wanted)
+		return;
+	out->flags &= ~FUSE_WRITEBACK_CACHE;
+	shmfs_fuse_init_out_want(out, FUSE_PASSTHROUGH);
+	shmfs_fuse_init_out_stack_depth(out, COMPAT_STACK_DEPTH);
+}
+
+void shmfs_passthrough_shim_open_reply(struct fuse_file_info *fi, int backing_id)
 {
 	compat_pending_id = backing_id;
 }
 
-int shmfs_passthrough_compat_take_pending(void)
+void shmfs_passthrough_shim_reply(struct iovec *iov, int count)
 {
+	const struct fuse_out_header *hdr = iov[0].iov_base;
+	struct iovec *last = &iov[count - 1];
+	struct fuse_open_out out;
 	int id = compat_pending_id;
 
+	if (!id)
+		return;
 	compat_pending_id = 0;
-	return id;
-}
-
-int shmfs_passthrough_compat_backing_open(int devfd, int fd)
-{
-	struct compat_backing_map map = { .fd = fd };
-	int id = ioctl(devfd, COMPAT_DEV_IOC_BACKING_OPEN, &map);
-
-	return id < 0 ? -errno : id;
-}
-
-void shmfs_passthrough_compat_backing_close(int devfd, int id)
-{
-	uint32_t arg = (uint32_t)id;
-
-	ioctl(devfd, COMPAT_DEV_IOC_BACKING_CLOSE, &arg);
+	/* fuse_open_out ends the reply, after the entry for a create. */
+	if (hdr->error || count < 2 || last->iov_len < sizeof(out))
+		return;
+	memcpy(&out, (char *)last->iov_base + last->iov_len - sizeof(out), sizeof(out));
+	out.open_flags |= FOPEN_PASSTHROUGH;
+	shmfs_fuse_open_out_backing(&out, id);
+	memcpy((char *)last->iov_base + last->iov_len - sizeof(out), &out, sizeof(out));
 }

@@ -4,7 +4,6 @@
  * bad value is a one-line error before anything is mounted.
  */
 #include "transport_options.h"
-#include "busypoll.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,9 @@
 /*
  * The transport's mount options: passthrough=, uring= and busy_poll=,
  * which choose how requests and data travel between kernel and daemon.
- * Their values are struct shmfs_transport_options (options.h).
+ * Their values are struct shmfs_transport_options (options.h). Parsed here,
+ * beside the store's, rather than in transport/: that layer sees no header
+ * of this one, and takes its own configuration (shmfs_transport_config).
  */
 #ifndef SHMFS_TRANSPORT_OPTIONS_H
 #define SHMFS_TRANSPORT_OPTIONS_H

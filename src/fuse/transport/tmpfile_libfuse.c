@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+/*
+ * O_TMPFILE with libfuse >= 3.17.1, whose tmpfile operation the daemon
+ * has: nothing to do. The implementation of tmpfile_compat.h that the
+ * build picks when SHMFS_HAVE_FUSE_TMPFILE; it goes with the header.
+ */
+#include "tmpfile_compat.h"
+
+bool shmfs_tmpfile_compat_wanted(void)
+{
+	return false;
+}
+
+void shmfs_tmpfile_compat_request(struct fuse_in_header *in)
+{
+}
