@@ -12,6 +12,7 @@
 #include "fs.h"
 #include "log.h"
 #include "mountinfo.h"
+#include "ops_tmpfs.h"
 #include "reaper.h"
 #include "transport.h"
 #include "umount.h"
@@ -215,6 +216,7 @@ static int serve(struct shmfs_fs *fs)
 
 static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transport_config *tc)
 {
+	static struct fuse_lowlevel_ops ops;
 	char line[SHMFS_TRANSPORT_WHY_MAX];
 	const char *why;
 	int err;
@@ -248,7 +250,9 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transp
 		goto out_store;
 	}
 	fs->store.rootfd = -1;	/* now owned by the table's root entry */
-	fs->se = fuse_session_new(&o->fuse_args, &shmfs_ops, sizeof(shmfs_ops), fs);
+	ops = shmfs_ops;
+	shmfs_transport_ops_tmpfile(&ops, shmfs_op_tmpfile);
+	fs->se = fuse_session_new(&o->fuse_args, &ops, sizeof(ops), fs);
 	if (!fs->se)
 		goto out_inodes;
 	if (fuse_session_mount(fs->se, o->mountpoint)) {

@@ -152,7 +152,7 @@ static void *raise_readahead(void *arg)
 	return NULL;
 }
 
-static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
+static void shmfs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct shmfs_fs *fs = userdata;
 	char why[SHMFS_TRANSPORT_WHY_MAX];
@@ -195,7 +195,7 @@ static void shmfs_init(void *userdata, struct fuse_conn_info *conn)
 	shmfs_transport_ready(fs->transport);
 }
 
-static void shmfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct fuse_entry_param e;
@@ -225,13 +225,13 @@ void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t
 	shmfs_inode_free(&fs->inodes, inode);
 }
 
-static void shmfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void shmfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	shmfs_forget_inode(shmfs_req_fs(req), shmfs_req_inode(req, ino), nlookup);
 	fuse_reply_none(req);
 }
 
-static void shmfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+static void shmfs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 
@@ -258,7 +258,7 @@ static void reply_attr(fuse_req_t req, struct shmfs_inode *inode)
 		fuse_reply_attr(req, &sb, shmfs_req_fs(req)->timeout);
 }
 
-static void shmfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	reply_attr(req, shmfs_req_inode(req, ino));
 }
@@ -293,7 +293,7 @@ static int set_mode(struct shmfs_inode *inode, int fd, mode_t mode)
 	return chmod(path, mode & 07777) ? -errno : 0;
 }
 
-static void shmfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 			  struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
@@ -324,7 +324,7 @@ static void shmfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		reply_attr(req, inode);
 }
 
-static void shmfs_statfs(fuse_req_t req, fuse_ino_t ino)
+static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
 	int err = shmfs_store_statfs(&shmfs_req_fs(req)->store, &sv);
@@ -336,13 +336,13 @@ static void shmfs_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 const struct fuse_lowlevel_ops shmfs_ops = {
-	.init = shmfs_init,
-	.lookup = shmfs_lookup,
-	.forget = shmfs_forget,
-	.forget_multi = shmfs_forget_multi,
-	.getattr = shmfs_getattr,
-	.setattr = shmfs_setattr,
-	.statfs = shmfs_statfs,
+	.init = shmfs_op_init,
+	.lookup = shmfs_op_lookup,
+	.forget = shmfs_op_forget,
+	.forget_multi = shmfs_op_forget_multi,
+	.getattr = shmfs_op_getattr,
+	.setattr = shmfs_op_setattr,
+	.statfs = shmfs_op_statfs,
 	.readlink = shmfs_op_readlink,
 	.mknod = shmfs_op_mknod,
 	.mkdir = shmfs_op_mkdir,
@@ -352,9 +352,6 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.rmdir = shmfs_op_rmdir,
 	.rename = shmfs_op_rename,
 	.create = shmfs_op_create,
-#ifdef SHMFS_HAVE_FUSE_TMPFILE
-	.tmpfile = shmfs_op_tmpfile,
-#endif
 	.open = shmfs_op_open,
 	.read = shmfs_op_read,
 	.write = shmfs_op_write,

@@ -17,6 +17,7 @@
  * the io_uring queues' hand-over (uring.h).
  */
 #include "tmpfile_compat.h"
+#include "transport.h"
 
 bool shmfs_tmpfile_compat_wanted(void)
 {
@@ -27,4 +28,11 @@ void shmfs_tmpfile_compat_request(struct fuse_in_header *in)
 {
 	if (in->opcode == FUSE_TMPFILE)
 		in->opcode = FUSE_CREATE;
+}
+
+void shmfs_transport_ops_tmpfile(struct fuse_lowlevel_ops *ops, shmfs_tmpfile_handler *fn)
+{
+	/* No such operation: FUSE_TMPFILE reaches ops->create (see above). */
+	(void)ops;
+	(void)fn;
 }

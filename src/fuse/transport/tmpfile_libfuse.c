@@ -5,6 +5,7 @@
  * build picks when SHMFS_HAVE_FUSE_TMPFILE; it goes with the header.
  */
 #include "tmpfile_compat.h"
+#include "transport.h"
 
 bool shmfs_tmpfile_compat_wanted(void)
 {
@@ -13,4 +14,9 @@ bool shmfs_tmpfile_compat_wanted(void)
 
 void shmfs_tmpfile_compat_request(struct fuse_in_header *in)
 {
+}
+
+void shmfs_transport_ops_tmpfile(struct fuse_lowlevel_ops *ops, shmfs_tmpfile_handler *fn)
+{
+	ops->tmpfile = fn;
 }

@@ -111,4 +111,13 @@ void shmfs_transport_open_reply(struct shmfs_transport *t, struct fuse_file_info
  */
 void shmfs_transport_yield(void);
 
+/* The handler of an O_TMPFILE open (FUSE_TMPFILE). */
+typedef void shmfs_tmpfile_handler(fuse_req_t req, fuse_ino_t parent, mode_t mode,
+				   struct fuse_file_info *fi);
+/*
+ * Put fn into ops where this libfuse has the tmpfile operation; with an
+ * older one, tmpfile_compat.c hands FUSE_TMPFILE to ops' create instead.
+ */
+void shmfs_transport_ops_tmpfile(struct fuse_lowlevel_ops *ops, shmfs_tmpfile_handler *fn);
+
 #endif
