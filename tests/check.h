@@ -17,33 +17,32 @@
 
 static int checks, failures;
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		checks++;                                                      \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL line %d: ", __LINE__);           \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
+#define CHECK(cond, ...)                                             \
+	do {                                                         \
+		checks++;                                            \
+		if (!(cond)) {                                       \
+			failures++;                                  \
+			fprintf(stderr, "FAIL line %d: ", __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                \
+			fputc('\n', stderr);                         \
+		}                                                    \
 	} while (0)
 
-#define CHECK_ERR(expr, want)                                                  \
-	do {                                                                   \
-		int got_ = (expr);                                             \
-		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_,    \
-		      strerror(got_ < 0 ? -got_ : got_), (int)(want));         \
+#define CHECK_ERR(expr, want)                                               \
+	do {                                                                \
+		int got_ = (expr);                                          \
+		CHECK(got_ == (want), "%s = %d (%s), want %d", #expr, got_, \
+		      strerror(got_ < 0 ? -got_ : got_), (int)(want));      \
 	} while (0)
 
-#define REQUIRE_ERR(expr, want)                                                \
-	do {                                                                   \
-		int failed_ = failures;                                        \
-		CHECK_ERR(expr, want);                                         \
-		if (failures != failed_) {                                     \
-			fprintf(stderr, "cannot go on after line %d\n",        \
-				__LINE__);                                     \
-			exit(1);                                               \
-		}                                                              \
+#define REQUIRE_ERR(expr, want)                                                    \
+	do {                                                                       \
+		int failed_ = failures;                                            \
+		CHECK_ERR(expr, want);                                             \
+		if (failures != failed_) {                                         \
+			fprintf(stderr, "cannot go on after line %d\n", __LINE__); \
+			exit(1);                                                   \
+		}                                                                  \
 	} while (0)
 
 /* Print "WHAT: all N checks passed" or the failures; 0 or 1 for exit(). */

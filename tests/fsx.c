@@ -50,27 +50,23 @@ enum op_kind {
 	OP_MAPREAD,
 	OP_MAPWRITE,
 	OP_REOPEN,
-	OP_NONE,	/* a mapped op on an empty file: nothing to do */
+	OP_NONE, /* a mapped op on an empty file: nothing to do */
 };
 
 static const char *const op_names[] = {
-	[OP_WRITE] = "write",
-	[OP_READ] = "read",
-	[OP_TRUNCATE] = "truncate",
-	[OP_MAPREAD] = "mapread",
-	[OP_MAPWRITE] = "mapwrite",
-	[OP_REOPEN] = "reopen",
+	[OP_WRITE] = "write",	  [OP_READ] = "read",	      [OP_TRUNCATE] = "truncate",
+	[OP_MAPREAD] = "mapread", [OP_MAPWRITE] = "mapwrite", [OP_REOPEN] = "reopen",
 	[OP_NONE] = "skip",
 };
 
 struct op {
 	uint64_t num;
 	enum op_kind kind;
-	int fd;			/* which of the two descriptors */
+	int fd; /* which of the two descriptors */
 	off_t off;
 	size_t len;
-	bool sync;		/* mapwrite: msync before munmap */
-	uint64_t fill;		/* seed of the bytes a write stores */
+	bool sync;     /* mapwrite: msync before munmap */
+	uint64_t fill; /* seed of the bytes a write stores */
 };
 
 #define LOG_TAIL 32
@@ -116,13 +112,9 @@ static void op_print(FILE *f, const struct op *op)
 {
 	fprintf(f, "  op %" PRIu64 ": %-8s fd%d", op->num, op_names[op->kind], op->fd);
 	switch (op->kind) {
-	case OP_TRUNCATE:
-		fprintf(f, " to %jd\n", (intmax_t)op->off);
-		break;
+	case OP_TRUNCATE: fprintf(f, " to %jd\n", (intmax_t)op->off); break;
 	case OP_REOPEN:
-	case OP_NONE:
-		fputc('\n', f);
-		break;
+	case OP_NONE: fputc('\n', f); break;
 	default:
 		fprintf(f, " [%jd, %jd) len %zu%s\n", (intmax_t)op->off,
 			(intmax_t)(op->off + (off_t)op->len), op->len,
@@ -139,8 +131,7 @@ static void log_tail(FILE *f, uint64_t last)
 		op_print(f, &op_log[n % LOG_TAIL]);
 }
 
-static void dump_bytes(FILE *f, const char *what, const unsigned char *p, off_t from,
-		       size_t n)
+static void dump_bytes(FILE *f, const char *what, const unsigned char *p, off_t from, size_t n)
 {
 	size_t i;
 
@@ -154,15 +145,15 @@ static unsigned long long seed_used;
 
 /* Report a difference at file offset off and end the run. */
 static void __attribute__((noreturn))
-mismatch(uint64_t opnum, const char *how, off_t off, const unsigned char *got,
-	 off_t got_base, size_t got_len)
+mismatch(uint64_t opnum, const char *how, off_t off, const unsigned char *got, off_t got_base,
+	 size_t got_len)
 {
 	off_t from = off - (off % 16);
 	size_t n = 16;
 
 	fflush(stdout);
-	fprintf(stderr, "fsx: FAILED at op %" PRIu64 " (%s): bad data at offset %jd\n",
-		opnum, how, (intmax_t)off);
+	fprintf(stderr, "fsx: FAILED at op %" PRIu64 " (%s): bad data at offset %jd\n", opnum, how,
+		(intmax_t)off);
 	if (from < got_base)
 		from = got_base;
 	if ((size_t)(from - got_base) + n > got_len)
@@ -260,8 +251,10 @@ static void open_fds(uint64_t opnum, bool trunc)
 	for (i = 0; i < 2; i++) {
 		if (fds[i] >= 0)
 			close(fds[i]);
-		fds[i] = open(path, O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0) |
-				    (trunc && i == 0 ? O_TRUNC : 0), 0644);
+		fds[i] = open(path,
+			      O_RDWR | O_CLOEXEC | (i == 0 ? O_CREAT : 0) |
+				      (trunc && i == 0 ? O_TRUNC : 0),
+			      0644);
 		if (fds[i] < 0)
 			fail(opnum, "open '%s' (fd%d): %s", path, i, strerror(errno));
 	}
@@ -281,14 +274,10 @@ struct params {
 static size_t random_len(size_t max)
 {
 	switch (rng_below(8)) {
-	case 0:
-		return 0;
-	case 1:
-		return 1 + rng_below(16);		/* a few bytes */
-	case 2:
-		return (size_t)page_size;		/* exactly a page */
-	default:
-		return rng_below(max + 1);
+	case 0: return 0;
+	case 1: return 1 + rng_below(16); /* a few bytes */
+	case 2: return (size_t)page_size; /* exactly a page */
+	default: return rng_below(max + 1);
 	}
 }
 
@@ -297,7 +286,7 @@ static off_t random_off(off_t limit)
 	off_t off = (off_t)rng_below((uint64_t)limit + 1);
 
 	if (rng_below(4) == 0)
-		off -= off % page_size;			/* page-aligned */
+		off -= off % page_size; /* page-aligned */
 	return off;
 }
 
@@ -327,8 +316,8 @@ static void next_op(const struct params *p, uint64_t num, struct op *op)
 		op->len = random_len(p->max_op);
 	} else if (r < 60) {
 		op->kind = OP_TRUNCATE;
-		op->off = rng_below(3) ? random_off(p->max_file) :
-			  (off_t)rng_below((uint64_t)model_size + 1);
+		op->off = rng_below(3) ? random_off(p->max_file)
+				       : (off_t)rng_below((uint64_t)model_size + 1);
 	} else if (r < 78) {
 		op->kind = OP_MAPREAD;
 	} else {
@@ -368,8 +357,7 @@ static void model_apply(const struct op *op)
 			memset(model + model_size, 0, (size_t)(op->off - model_size));
 		model_size = op->off;
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -397,13 +385,13 @@ static void do_read(const struct op *op)
 	size_t want = 0;
 
 	if (op->off < model_size)
-		want = (size_t)(model_size - op->off) < op->len ? (size_t)(model_size - op->off) :
-								  op->len;
+		want = (size_t)(model_size - op->off) < op->len ? (size_t)(model_size - op->off)
+								: op->len;
 	if (n < 0)
 		fail(op->num, "pread: %s", strerror(errno));
 	if ((size_t)n != want)
-		fail(op->num, "pread at %jd returned %zd bytes, expected %zu", (intmax_t)op->off,
-		     n, want);
+		fail(op->num, "pread at %jd returned %zd bytes, expected %zu", (intmax_t)op->off, n,
+		     want);
 	compare(op->num, "pread", buf, op->off, want);
 }
 
@@ -416,8 +404,7 @@ static void do_map(const struct op *op)
 
 	if (!op->len)
 		return;
-	m = mmap(NULL, maplen, PROT_READ | (w ? PROT_WRITE : 0), MAP_SHARED, fds[op->fd],
-		 start);
+	m = mmap(NULL, maplen, PROT_READ | (w ? PROT_WRITE : 0), MAP_SHARED, fds[op->fd], start);
 	if (m == MAP_FAILED)
 		fail(op->num, "mmap [%jd, +%zu): %s", (intmax_t)start, maplen, strerror(errno));
 	if (w) {
@@ -440,25 +427,16 @@ static void do_map(const struct op *op)
 static void run_op(const struct op *op)
 {
 	switch (op->kind) {
-	case OP_WRITE:
-		do_write(op);
-		break;
-	case OP_READ:
-		do_read(op);
-		break;
+	case OP_WRITE: do_write(op); break;
+	case OP_READ: do_read(op); break;
 	case OP_TRUNCATE:
 		if (ftruncate(fds[op->fd], op->off))
 			fail(op->num, "ftruncate to %jd: %s", (intmax_t)op->off, strerror(errno));
 		break;
 	case OP_MAPREAD:
-	case OP_MAPWRITE:
-		do_map(op);
-		break;
-	case OP_REOPEN:
-		open_fds(op->num, false);
-		break;
-	case OP_NONE:
-		break;
+	case OP_MAPWRITE: do_map(op); break;
+	case OP_REOPEN: open_fds(op->num, false); break;
+	case OP_NONE: break;
 	}
 }
 
@@ -501,7 +479,10 @@ static unsigned long long number(const char *s)
 int main(int argc, char **argv)
 {
 	struct params p = {
-		.ops = 10000, .max_file = 256 * 1024, .max_op = 64 * 1024, .check_every = 1,
+		.ops = 10000,
+		.max_file = 256 * 1024,
+		.max_op = 64 * 1024,
+		.check_every = 1,
 	};
 	struct timespec ts;
 	bool seeded = false, injected = false;
@@ -517,32 +498,15 @@ int main(int argc, char **argv)
 			seed_used = number(optarg);
 			seeded = true;
 			break;
-		case 'n':
-			p.ops = number(optarg);
-			break;
-		case 'l':
-			p.max_file = (off_t)number(optarg);
-			break;
-		case 'o':
-			p.max_op = (size_t)number(optarg);
-			break;
-		case 'N':
-			p.reopen_every = number(optarg);
-			break;
-		case 'c':
-			p.check_every = number(optarg);
-			break;
-		case 'X':
-			p.inject_at = number(optarg);
-			break;
-		case 'V':
-			p.verify_only = true;
-			break;
-		case 'q':
-			p.quiet = true;
-			break;
-		default:
-			usage();
+		case 'n': p.ops = number(optarg); break;
+		case 'l': p.max_file = (off_t)number(optarg); break;
+		case 'o': p.max_op = (size_t)number(optarg); break;
+		case 'N': p.reopen_every = number(optarg); break;
+		case 'c': p.check_every = number(optarg); break;
+		case 'X': p.inject_at = number(optarg); break;
+		case 'V': p.verify_only = true; break;
+		case 'q': p.quiet = true; break;
+		default: usage();
 		}
 	}
 	if (optind + 1 != argc || p.max_file <= 0 || p.max_file > (1 << 30))

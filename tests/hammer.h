@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,8 +93,8 @@ static inline void pread_full(int fd, void *p, size_t n, off_t off)
 		if (r < 0)
 			die("pread");
 		if (r == 0) {
-			fprintf(stderr, "t_hammer: short pread at %jd: %zu of %zu\n",
-				(intmax_t)off, done, n);
+			fprintf(stderr, "t_hammer: short pread at %jd: %zu of %zu\n", (intmax_t)off,
+				done, n);
 			exit(1);
 		}
 		done += (size_t)r;
@@ -116,6 +117,19 @@ static inline void file_lock(int fd, int op)
 	while (flock(fd, op)) {
 		if (errno != EINTR)
 			die("flock");
+	}
+}
+
+static inline void check_size(int fd, off_t need)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb))
+		die("fstat");
+	if (sb.st_size < need) {
+		fprintf(stderr, "t_hammer: the file holds %jd bytes, %jd needed\n",
+			(intmax_t)sb.st_size, (intmax_t)need);
+		exit(2);
 	}
 }
 

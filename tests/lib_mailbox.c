@@ -60,8 +60,8 @@ static long long *shared_times(size_t n)
  * How long a wait called at CALLED and returned at WOKE took to notice
  * message number SEQ, published (by the clock) at times[SEQ].
  */
-static long long wake_latency(const long long *times, uint64_t seq,
-			      long long called, long long woke)
+static long long wake_latency(const long long *times, uint64_t seq, long long called,
+			      long long woke)
 {
 	long long published = __atomic_load_n(&times[seq], __ATOMIC_ACQUIRE);
 
@@ -87,8 +87,10 @@ static void check_basic_errors(void)
 	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 100, SHMFS_OPEN_CREATE, &mb), 0);
 	if (!mb)
 		return;
-	CHECK(shmfs_mailbox_capacity(mb) == 128, "capacity %zu (100 rounded up "
-	      "to 64s)", shmfs_mailbox_capacity(mb));
+	CHECK(shmfs_mailbox_capacity(mb) == 128,
+	      "capacity %zu (100 rounded up "
+	      "to 64s)",
+	      shmfs_mailbox_capacity(mb));
 	CHECK(shmfs_mailbox_segment(mb) != NULL, "segment accessor");
 	CHECK_ERR(shmfs_mailbox_open("mb-basic", 1000, 0, &rd), -EFBIG);
 	REQUIRE_ERR(shmfs_mailbox_open("mb-basic", 50, SHMFS_RDONLY, &rd), 0);
@@ -115,8 +117,7 @@ static void check_basic_errors(void)
 		}
 		shmfs_segment_close(seg);
 	}
-	CHECK_ERR(shmfs_mailbox_open("mb-other", 100, SHMFS_OPEN_CREATE, &mb),
-		  -EPROTO);
+	CHECK_ERR(shmfs_mailbox_open("mb-other", 100, SHMFS_OPEN_CREATE, &mb), -EPROTO);
 	CHECK_ERR(shmfs_mailbox_open("mb-other", 0, SHMFS_RDONLY, &mb), -EPROTO);
 	shmfs_segment_unlink("mb-other");
 }
@@ -161,15 +162,13 @@ static void check_basic_messages(void)
 	CHECK_ERR(shmfs_mailbox_wait(rd, 0, 0), -ETIMEDOUT);
 	CHECK_ERR(shmfs_mailbox_wait(rd, 0, 30), -ETIMEDOUT);
 
-	CHECK_ERR(shmfs_mailbox_publish(mb, buf, shmfs_mailbox_capacity(mb) + 1,
-					NULL), -EMSGSIZE);
+	CHECK_ERR(shmfs_mailbox_publish(mb, buf, shmfs_mailbox_capacity(mb) + 1, NULL), -EMSGSIZE);
 	CHECK_ERR(shmfs_mailbox_publish(mb, "hello", 5, &seq), 0);
 	CHECK(seq == 1, "first message is 1, got %ju", (uintmax_t)seq);
 	CHECK_ERR(shmfs_mailbox_wait(rd, 0, -1), 0);
 	CHECK_ERR(shmfs_mailbox_wait(rd, 1, 0), -ETIMEDOUT);
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, 2, &len, &seq), -EMSGSIZE);
-	CHECK(len == 5 && seq == 1, "EMSGSIZE reports len %zu seq %ju", len,
-	      (uintmax_t)seq);
+	CHECK(len == 5 && seq == 1, "EMSGSIZE reports len %zu seq %ju", len, (uintmax_t)seq);
 	memset(buf, 0, sizeof(buf));
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), 0);
 	CHECK(len == 5 && seq == 1 && !memcmp(buf, "hello", 5), "read hello");
@@ -188,8 +187,8 @@ static void check_basic_messages(void)
 	CHECK_ERR(shmfs_mailbox_read_begin(rd, &data, &len, &tok), -EBADMSG);
 	CHECK_ERR(shmfs_mailbox_publish(mb, "again", 5, &seq), 0);
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), 0);
-	CHECK(len == 5 && !memcmp(buf, "again", 5) && seq == 4,
-	      "the next message reads: seq %ju", (uintmax_t)seq);
+	CHECK(len == 5 && !memcmp(buf, "again", 5) && seq == 4, "the next message reads: seq %ju",
+	      (uintmax_t)seq);
 
 	/* A publisher that died half-way through message 5 leaves slot 2's
 	 * counter odd and its bytes half written: readers still read message
@@ -199,14 +198,13 @@ static void check_basic_messages(void)
 	poke("mb-basic", slot_offset(mb, 5) + 64, "torn!", 5);
 	CHECK_ERR(shmfs_mailbox_read(rd, buf, sizeof(buf), &len, &seq), 0);
 	CHECK(len == 5 && !memcmp(buf, "again", 5) && seq == 4,
-	      "a dead publisher leaves the message before: seq %ju",
-	      (uintmax_t)seq);
+	      "a dead publisher leaves the message before: seq %ju", (uintmax_t)seq);
 
 	/* Zero-copy: the bytes in place, valid until the publisher comes
 	 * round to their slot again, three publishes on. */
 	CHECK_ERR(shmfs_mailbox_read_begin(rd, &data, &len, &tok), 0);
-	CHECK(len == 5 && !memcmp(data, "again", 5) && tok.seq == 4,
-	      "in place: len %zu seq %ju", len, (uintmax_t)tok.seq);
+	CHECK(len == 5 && !memcmp(data, "again", 5) && tok.seq == 4, "in place: len %zu seq %ju",
+	      len, (uintmax_t)tok.seq);
 	CHECK_ERR(shmfs_mailbox_read_validate(rd, &tok), 0);
 	CHECK_ERR(shmfs_mailbox_publish(mb, "third", 5, &seq), 0);
 	CHECK(seq == 5, "the repaired slot's message is 5: %ju", (uintmax_t)seq);
@@ -216,8 +214,8 @@ static void check_basic_messages(void)
 	CHECK_ERR(shmfs_mailbox_publish(mb, "fifth", 5, &seq), 0);
 	CHECK_ERR(shmfs_mailbox_read_validate(rd, &tok), -ESTALE);
 	CHECK_ERR(shmfs_mailbox_read_begin(rd, &data, &len, &tok), 0);
-	CHECK(len == 5 && !memcmp(data, "fifth", 5) && tok.seq == 7,
-	      "in place again: seq %ju", (uintmax_t)tok.seq);
+	CHECK(len == 5 && !memcmp(data, "fifth", 5) && tok.seq == 7, "in place again: seq %ju",
+	      (uintmax_t)tok.seq);
 	CHECK_ERR(shmfs_mailbox_read_validate(rd, &tok), 0);
 
 	/* The newest number naming a slot whose counter is older breaks
@@ -247,16 +245,13 @@ static void check_basic_version(void)
 
 	for (uint16_t v = 1; v <= 2; v++) {
 		shmfs_segment_unlink("mb-old");
-		CHECK_ERR(shmfs_mailbox_open("mb-old", 64, SHMFS_OPEN_CREATE, &mb),
-			  0);
+		CHECK_ERR(shmfs_mailbox_open("mb-old", 64, SHMFS_OPEN_CREATE, &mb), 0);
 		shmfs_mailbox_close(mb);
 		poke("mb-old", 4, &v, 2);
-		CHECK_ERR(shmfs_mailbox_open("mb-old", 0, 0, &mb),
-			  -EPROTONOSUPPORT);
+		CHECK_ERR(shmfs_mailbox_open("mb-old", 0, 0, &mb), -EPROTONOSUPPORT);
 		CHECK_ERR(shmfs_mailbox_open("mb-old", 64, SHMFS_OPEN_CREATE, &mb),
 			  -EPROTONOSUPPORT);
-		CHECK_ERR(shmfs_mailbox_open("mb-old", 0, SHMFS_RDONLY, &mb),
-			  -EPROTONOSUPPORT);
+		CHECK_ERR(shmfs_mailbox_open("mb-old", 0, SHMFS_RDONLY, &mb), -EPROTONOSUPPORT);
 	}
 	shmfs_segment_unlink("mb-old");
 }
@@ -299,8 +294,7 @@ static void check_wake(void)
 				_exit(err == -ETIMEDOUT ? 12 : 13);
 			if (shmfs_mailbox_seq(rd) <= seen)
 				_exit(14);
-			if (wake_latency(times, seen + 1, called, woke) >
-			    WAKE_BOUND_NS)
+			if (wake_latency(times, seen + 1, called, woke) > WAKE_BOUND_NS)
 				_exit(15);
 			_exit(0);
 		}
@@ -308,8 +302,7 @@ static void check_wake(void)
 		/* Give the child time to block; correctness does not depend on
 		 * it, it only makes the futex path the one usually taken. */
 		usleep(50000);
-		__atomic_store_n(&times[shmfs_mailbox_seq(mb) + 1], now_ns(),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&times[shmfs_mailbox_seq(mb) + 1], now_ns(), __ATOMIC_RELEASE);
 		CHECK_ERR(shmfs_mailbox_publish(mb, "wake up", 7, NULL), 0);
 		waitpid(pid, &status, 0);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -335,7 +328,7 @@ struct stress_head {
 static size_t stress_len(uint64_t k)
 {
 	if (k % 997 == 0)
-		return 400 * 1024 + (size_t)(k % 100) * 1024;	/* ~500 KB */
+		return 400 * 1024 + (size_t)(k % 100) * 1024; /* ~500 KB */
 	return sizeof(struct stress_head) + (size_t)((k * 7919) % 4096);
 }
 
@@ -370,8 +363,7 @@ static int stress_verify(const unsigned char *buf, size_t len, uint64_t seq)
 }
 
 /* A reader process: reads until it has seen message TOTAL. */
-static int stress_reader(int id, uint64_t total, bool blocking, int ready,
-			 const long long *times)
+static int stress_reader(int id, uint64_t total, bool blocking, int ready, const long long *times)
 {
 	struct shmfs_mailbox *mb;
 	unsigned char *buf = malloc(STRESS_CAP);
@@ -391,19 +383,19 @@ static int stress_reader(int id, uint64_t total, bool blocking, int ready,
 			woke = now_ns();
 			waits++;
 			if (err) {
-				fprintf(stderr, "reader %d: wait after %ju: %s\n",
-					id, (uintmax_t)last, strerror(-err));
+				fprintf(stderr, "reader %d: wait after %ju: %s\n", id,
+					(uintmax_t)last, strerror(-err));
 				return 12;
 			}
 			latency = wake_latency(times, last + 1, called, woke);
 			if (latency > WAKE_BOUND_NS) {
-				fprintf(stderr, "reader %d: the wait for message "
-					"%ju woke %lld ms after its publish\n", id,
-					(uintmax_t)last + 1, latency / 1000000);
+				fprintf(stderr,
+					"reader %d: the wait for message "
+					"%ju woke %lld ms after its publish\n",
+					id, (uintmax_t)last + 1, latency / 1000000);
 				return 16;
 			}
-			blocked += __atomic_load_n(&times[last + 1],
-						   __ATOMIC_ACQUIRE) > called;
+			blocked += __atomic_load_n(&times[last + 1], __ATOMIC_ACQUIRE) > called;
 		}
 		err = shmfs_mailbox_read(mb, buf, STRESS_CAP, &len, &seq);
 		if (err == -ENOMSG && !blocking) {
@@ -415,8 +407,8 @@ static int stress_reader(int id, uint64_t total, bool blocking, int ready,
 			return 13;
 		}
 		if (seq < last || (blocking && seq == last)) {
-			fprintf(stderr, "reader %d: sequence went from %ju to %ju\n",
-				id, (uintmax_t)last, (uintmax_t)seq);
+			fprintf(stderr, "reader %d: sequence went from %ju to %ju\n", id,
+				(uintmax_t)last, (uintmax_t)seq);
 			return 14;
 		}
 		if (seq == last) {
@@ -425,8 +417,10 @@ static int stress_reader(int id, uint64_t total, bool blocking, int ready,
 		}
 		err = stress_verify(buf, len, seq);
 		if (err) {
-			fprintf(stderr, "reader %d: message %ju (%zu bytes) is "
-				"torn (check %d)\n", id, (uintmax_t)seq, len, err);
+			fprintf(stderr,
+				"reader %d: message %ju (%zu bytes) is "
+				"torn (check %d)\n",
+				id, (uintmax_t)seq, len, err);
 			return 15;
 		}
 		last = seq;
@@ -434,12 +428,11 @@ static int stress_reader(int id, uint64_t total, bool blocking, int ready,
 	}
 	if (blocking)
 		printf("reader %d (waiting): %ju whole messages, last %ju, "
-		       "%ju waits (%ju blocked), each woke within 1 s\n", id,
-		       (uintmax_t)seen, (uintmax_t)last, (uintmax_t)waits,
-		       (uintmax_t)blocked);
+		       "%ju waits (%ju blocked), each woke within 1 s\n",
+		       id, (uintmax_t)seen, (uintmax_t)last, (uintmax_t)waits, (uintmax_t)blocked);
 	else
-		printf("reader %d (spinning): %ju whole messages, last %ju\n",
-		       id, (uintmax_t)seen, (uintmax_t)last);
+		printf("reader %d (spinning): %ju whole messages, last %ju\n", id, (uintmax_t)seen,
+		       (uintmax_t)last);
 	shmfs_mailbox_close(mb);
 	free(buf);
 	return 0;
@@ -458,8 +451,7 @@ static void check_stress(uint64_t total, int readers)
 	if (readers > 64)
 		readers = 64;
 	shmfs_segment_unlink("mb-stress");
-	REQUIRE_ERR(shmfs_mailbox_open("mb-stress", STRESS_CAP, SHMFS_OPEN_CREATE,
-				     &mb), 0);
+	REQUIRE_ERR(shmfs_mailbox_open("mb-stress", STRESS_CAP, SHMFS_OPEN_CREATE, &mb), 0);
 	CHECK(times != NULL, "shared memory for the publish times");
 	if (!mb || !buf || !times || pipe(ready) < 0)
 		return;
@@ -467,8 +459,7 @@ static void check_stress(uint64_t total, int readers)
 		pids[r] = fork();
 		if (pids[r] == 0) {
 			fflush(stdout);
-			_exit(stress_reader(r, total, r % 2 == 0, ready[1],
-					    times));
+			_exit(stress_reader(r, total, r % 2 == 0, ready[1], times));
 		}
 	}
 	for (int r = 0; r < readers; r++)
@@ -485,22 +476,21 @@ static void check_stress(uint64_t total, int readers)
 		__atomic_store_n(&times[k], now_ns(), __ATOMIC_RELEASE);
 		err = shmfs_mailbox_publish(mb, buf, len, &seq);
 		if (err || seq != k) {
-			CHECK(0, "publish %ju: %d, seq %ju", (uintmax_t)k, err,
-			      (uintmax_t)seq);
+			CHECK(0, "publish %ju: %d, seq %ju", (uintmax_t)k, err, (uintmax_t)seq);
 			break;
 		}
 		big += len >= 400 * 1024;
 	}
 	for (int r = 0; r < readers; r++) {
-		if (waitpid(pids[r], &status, 0) < 0 || !WIFEXITED(status) ||
-		    WEXITSTATUS(status)) {
+		if (waitpid(pids[r], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 			bad++;
 			fprintf(stderr, "reader %d failed: status %d\n", r, status);
 		}
 	}
 	CHECK(bad == 0, "%d readers failed", bad);
 	printf("stress: published %ju messages (%ju of about 500 KB) to %d "
-	       "readers\n", (uintmax_t)seq, (uintmax_t)big, readers);
+	       "readers\n",
+	       (uintmax_t)seq, (uintmax_t)big, readers);
 	close(ready[0]);
 	close(ready[1]);
 	shmfs_mailbox_close(mb);

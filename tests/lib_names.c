@@ -29,7 +29,9 @@ static void check_validate(void)
 	CHECK_ERR(shmfs_name_validate("app/Commands.v2"), 0);
 	CHECK_ERR(shmfs_name_validate(".hidden"), 0);
 	CHECK_ERR(shmfs_name_validate("..."), 0);
-	CHECK_ERR(shmfs_name_validate("Gr\xc3\xb6\xc3\x9f" "e"), 0);
+	CHECK_ERR(shmfs_name_validate("Gr\xc3\xb6\xc3\x9f"
+				      "e"),
+		  0);
 	CHECK_ERR(shmfs_name_validate(long_ok), 0);
 	CHECK_ERR(shmfs_name_validate(nested), 0);
 
@@ -85,8 +87,7 @@ static void check_resolve(void)
 	char buf[64];
 
 	unsetenv("SHMFS_DIR");
-	CHECK(!strcmp(shmfs_name_dir(), SHMFS_DEFAULT_DIR), "default dir %s",
-	      shmfs_name_dir());
+	CHECK(!strcmp(shmfs_name_dir(), SHMFS_DEFAULT_DIR), "default dir %s", shmfs_name_dir());
 	CHECK_ERR(shmfs_name_resolve("MemoryFile", buf, sizeof(buf)), 0);
 	CHECK(!strcmp(buf, "/mnt/shm/MemoryFile"), "resolved %s", buf);
 
@@ -106,10 +107,9 @@ static void check_resolve(void)
 	CHECK(!strcmp(buf, "/x"), "root dir: %s", buf);
 
 	setenv("SHMFS_DIR", "/d", 1);
-	CHECK_ERR(shmfs_name_resolve("abc", buf, 7), 0);	/* "/d/abc" */
+	CHECK_ERR(shmfs_name_resolve("abc", buf, 7), 0); /* "/d/abc" */
 	CHECK_ERR(shmfs_name_resolve("abcd", buf, 7), -ENAMETOOLONG);
-	CHECK_ERR(shmfs_name_resolve("../etc/passwd", buf, sizeof(buf)),
-		  -EINVAL);
+	CHECK_ERR(shmfs_name_resolve("../etc/passwd", buf, sizeof(buf)), -EINVAL);
 	CHECK_ERR(shmfs_name_resolve("", buf, sizeof(buf)), -EINVAL);
 	CHECK_ERR(shmfs_name_resolve(NULL, buf, sizeof(buf)), -EINVAL);
 	CHECK_ERR(shmfs_name_resolve("a\x01", buf, sizeof(buf)), -EINVAL);
@@ -129,19 +129,19 @@ static void check_utf8(void)
 		{ "", 0 },
 		{ "plain ascii", 0 },
 		{ "caf\xc3\xa9", 0 },
-		{ "\xe2\x82\xac", 0 },			/* euro sign */
-		{ "\xf0\x9f\x98\x80", 0 },		/* emoji */
-		{ "\xf4\x8f\xbf\xbf", 0 },		/* U+10FFFF */
-		{ "\xef\xbf\xbd", 0 },			/* U+FFFD */
-		{ "\x80", -EILSEQ },			/* stray continuation */
-		{ "\xc3", -EILSEQ },			/* cut short */
+		{ "\xe2\x82\xac", 0 },	   /* euro sign */
+		{ "\xf0\x9f\x98\x80", 0 }, /* emoji */
+		{ "\xf4\x8f\xbf\xbf", 0 }, /* U+10FFFF */
+		{ "\xef\xbf\xbd", 0 },	   /* U+FFFD */
+		{ "\x80", -EILSEQ },	   /* stray continuation */
+		{ "\xc3", -EILSEQ },	   /* cut short */
 		{ "\xe2\x82", -EILSEQ },
-		{ "\xc0\x80", -EILSEQ },		/* overlong NUL */
+		{ "\xc0\x80", -EILSEQ }, /* overlong NUL */
 		{ "\xc1\xbf", -EILSEQ },
-		{ "\xe0\x80\x80", -EILSEQ },		/* overlong */
-		{ "\xf0\x80\x80\x80", -EILSEQ },	/* overlong */
-		{ "\xed\xa0\x80", -EILSEQ },		/* surrogate */
-		{ "\xf4\x90\x80\x80", -EILSEQ },	/* past U+10FFFF */
+		{ "\xe0\x80\x80", -EILSEQ },	 /* overlong */
+		{ "\xf0\x80\x80\x80", -EILSEQ }, /* overlong */
+		{ "\xed\xa0\x80", -EILSEQ },	 /* surrogate */
+		{ "\xf4\x90\x80\x80", -EILSEQ }, /* past U+10FFFF */
 		{ "\xf5\x80\x80\x80", -EILSEQ },
 		{ "\xff", -EILSEQ },
 		{ "ok\xc3(", -EILSEQ },
@@ -150,8 +150,7 @@ static void check_utf8(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int got = shmfs_utf8_validate(cases[i].s, strlen(cases[i].s));
 
-		CHECK(got == cases[i].want, "utf8 case %zu: %d, want %d", i,
-		      got, cases[i].want);
+		CHECK(got == cases[i].want, "utf8 case %zu: %d, want %d", i, got, cases[i].want);
 	}
 }
 
@@ -167,7 +166,7 @@ static void check_messages(void)
 {
 	char buf[256], tiny[12];
 
-	setenv("SHMFS_DIR", "/", 1);	/* exists everywhere */
+	setenv("SHMFS_DIR", "/", 1); /* exists everywhere */
 	CHECK_ERR(shmfs_segment_error("MemoryFile", -ENOENT, buf, sizeof(buf)), 0);
 	CHECK(!strcmp(buf, "segment 'MemoryFile' does not exist"), "%s", buf);
 	CHECK_ERR(shmfs_segment_error("x", EEXIST, buf, sizeof(buf)), 0);
@@ -178,8 +177,7 @@ static void check_messages(void)
 	CHECK(!strcmp(buf, "invalid segment name 'a?b'"), "one line: %s", buf);
 	CHECK_ERR(shmfs_segment_error("x", -EIO, buf, sizeof(buf)), 0);
 	CHECK(!strncmp(buf, "segment 'x': ", 13) && strlen(buf) > 13, "%s", buf);
-	CHECK_ERR(shmfs_segment_error("MemoryFile", -ENOENT, tiny, sizeof(tiny)),
-		  -ENAMETOOLONG);
+	CHECK_ERR(shmfs_segment_error("MemoryFile", -ENOENT, tiny, sizeof(tiny)), -ENAMETOOLONG);
 	CHECK(strlen(tiny) == sizeof(tiny) - 1, "cut message is terminated");
 
 	setenv("SHMFS_DIR", "/nonexistent-shmfs-dir", 1);

@@ -45,10 +45,8 @@ static void check_basic_open(void)
 	shmfs_segment_close(seg);
 	if (!q)
 		return;
-	CHECK(shmfs_queue_capacity(q) == 12288, "capacity %zu",
-	      shmfs_queue_capacity(q));
-	CHECK(shmfs_queue_max_message(q) == 12280, "max %zu",
-	      shmfs_queue_max_message(q));
+	CHECK(shmfs_queue_capacity(q) == 12288, "capacity %zu", shmfs_queue_capacity(q));
+	CHECK(shmfs_queue_max_message(q) == 12280, "max %zu", shmfs_queue_max_message(q));
 	CHECK(shmfs_queue_segment(q) != NULL, "segment accessor");
 	CHECK_ERR(shmfs_queue_open("q-basic", 20000, 0, &r), -EFBIG);
 	CHECK_ERR(shmfs_queue_open("q-basic", 0, SHMFS_RDONLY, &r), 0);
@@ -187,7 +185,7 @@ static void check_wake(void)
 	for (int round = 0; round < 6; round++) {
 		bool producer = round % 2;
 
-		if (producer)	/* fill it: the child waits for room */
+		if (producer) /* fill it: the child waits for room */
 			CHECK_ERR(shmfs_queue_send(q, buf, 4000, 0), 0);
 		pid = fork();
 		if (pid == 0)
@@ -201,9 +199,8 @@ static void check_wake(void)
 			CHECK_ERR(shmfs_queue_send(q, "wake", 4, 0), 0);
 		waitpid(pid, &status, 0);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "%s woke within 1 s: status %d",
-		      producer ? "producer" : "consumer", status);
-		if (producer)	/* take what the child sent */
+		      "%s woke within 1 s: status %d", producer ? "producer" : "consumer", status);
+		if (producer) /* take what the child sent */
 			CHECK_ERR(shmfs_queue_recv(q, buf, sizeof(buf), NULL, 0), 0);
 	}
 	close(ready[0]);
@@ -225,8 +222,8 @@ static int order_producer(uint32_t p, uint64_t count)
 	for (uint64_t k = 0; k < count; k++) {
 		err = msg_send(q, buf, p, k, k % 2);
 		if (err) {
-			fprintf(stderr, "producer %u: send %ju: %s\n", p,
-				(uintmax_t)k, strerror(-err));
+			fprintf(stderr, "producer %u: send %ju: %s\n", p, (uintmax_t)k,
+				strerror(-err));
 			return 11;
 		}
 	}
@@ -261,18 +258,21 @@ static void check_order(uint64_t total, uint32_t producers)
 			break;
 		next[p]++;
 	}
-	CHECK(got == per * producers, "after %ju messages: %s, producer %u "
-	      "message %ju, wanted %ju", (uintmax_t)got, strerror(-err), p,
-	      (uintmax_t)k, (uintmax_t)(p < producers ? next[p] : 0));
+	CHECK(got == per * producers,
+	      "after %ju messages: %s, producer %u "
+	      "message %ju, wanted %ju",
+	      (uintmax_t)got, strerror(-err), p, (uintmax_t)k,
+	      (uintmax_t)(p < producers ? next[p] : 0));
 	for (p = 0; p < producers; p++) {
 		waitpid(pids[p], &status, 0);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "producer %u: status %d", p, status);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "producer %u: status %d", p,
+		      status);
 	}
 	CHECK_ERR(shmfs_queue_recv(q, buf, BIG, NULL, 0), -EAGAIN);
 	CHECK(shmfs_queue_lost(q) == 0, "nothing lost");
 	printf("order: %ju messages from %u producers, each in order, "
-	       "none lost or repeated\n", (uintmax_t)got, producers);
+	       "none lost or repeated\n",
+	       (uintmax_t)got, producers);
 	shmfs_queue_close(q);
 	shmfs_segment_unlink("q-order");
 	free(buf);
@@ -316,11 +316,12 @@ static void check_threads(uint64_t count)
 			break;
 	}
 	pthread_join(producer, NULL);
-	CHECK(k == count, "after %ju messages: %s, message %ju", (uintmax_t)k,
-	      strerror(-err), (uintmax_t)n);
+	CHECK(k == count, "after %ju messages: %s, message %ju", (uintmax_t)k, strerror(-err),
+	      (uintmax_t)n);
 	CHECK_ERR(a.err, 0);
 	printf("threads: %ju messages in place between two threads of one "
-	       "object, in order\n", (uintmax_t)k);
+	       "object, in order\n",
+	       (uintmax_t)k);
 	shmfs_queue_close(a.q);
 	shmfs_segment_unlink("q-threads");
 }

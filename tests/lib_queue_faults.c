@@ -59,8 +59,7 @@ static useconds_t random_us(unsigned int lo, unsigned int hi)
 
 /* The consumer of kill-producer: takes messages until it has every one
  * committed by the K producers (plus any in flight) and checks order. */
-static int kp_consumer(uint32_t rounds, const uint64_t *done, uint64_t *got,
-		       const int *finished)
+static int kp_consumer(uint32_t rounds, const uint64_t *done, uint64_t *got, const int *finished)
 {
 	struct shmfs_queue *q;
 	unsigned char *buf = malloc(BIG);
@@ -86,8 +85,10 @@ static int kp_consumer(uint32_t rounds, const uint64_t *done, uint64_t *got,
 			return 21;
 		}
 		if (p >= rounds || k != got[p]) {
-			fprintf(stderr, "consumer: producer %u sent %ju after "
-				"%ju\n", p, (uintmax_t)k, (uintmax_t)got[p]);
+			fprintf(stderr,
+				"consumer: producer %u sent %ju after "
+				"%ju\n",
+				p, (uintmax_t)k, (uintmax_t)got[p]);
 			return 22;
 		}
 		got[p]++;
@@ -96,14 +97,16 @@ static int kp_consumer(uint32_t rounds, const uint64_t *done, uint64_t *got,
 		uint64_t d = __atomic_load_n(&done[p], __ATOMIC_ACQUIRE);
 
 		if (got[p] != d && got[p] != d + 1) {
-			fprintf(stderr, "consumer: producer %u committed %ju, "
-				"%ju arrived\n", p, (uintmax_t)d,
-				(uintmax_t)got[p]);
+			fprintf(stderr,
+				"consumer: producer %u committed %ju, "
+				"%ju arrived\n",
+				p, (uintmax_t)d, (uintmax_t)got[p]);
 			return 23;
 		}
 	}
 	printf("kill-producer: %d producers killed; every committed message "
-	       "arrived whole and in order\n", rounds);
+	       "arrived whole and in order\n",
+	       rounds);
 	fprintf(stderr, "kill-producer: %d losses reported\n", lost);
 	return lost > (int)rounds ? 24 : 0;
 }
@@ -135,8 +138,7 @@ static void check_kill_producer(uint32_t rounds)
 	/* Everyone is dead: the consumer drains and stops at its timeout. */
 	__atomic_store_n(finished, 1, __ATOMIC_RELEASE);
 	waitpid(consumer, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "consumer: status %d", status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "consumer: status %d", status);
 	/* A producer after all that: the queue still works. */
 	CHECK_ERR(shmfs_queue_send(q, "after", 5, 1000), 0);
 	shmfs_queue_close(q);
@@ -147,9 +149,9 @@ static void check_kill_producer(uint32_t rounds)
 
 struct kc_shared {
 	int lost_reported;
-	int finished;		/* the producer may stop */
-	uint64_t total;		/* messages it sent, once it stopped */
-	uint8_t count[];	/* deliveries of each message number */
+	int finished;	 /* the producer may stop */
+	uint64_t total;	 /* messages it sent, once it stopped */
+	uint8_t count[]; /* deliveries of each message number */
 };
 
 #define KC_MAX 4000000
@@ -206,8 +208,7 @@ static int kc_producer(struct kc_shared *s)
 
 	if (!buf || shmfs_queue_open("q-killc", 0, 0, &q))
 		return 10;
-	for (k = 0; k < KC_MAX &&
-	     !__atomic_load_n(&s->finished, __ATOMIC_ACQUIRE); k++)
+	for (k = 0; k < KC_MAX && !__atomic_load_n(&s->finished, __ATOMIC_ACQUIRE); k++)
 		if (msg_send(q, buf, 0, k, k % 2))
 			return 11;
 	__atomic_store_n(&s->total, k, __ATOMIC_RELEASE);
@@ -244,31 +245,27 @@ static void check_kill_consumer(uint32_t rounds, bool zero)
 			killed++;
 			continue;
 		}
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "consumer %u: status %d", r, status);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "consumer %u: status %d", r,
+		      status);
 		break;
 	}
 	waitpid(producer, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "producer: status %d", status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "producer: status %d", status);
 	CHECK(killed == (int)rounds, "%d of %u consumers killed", killed, rounds);
 	for (uint64_t k = 0; k < s->total; k++) {
 		missing += s->count[k] == 0;
 		twice += s->count[k] > 1;
 	}
 	CHECK(twice == 0, "%ju messages delivered twice", (uintmax_t)twice);
-	CHECK(missing <= (uint64_t)killed, "%ju missing after %d kills",
-	      (uintmax_t)missing, killed);
+	CHECK(missing <= (uint64_t)killed, "%ju missing after %d kills", (uintmax_t)missing,
+	      killed);
 	if (zero)
-		CHECK(missing <= (uint64_t)s->lost_reported &&
-		      s->lost_reported <= killed,
-		      "%ju missing, %d reported lost", (uintmax_t)missing,
-		      s->lost_reported);
+		CHECK(missing <= (uint64_t)s->lost_reported && s->lost_reported <= killed,
+		      "%ju missing, %d reported lost", (uintmax_t)missing, s->lost_reported);
 	if (!failures)
 		printf("kill-consumer (%s): %d consumers killed; no message twice, "
 		       "at most one missing per kill%s\n",
-		       zero ? "zero-copy" : "copy", killed,
-		       zero ? ", each reported" : "");
+		       zero ? "zero-copy" : "copy", killed, zero ? ", each reported" : "");
 	fprintf(stderr, "kill-consumer: %ju messages, %ju missing, %d reported\n",
 		(uintmax_t)s->total, (uintmax_t)missing, s->lost_reported);
 	shmfs_queue_close(q);
@@ -292,8 +289,8 @@ static struct shmfs_queue *fresh(void)
 
 static bool allowed(int err)
 {
-	return err == 0 || err == -EBADMSG || err == -EAGAIN ||
-	       err == -ETIMEDOUT || err == -EOWNERDEAD || err == -EMSGSIZE;
+	return err == 0 || err == -EBADMSG || err == -EAGAIN || err == -ETIMEDOUT ||
+	       err == -EOWNERDEAD || err == -EMSGSIZE;
 }
 
 static void check_corrupt_cases(void)
@@ -381,7 +378,7 @@ static void check_corrupt_fuzz(int rounds)
 			uint32_t v = (uint32_t)random();
 
 			if (off >= 16 && off < 24)
-				continue;	/* capacity: checked at open */
+				continue; /* capacity: checked at open */
 			if (random() % 2)
 				off = SHMFS_QUEUE_HEADER_SIZE + (size_t)(random() % 64);
 			if (random() % 3 == 0)
@@ -405,8 +402,7 @@ static void check_corrupt_fuzz(int rounds)
 		shmfs_queue_close(q);
 	}
 	CHECK(bad == 0, "%d operations gave an unexpected result", bad);
-	printf("corrupt: %d rounds of random header words, only errors\n",
-	       rounds);
+	printf("corrupt: %d rounds of random header words, only errors\n", rounds);
 	shmfs_segment_unlink("q-bad");
 }
 

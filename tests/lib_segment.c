@@ -54,13 +54,10 @@ static void check_open_modes(void)
 	CHECK(size_of(seg) == 100, "new size %ju", (uintmax_t)size_of(seg));
 	CHECK(!strcmp(shmfs_segment_name(seg), "seg-modes"), "name");
 	shmfs_name_resolve("seg-modes", path, sizeof(path));
-	CHECK(!strcmp(shmfs_segment_path(seg), path), "path %s",
-	      shmfs_segment_path(seg));
+	CHECK(!strcmp(shmfs_segment_path(seg), path), "path %s", shmfs_segment_path(seg));
 	CHECK(shmfs_segment_fd(seg) >= 0, "fd");
-	CHECK_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_OPEN_EXCL, &seg2),
-		  -EEXIST);
-	CHECK_ERR(shmfs_segment_open("seg-modes", 100,
-				     SHMFS_OPEN_EXCL | SHMFS_OPEN_CREATE, &seg2),
+	CHECK_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_OPEN_EXCL, &seg2), -EEXIST);
+	CHECK_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_OPEN_EXCL | SHMFS_OPEN_CREATE, &seg2),
 		  -EEXIST);
 
 	/* Create-or-open grows, never shrinks; size 0 keeps the size. */
@@ -82,10 +79,8 @@ static void check_open_modes(void)
 	REQUIRE_ERR(shmfs_segment_open("seg-modes", 100, SHMFS_RDONLY, &seg2), 0);
 	CHECK_ERR(shmfs_segment_grow(seg2, 100000), -EBADF);
 	shmfs_segment_close(seg2);
-	CHECK_ERR(shmfs_segment_open("seg-modes", 100000, SHMFS_RDONLY, &seg2),
-		  -EINVAL);
-	CHECK_ERR(shmfs_segment_open("seg-modes", 0,
-				     SHMFS_RDONLY | SHMFS_OPEN_CREATE, &seg2),
+	CHECK_ERR(shmfs_segment_open("seg-modes", 100000, SHMFS_RDONLY, &seg2), -EINVAL);
+	CHECK_ERR(shmfs_segment_open("seg-modes", 0, SHMFS_RDONLY | SHMFS_OPEN_CREATE, &seg2),
 		  -EINVAL);
 	CHECK_ERR(shmfs_segment_open("seg-modes", 0, 1 << 20, &seg2), -EINVAL);
 	CHECK_ERR(shmfs_segment_open("../seg-modes", 0, 0, &seg2), -EINVAL);
@@ -109,15 +104,13 @@ static void check_subdirs(void)
 	struct shmfs_segment *seg = NULL;
 
 	CHECK_ERR(shmfs_segment_open("sub-a/sub-b/seg", 10, 0, &seg), -ENOENT);
-	REQUIRE_ERR(shmfs_segment_open("sub-a/sub-b/seg", 10, SHMFS_OPEN_CREATE,
-				     &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("sub-a/sub-b/seg", 10, SHMFS_OPEN_CREATE, &seg), 0);
 	shmfs_segment_close(seg);
 	REQUIRE_ERR(shmfs_segment_open("sub-a/sub-b/seg", 0, 0, &seg), 0);
 	CHECK(size_of(seg) == 10, "size in subdir");
 	shmfs_segment_close(seg);
 	CHECK_ERR(shmfs_segment_open("sub-a/sub-b", 0, 0, &seg), -EISDIR);
-	CHECK_ERR(shmfs_segment_open("sub-a/sub-b", 10, SHMFS_OPEN_CREATE, &seg),
-		  -EISDIR);
+	CHECK_ERR(shmfs_segment_open("sub-a/sub-b", 10, SHMFS_OPEN_CREATE, &seg), -EISDIR);
 	CHECK_ERR(shmfs_segment_unlink("sub-a/sub-b/seg"), 0);
 	remove_dir("sub-a/sub-b");
 	remove_dir("sub-a");
@@ -155,20 +148,19 @@ static void check_transient(void)
 	shmfs_segment_unlink("seg-plain");
 	REQUIRE_ERR(shmfs_segment_open("seg-plain", 10, SHMFS_OPEN_CREATE, &seg), 0);
 	/* Opening an existing segment with SHMFS_TRANSIENT does not mark it. */
-	REQUIRE_ERR(shmfs_segment_open("seg-plain", 10,
-				     SHMFS_OPEN_CREATE | SHMFS_TRANSIENT, &seg2), 0);
-	CHECK(!transient_mark(seg2, val, sizeof(val)),
-	      "existing segment left unmarked");
+	REQUIRE_ERR(shmfs_segment_open("seg-plain", 10, SHMFS_OPEN_CREATE | SHMFS_TRANSIENT, &seg2),
+		    0);
+	CHECK(!transient_mark(seg2, val, sizeof(val)), "existing segment left unmarked");
 	shmfs_segment_close(seg2);
 	shmfs_segment_close(seg);
 	shmfs_segment_unlink("seg-plain");
 
 	shmfs_segment_unlink("seg-transient");
-	REQUIRE_ERR(shmfs_segment_open("seg-transient", 10,
-				     SHMFS_OPEN_CREATE | SHMFS_TRANSIENT, &seg), 0);
+	REQUIRE_ERR(
+		shmfs_segment_open("seg-transient", 10, SHMFS_OPEN_CREATE | SHMFS_TRANSIENT, &seg),
+		0);
 	n = transient_mark(seg, val, sizeof(val));
-	CHECK(n == 1 && val[0] == '1', "transient xattr: %zd '%.*s'", n,
-	      (int)(n > 0 ? n : 0), val);
+	CHECK(n == 1 && val[0] == '1', "transient xattr: %zd '%.*s'", n, (int)(n > 0 ? n : 0), val);
 	shmfs_segment_close(seg);
 	shmfs_segment_unlink("seg-transient");
 }
@@ -178,7 +170,10 @@ static void check_transient(void)
 static void check_concurrent_grow(void)
 {
 	struct shmfs_segment *seg = NULL;
-	enum { KIDS = 6, ROUNDS = 50 };
+	enum {
+		KIDS = 6,
+		ROUNDS = 50
+	};
 	pid_t pids[KIDS];
 	int bad = 0, status;
 
@@ -188,15 +183,14 @@ static void check_concurrent_grow(void)
 			pids[k] = fork();
 			if (pids[k] == 0) {
 				struct shmfs_segment *s;
-				int err = shmfs_segment_open("seg-race",
-						4096 * (uint64_t)(k + 1),
-						SHMFS_OPEN_CREATE, &s);
+				int err = shmfs_segment_open("seg-race", 4096 * (uint64_t)(k + 1),
+							     SHMFS_OPEN_CREATE, &s);
 				_exit(err ? 1 : 0);
 			}
 		}
 		for (int k = 0; k < KIDS; k++)
-			if (waitpid(pids[k], &status, 0) < 0 ||
-			    !WIFEXITED(status) || WEXITSTATUS(status))
+			if (waitpid(pids[k], &status, 0) < 0 || !WIFEXITED(status) ||
+			    WEXITSTATUS(status))
 				bad++;
 		if (shmfs_segment_open("seg-race", 0, 0, &seg) == 0) {
 			if (size_of(seg) != 4096 * KIDS)
@@ -229,7 +223,7 @@ static int die_holding_lock(void *arg)
 	if (shmfs_segment_open("seg-lock", 0, 0, &seg) ||
 	    shmfs_segment_lock(seg, SHMFS_LOCK_EXCLUSIVE, false))
 		return 100;
-	_exit(0);	/* no unlock, no close */
+	_exit(0); /* no unlock, no close */
 }
 
 static void check_flock(void)
@@ -249,7 +243,7 @@ static void check_flock(void)
 	CHECK(in_child(try_lock_child, &ex) == 1, "shared excludes exclusive");
 	CHECK_ERR(shmfs_segment_unlock(seg), 0);
 	CHECK(in_child(die_holding_lock, NULL) == 0, "child took the lock");
-	CHECK_ERR(shmfs_segment_lock(seg, ex, true), 0);	/* dropped at death */
+	CHECK_ERR(shmfs_segment_lock(seg, ex, true), 0); /* dropped at death */
 	shmfs_segment_close(seg);
 	shmfs_segment_unlink("seg-lock");
 }
@@ -261,11 +255,11 @@ struct mutex_page {
 
 static int die_holding_mutex(void *arg)
 {
-	struct mutex_page *page = arg;	/* inherited shared mapping */
+	struct mutex_page *page = arg; /* inherited shared mapping */
 
 	if (shmfs_mutex_lock(&page->mutex, NULL))
 		return 100;
-	page->counter = -1;	/* half-done update */
+	page->counter = -1; /* half-done update */
 	_exit(0);
 }
 
@@ -287,8 +281,7 @@ static void check_robust_mutex(void)
 	struct mutex_page *page;
 	bool recovered = true;
 
-	REQUIRE_ERR(shmfs_segment_open("seg-mutex", sizeof(*page),
-				     SHMFS_OPEN_CREATE, &seg), 0);
+	REQUIRE_ERR(shmfs_segment_open("seg-mutex", sizeof(*page), SHMFS_OPEN_CREATE, &seg), 0);
 	REQUIRE_ERR(shmfs_view_map(seg, 0, 0, 0, &view), 0);
 	if (!view)
 		return;
@@ -319,12 +312,9 @@ static const struct {
 	const char *name;
 	void (*check)(void);
 } parts[] = {
-	{ "modes", check_open_modes },
-	{ "subdirs", check_subdirs },
-	{ "transient", check_transient },
-	{ "grow", check_concurrent_grow },
-	{ "flock", check_flock },
-	{ "mutex", check_robust_mutex },
+	{ "modes", check_open_modes },	  { "subdirs", check_subdirs },
+	{ "transient", check_transient }, { "grow", check_concurrent_grow },
+	{ "flock", check_flock },	  { "mutex", check_robust_mutex },
 };
 
 /* lib_segment [PART...]: the parts named, or all of them. */
@@ -334,8 +324,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (stat(shmfs_name_dir(), &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "lib_segment: '%s' is not a directory\n",
-			shmfs_name_dir());
+		fprintf(stderr, "lib_segment: '%s' is not a directory\n", shmfs_name_dir());
 		return 2;
 	}
 	for (int a = 1; a < argc; a++) {

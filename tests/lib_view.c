@@ -16,7 +16,7 @@
 
 #include "check.h"
 
-#define SEG_SIZE 10000	/* deliberately not a multiple of the page size */
+#define SEG_SIZE 10000 /* deliberately not a multiple of the page size */
 
 static void check_map_bounds(struct shmfs_segment *seg)
 {
@@ -43,8 +43,7 @@ static void check_unaligned(struct shmfs_segment *seg)
 	struct shmfs_view *a = NULL, *b = NULL;
 	unsigned char out[128] = { 0 };
 
-	REQUIRE_ERR(shmfs_view_map(seg, 4097, 100, SHMFS_PROT_READ |
-				 SHMFS_PROT_WRITE, &a), 0);
+	REQUIRE_ERR(shmfs_view_map(seg, 4097, 100, SHMFS_PROT_READ | SHMFS_PROT_WRITE, &a), 0);
 	REQUIRE_ERR(shmfs_view_map(seg, 4000, 200, 0, &b), 0);
 	if (!a || !b)
 		return;
@@ -98,31 +97,32 @@ static void check_string_edges(struct shmfs_view *v)
 	CHECK_ERR(shmfs_view_write_string(v, 4, sixty + 4), 0);
 	CHECK_ERR(shmfs_view_read_string(v, 4, buf, sizeof(buf), &len), 0);
 	CHECK(len == 56, "56 bytes after a prefix at 4: %zu", len);
-	memcpy(raw + 4, "\x39\x00\x00\x00", 4);	/* 57: one past the end */
+	memcpy(raw + 4, "\x39\x00\x00\x00", 4); /* 57: one past the end */
 	CHECK_ERR(shmfs_view_read_string(v, 4, buf, sizeof(buf), &len), -ERANGE);
-	memcpy(raw, "\x3d\x00\x00\x00", 4);	/* 61 at 0: one past */
+	memcpy(raw, "\x3d\x00\x00\x00", 4); /* 61 at 0: one past */
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -ERANGE);
 
 	/* Lengths a signed reader would take as negative, and huge ones. */
 	static const char *const prefixes[] = {
-		"\x00\x00\x00\x80", "\xfc\xff\xff\xff", "\xff\xff\xff\x7f",
+		"\x00\x00\x00\x80",
+		"\xfc\xff\xff\xff",
+		"\xff\xff\xff\x7f",
 		"\x00\x00\x01\x00",
 	};
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		memcpy(raw, prefixes[i], 4);
 		len = 7;
-		CHECK(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len) ==
-		      -ERANGE, "prefix %zu is refused", i);
+		CHECK(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len) == -ERANGE,
+		      "prefix %zu is refused", i);
 		memcpy(raw + 56, prefixes[i], 4);
-		CHECK(shmfs_view_read_string(v, 56, buf, sizeof(buf), &len) ==
-		      -ERANGE, "prefix %zu near the end is refused", i);
+		CHECK(shmfs_view_read_string(v, 56, buf, sizeof(buf), &len) == -ERANGE,
+		      "prefix %zu near the end is refused", i);
 	}
 
 	/* Offsets where off + prefix or off + length would wrap around. */
 	CHECK_ERR(shmfs_view_write_string(v, SIZE_MAX, ""), -ERANGE);
 	CHECK_ERR(shmfs_view_write_string(v, SIZE_MAX - 3, ""), -ERANGE);
-	CHECK_ERR(shmfs_view_read_string(v, SIZE_MAX - 3, buf, sizeof(buf), &len),
-		  -ERANGE);
+	CHECK_ERR(shmfs_view_read_string(v, SIZE_MAX - 3, buf, sizeof(buf), &len), -ERANGE);
 	CHECK_ERR(shmfs_view_read(v, 64, buf, 0), 0);
 	CHECK_ERR(shmfs_view_read(v, 64, buf, 1), -ERANGE);
 	CHECK_ERR(shmfs_view_read(v, 1, buf, SIZE_MAX), -ERANGE);
@@ -178,21 +178,28 @@ static void check_strings(struct shmfs_segment *seg)
 	CHECK_ERR(shmfs_view_write_string(v, 61, "x"), -ERANGE);
 	CHECK_ERR(shmfs_view_write_string(v, 60, "x"), -EMSGSIZE);
 	CHECK_ERR(shmfs_view_write_string(v, 59, "x"), 0);
-	CHECK_ERR(shmfs_view_write_string(v, 0, "this string is longer than the "
+	CHECK_ERR(shmfs_view_write_string(v, 0,
+					  "this string is longer than the "
 					  "sixty bytes the view has room for"),
 		  -EMSGSIZE);
 	CHECK_ERR(shmfs_view_write_string(v, SIZE_MAX - 1, "x"), -ERANGE);
 	CHECK_ERR(shmfs_view_read_string(v, 61, buf, sizeof(buf), &len), -ERANGE);
-	CHECK_ERR(shmfs_view_read_string(v, SIZE_MAX - 2, buf, sizeof(buf), &len),
-		  -ERANGE);
+	CHECK_ERR(shmfs_view_read_string(v, SIZE_MAX - 2, buf, sizeof(buf), &len), -ERANGE);
 	CHECK_ERR(shmfs_view_write_string(v, 0, "bad \xc3 utf-8"), -EILSEQ);
 
 	/* What another program left in the view is checked on the way in. */
-	memcpy(raw, "\x05\x00\x00\x00" "ab\xff" "cd", 9);
+	memcpy(raw,
+	       "\x05\x00\x00\x00"
+	       "ab\xff"
+	       "cd",
+	       9);
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -EILSEQ);
-	memcpy(raw, "\x05\x00\x00\x00" "ab\0cd", 9);
+	memcpy(raw,
+	       "\x05\x00\x00\x00"
+	       "ab\0cd",
+	       9);
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -EILSEQ);
-	memcpy(raw, "\x3d\x00\x00\x00", 4);	/* 61 bytes: past the end */
+	memcpy(raw, "\x3d\x00\x00\x00", 4); /* 61 bytes: past the end */
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -ERANGE);
 	memcpy(raw, "\xff\xff\xff\xff", 4);
 	CHECK_ERR(shmfs_view_read_string(v, 0, buf, sizeof(buf), &len), -ERANGE);
@@ -210,8 +217,7 @@ static void check_read_only(void)
 	if (!seg)
 		return;
 	CHECK_ERR(shmfs_view_map(seg, 0, 0, SHMFS_PROT_WRITE, &v), -EBADF);
-	CHECK_ERR(shmfs_view_map(seg, 0, 0, SHMFS_PROT_READ | SHMFS_PROT_WRITE,
-				 &v), -EBADF);
+	CHECK_ERR(shmfs_view_map(seg, 0, 0, SHMFS_PROT_READ | SHMFS_PROT_WRITE, &v), -EBADF);
 	REQUIRE_ERR(shmfs_view_map(seg, 4097, 0, 0, &v), 0);
 	if (v) {
 		CHECK_ERR(shmfs_view_write(v, 0, "x", 1), -EBADF);
@@ -260,8 +266,8 @@ int main(void)
 	shmfs_segment_unlink("view-test");
 	err = shmfs_segment_open("view-test", SEG_SIZE, SHMFS_OPEN_EXCL, &seg);
 	if (err) {
-		fprintf(stderr, "lib_view: cannot create a segment in '%s': %s\n",
-			shmfs_name_dir(), strerror(-err));
+		fprintf(stderr, "lib_view: cannot create a segment in '%s': %s\n", shmfs_name_dir(),
+			strerror(-err));
 		return 2;
 	}
 	check_map_bounds(seg);

@@ -17,7 +17,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-
 #define WAKE_BOUND_NS 1000000000LL
 #define BIG (500 * 1000)
 #define RING (2 * 1024 * 1024)
@@ -41,15 +40,13 @@ static inline long long now_ns(void)
 
 static inline void *shared_mem(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
 
 /* Write LEN bytes at OFF of segment NAME directly, as another process. */
-static inline void poke(const char *name, size_t off, const void *bytes,
-			size_t len)
+static inline void poke(const char *name, size_t off, const void *bytes, size_t len)
 {
 	struct shmfs_segment *seg;
 	struct shmfs_view *v;
@@ -94,8 +91,7 @@ static inline unsigned char msg_byte(uint32_t p, uint64_t k, size_t i)
 	return (unsigned char)((k * 131) ^ (i * 7) ^ (i >> 8) ^ (p << 5));
 }
 
-static inline void msg_fill(unsigned char *buf, uint32_t p, uint64_t k,
-			    size_t len)
+static inline void msg_fill(unsigned char *buf, uint32_t p, uint64_t k, size_t len)
 {
 	struct msg_head h = { p, (uint32_t)len, k };
 
@@ -105,8 +101,7 @@ static inline void msg_fill(unsigned char *buf, uint32_t p, uint64_t k,
 }
 
 /* 0 if buf[0..len) is a whole message; its producer and number. */
-static inline int msg_check(const unsigned char *buf, size_t len,
-			    uint32_t *pp, uint64_t *kp)
+static inline int msg_check(const unsigned char *buf, size_t len, uint32_t *pp, uint64_t *kp)
 {
 	struct msg_head h;
 
@@ -124,8 +119,8 @@ static inline int msg_check(const unsigned char *buf, size_t len,
 }
 
 /* Send message K of producer P, copying or in place. */
-static inline int msg_send(struct shmfs_queue *q, unsigned char *buf,
-			   uint32_t p, uint64_t k, bool zero)
+static inline int msg_send(struct shmfs_queue *q, unsigned char *buf, uint32_t p, uint64_t k,
+			   bool zero)
 {
 	size_t len = msg_len(k);
 	void *slot;
@@ -143,8 +138,8 @@ static inline int msg_send(struct shmfs_queue *q, unsigned char *buf,
 }
 
 /* Take one message, copying or in place; its producer and number. */
-static inline int take(struct shmfs_queue *q, unsigned char *buf, bool zero,
-		       int timeout_ms, uint32_t *pp, uint64_t *kp)
+static inline int take(struct shmfs_queue *q, unsigned char *buf, bool zero, int timeout_ms,
+		       uint32_t *pp, uint64_t *kp)
 {
 	const void *data;
 	size_t len;

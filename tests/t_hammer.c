@@ -55,20 +55,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REC_SIZE 328			/* regions: not a divisor of the page */
+#define REC_SIZE 328 /* regions: not a divisor of the page */
 #define SLOTS 64
-#define REGION_BYTES (24 * 1024)	/* page-aligned, holds SLOTS records */
-#define REC_MAGIC 0x52474e52u		/* "RNGR" */
-#define MIN_RECORDS (5 * SLOTS)		/* per region writer */
-#define MIN_INCREMENTS 32		/* per counter writer */
+#define REGION_BYTES (24 * 1024) /* page-aligned, holds SLOTS records */
+#define REC_MAGIC 0x52474e52u	 /* "RNGR" */
+#define MIN_RECORDS (5 * SLOTS)	 /* per region writer */
+#define MIN_INCREMENTS 32	 /* per counter writer */
 
-#define CREC_SIZE 56			/* counter records: straddle pages */
+#define CREC_SIZE 56 /* counter records: straddle pages */
 #define CHEAD_SIZE 64
-#define CREC_MAGIC 0x434e5452u		/* "CNTR" */
-#define CHEAD_MAGIC 0x48454144u		/* "HEAD" */
+#define CREC_MAGIC 0x434e5452u	/* "CNTR" */
+#define CHEAD_MAGIC 0x48454144u /* "HEAD" */
 
 #include "hammer.h"
-
 
 /* ---- own regions ---- */
 
@@ -102,8 +101,7 @@ static void rec_fill(unsigned char *rec, uint32_t writer, uint64_t seq)
 }
 
 /* 0: a good record (its seq in *seq); 1: all zero; -1: damaged. */
-static int rec_verify(const unsigned char *rec, uint32_t writer, unsigned int slot,
-		      uint64_t *seq)
+static int rec_verify(const unsigned char *rec, uint32_t writer, unsigned int slot, uint64_t *seq)
 {
 	unsigned char want[REC_SIZE];
 	struct rec_head head;
@@ -121,19 +119,6 @@ static int rec_verify(const unsigned char *rec, uint32_t writer, unsigned int sl
 		return -1;
 	*seq = head.seq;
 	return 0;
-}
-
-static void check_size(int fd, off_t need)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb))
-		die("fstat");
-	if (sb.st_size < need) {
-		fprintf(stderr, "t_hammer: the file holds %jd bytes, %jd needed\n",
-			(intmax_t)sb.st_size, (intmax_t)need);
-		exit(2);
-	}
 }
 
 static int region_write(const char *file, uint32_t index, double secs, const char *log)
@@ -173,8 +158,8 @@ static int region_write(const char *file, uint32_t index, double secs, const cha
 	}
 	if (fclose(lf))
 		die(log);
-	printf("region %u: %" PRIu64 " records written, %" PRIu64 " through the mapping\n",
-	       index, seq, by_map);
+	printf("region %u: %" PRIu64 " records written, %" PRIu64 " through the mapping\n", index,
+	       seq, by_map);
 	return 0;
 }
 
@@ -202,8 +187,10 @@ static int region_scan(const char *file, uint32_t regions, double secs)
 		reads++;
 		r = rec_verify(rec, w, slot, &seq);
 		if (r < 0) {
-			fprintf(stderr, "t_hammer scan: torn or foreign record in region %u slot %u"
-				" (offset %jd)\n", w, slot, (intmax_t)off);
+			fprintf(stderr,
+				"t_hammer scan: torn or foreign record in region %u slot %u"
+				" (offset %jd)\n",
+				w, slot, (intmax_t)off);
 			return 1;
 		}
 		if (r == 0) {
@@ -211,8 +198,10 @@ static int region_scan(const char *file, uint32_t regions, double secs)
 
 			/* last holds seq + 1, 0 meaning nothing seen yet */
 			if (seq + 1 < *l) {
-				fprintf(stderr, "t_hammer scan: region %u slot %u went back from "
-					"record %" PRIu64 " to %" PRIu64 "\n", w, slot, *l - 1, seq);
+				fprintf(stderr,
+					"t_hammer scan: region %u slot %u went back from "
+					"record %" PRIu64 " to %" PRIu64 "\n",
+					w, slot, *l - 1, seq);
 				return 1;
 			}
 			*l = seq + 1;
@@ -233,8 +222,8 @@ static int log_count(const char *log, uint64_t *count)
 		die(log);
 	while (fscanf(f, "%llu", &v) == 1) {
 		if (v != expect) {
-			fprintf(stderr, "t_hammer: log '%s' skips from %llu to %llu\n", log,
-				expect, v);
+			fprintf(stderr, "t_hammer: log '%s' skips from %llu to %llu\n", log, expect,
+				v);
 			exit(2);
 		}
 		expect++;
@@ -267,9 +256,10 @@ static int region_check(const char *file, uint32_t index, const char *log)
 			rec_fill(want, index, seq);
 		}
 		if (memcmp(want, got, REC_SIZE)) {
-			fprintf(stderr, "t_hammer: region %u slot %u (offset %jd) does not hold "
-				"record %" PRIu64 " of %" PRIu64 " logged\n", index, slot,
-				(intmax_t)off, seq, count);
+			fprintf(stderr,
+				"t_hammer: region %u slot %u (offset %jd) does not hold "
+				"record %" PRIu64 " of %" PRIu64 " logged\n",
+				index, slot, (intmax_t)off, seq, count);
 			return 1;
 		}
 	}
@@ -283,20 +273,20 @@ static int region_check(const char *file, uint32_t index, const char *log)
 struct chead {
 	uint32_t magic;
 	uint32_t pad;
-	uint64_t count;		/* records appended */
-	uint64_t counter;	/* the sum of their increments */
-	uint64_t sum;		/* fnv1a of the fields above */
+	uint64_t count;	  /* records appended */
+	uint64_t counter; /* the sum of their increments */
+	uint64_t sum;	  /* fnv1a of the fields above */
 	unsigned char zero[CHEAD_SIZE - 32];
 };
 
 struct crec {
 	uint32_t magic;
 	uint32_t writer;
-	uint64_t wseq;		/* the writer's own sequence number */
-	uint64_t index;		/* position in the file */
+	uint64_t wseq;	/* the writer's own sequence number */
+	uint64_t index; /* position in the file */
 	uint64_t inc;
-	uint64_t counter;	/* the counter after this increment */
-	uint64_t stamp;		/* padding with content */
+	uint64_t counter; /* the counter after this increment */
+	uint64_t stamp;	  /* padding with content */
 	uint64_t sum;
 };
 
@@ -390,8 +380,10 @@ static int counter_write(const char *file, uint32_t id, double secs, const char 
 			else
 				pread_full(fd, &prev, sizeof(prev), off);
 			if (!crec_ok(&prev, h.count - 1) || prev.counter != h.counter) {
-				fprintf(stderr, "t_hammer counter %u: record %" PRIu64 " does not "
-					"match the header\n", id, h.count - 1);
+				fprintf(stderr,
+					"t_hammer counter %u: record %" PRIu64 " does not "
+					"match the header\n",
+					id, h.count - 1);
 				return 1;
 			}
 		}
@@ -429,8 +421,8 @@ static int counter_write(const char *file, uint32_t id, double secs, const char 
 	}
 	if (fclose(lf))
 		die(log);
-	printf("counter %u: %" PRIu64 " increments, %" PRIu64 " through the mapping%s\n", id,
-	       wseq, by_map, full ? ", file full" : "");
+	printf("counter %u: %" PRIu64 " increments, %" PRIu64 " through the mapping%s\n", id, wseq,
+	       by_map, full ? ", file full" : "");
 	return 0;
 }
 
@@ -455,25 +447,28 @@ static int counter_scan(const char *file, double secs)
 			return 1;
 		}
 		if (h.count && (!crec_ok(&r, h.count - 1) || r.counter != h.counter)) {
-			fprintf(stderr, "t_hammer counter-scan: record %" PRIu64 " is torn or does"
-				" not match the header\n", h.count - 1);
+			fprintf(stderr,
+				"t_hammer counter-scan: record %" PRIu64 " is torn or does"
+				" not match the header\n",
+				h.count - 1);
 			return 1;
 		}
 		if (h.count < last) {
-			fprintf(stderr, "t_hammer counter-scan: the count went back from %" PRIu64
-				" to %" PRIu64 "\n", last, h.count);
+			fprintf(stderr,
+				"t_hammer counter-scan: the count went back from %" PRIu64
+				" to %" PRIu64 "\n",
+				last, h.count);
 			return 1;
 		}
 		last = h.count;
 	}
-	printf("counter-scan: %" PRIu64 " reads, none torn, last count %" PRIu64 "\n", reads,
-	       last);
+	printf("counter-scan: %" PRIu64 " reads, none torn, last count %" PRIu64 "\n", reads, last);
 	return 0;
 }
 
 struct wlog {
 	FILE *f;
-	uint64_t next;		/* the writer's next sequence number */
+	uint64_t next; /* the writer's next sequence number */
 };
 
 static int counter_check(const char *file, int nlogs, char **logs)
@@ -507,59 +502,69 @@ static int counter_check(const char *file, int nlogs, char **logs)
 	for (i = 0; i < h.count; i++) {
 		memcpy(&r, recs + i * CREC_SIZE, sizeof(r));
 		if (!crec_ok(&r, i)) {
-			fprintf(stderr, "t_hammer counter-check: record %" PRIu64 " (offset %jd) is "
-				"damaged\n", i, (intmax_t)crec_offset(i));
+			fprintf(stderr,
+				"t_hammer counter-check: record %" PRIu64 " (offset %jd) is "
+				"damaged\n",
+				i, (intmax_t)crec_offset(i));
 			return 1;
 		}
 		if (r.counter != total + r.inc) {
-			fprintf(stderr, "t_hammer counter-check: record %" PRIu64 " says %" PRIu64
-				" after +%" PRIu64 ", the sum so far is %" PRIu64 "\n", i,
-				r.counter, r.inc, total);
+			fprintf(stderr,
+				"t_hammer counter-check: record %" PRIu64 " says %" PRIu64
+				" after +%" PRIu64 ", the sum so far is %" PRIu64 "\n",
+				i, r.counter, r.inc, total);
 			return 1;
 		}
 		total = r.counter;
 		if (r.writer < 1 || r.writer > (uint32_t)nlogs) {
-			fprintf(stderr, "t_hammer counter-check: record %" PRIu64 " of unknown "
-				"writer %u\n", i, r.writer);
+			fprintf(stderr,
+				"t_hammer counter-check: record %" PRIu64 " of unknown "
+				"writer %u\n",
+				i, r.writer);
 			return 1;
 		}
 		wl[r.writer].next++;
 		if (fscanf(wl[r.writer].f, "%llu %llu %llu", &seq, &inc, &counter) != 3 ||
 		    seq != r.wseq || seq + 1 != wl[r.writer].next || inc != r.inc ||
 		    counter != r.counter) {
-			fprintf(stderr, "t_hammer counter-check: record %" PRIu64 " (writer %u, "
-				"its %" PRIu64 "th) is not the next line of its log\n", i,
-				r.writer, r.wseq);
+			fprintf(stderr,
+				"t_hammer counter-check: record %" PRIu64 " (writer %u, "
+				"its %" PRIu64 "th) is not the next line of its log\n",
+				i, r.writer, r.wseq);
 			return 1;
 		}
 	}
 	if (h.counter != total) {
-		fprintf(stderr, "t_hammer counter-check: header says %" PRIu64 ", the records "
-			"add up to %" PRIu64 "\n", h.counter, total);
+		fprintf(stderr,
+			"t_hammer counter-check: header says %" PRIu64 ", the records "
+			"add up to %" PRIu64 "\n",
+			h.counter, total);
 		return 1;
 	}
 	for (w = 1; w <= nlogs; w++) {
 		if (fscanf(wl[w].f, "%llu %llu %llu", &seq, &inc, &counter) == 3) {
-			fprintf(stderr, "t_hammer counter-check: writer %d logged increment %llu, "
-				"which is not in the file\n", w, seq);
+			fprintf(stderr,
+				"t_hammer counter-check: writer %d logged increment %llu, "
+				"which is not in the file\n",
+				w, seq);
 			return 1;
 		}
 		fclose(wl[w].f);
 	}
 	printf("counter-check: %" PRIu64 " records from %d writers, counter %" PRIu64
-	       " is their sum\n", h.count, nlogs, h.counter);
+	       " is their sum\n",
+	       h.count, nlogs, h.counter);
 	return 0;
 }
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr,
-		"usage: t_hammer region FILE INDEX SECONDS LOG\n"
-		"       t_hammer scan FILE REGIONS SECONDS\n"
-		"       t_hammer region-check FILE INDEX LOG\n"
-		"       t_hammer counter FILE ID SECONDS LOG\n"
-		"       t_hammer counter-scan FILE SECONDS\n"
-		"       t_hammer counter-check FILE LOG...\n");
+	fprintf(stderr, "usage: t_hammer region FILE INDEX SECONDS LOG\n"
+			"       t_hammer scan FILE REGIONS SECONDS\n"
+			"       t_hammer region-check FILE INDEX LOG\n"
+			"       t_hammer counter FILE ID SECONDS LOG\n"
+			"       t_hammer counter-scan FILE SECONDS\n"
+			"       t_hammer counter-check FILE LOG...\n");
 	exit(2);
 }
 

@@ -98,10 +98,10 @@ static int open_flags(const char *list)
 		const char *name;
 		int flag;
 	} names[] = {
-		{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
-		{ "creat", O_CREAT }, { "excl", O_EXCL }, { "trunc", O_TRUNC },
-		{ "append", O_APPEND }, { "direct", O_DIRECT },
-		{ "directory", O_DIRECTORY }, { "nofollow", O_NOFOLLOW },
+		{ "rdonly", O_RDONLY },	    { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
+		{ "creat", O_CREAT },	    { "excl", O_EXCL },	    { "trunc", O_TRUNC },
+		{ "append", O_APPEND },	    { "direct", O_DIRECT }, { "directory", O_DIRECTORY },
+		{ "nofollow", O_NOFOLLOW },
 	};
 	char *copy = strdup(list), *save = NULL, *w;
 	int flags = 0;
@@ -141,8 +141,7 @@ static void free_pattern(unsigned char *buf, bool unaligned)
 	free(buf - unaligned);
 }
 
-static void check_range(const char *label, const unsigned char *want, size_t len,
-			long long off)
+static void check_range(const char *label, const unsigned char *want, size_t len, long long off)
 {
 	unsigned char *got = malloc(len + 1);
 	ssize_t n = pread(fd, got, len, (off_t)off);
@@ -260,12 +259,12 @@ static int step(char **argv, int left)
 	ssize_t n;
 	struct stat sb;
 
-#define NEED(k)                                                                \
-	do {                                                                   \
-		if (left < (k) + 1) {                                          \
+#define NEED(k)                                                                  \
+	do {                                                                     \
+		if (left < (k) + 1) {                                            \
 			fprintf(stderr, "t_io: %s needs %d arguments\n", op, k); \
-			exit(2);                                               \
-		}                                                              \
+			exit(2);                                                 \
+		}                                                                \
 	} while (0)
 
 	if (!strcmp(op, "open")) {
@@ -321,9 +320,10 @@ static int step(char **argv, int left)
 	if (!strcmp(op, "fallocate") || !strcmp(op, "punch")) {
 		NEED(2);
 		snprintf(label, sizeof(label), "%s %s %s", op, argv[1], argv[2]);
-		result_ok(label, fallocate(fd, op[0] == 'p' ?
-					   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : 0,
-					   (off_t)number(argv[1]), (off_t)number(argv[2])));
+		result_ok(label,
+			  fallocate(fd,
+				    op[0] == 'p' ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : 0,
+				    (off_t)number(argv[1]), (off_t)number(argv[2])));
 		return 3;
 	}
 	if (!strcmp(op, "size")) {
@@ -359,8 +359,9 @@ static int step(char **argv, int left)
 	}
 	if (!strcmp(op, "mkdir") || !strcmp(op, "rmdir") || !strcmp(op, "unlink")) {
 		NEED(1);
-		result_ok(op, op[0] == 'm' ? mkdir(argv[1], 0755) :
-			      op[0] == 'r' ? rmdir(argv[1]) : unlink(argv[1]));
+		result_ok(op, op[0] == 'm'   ? mkdir(argv[1], 0755)
+			      : op[0] == 'r' ? rmdir(argv[1])
+					     : unlink(argv[1]));
 		return 2;
 	}
 	if (!strcmp(op, "create") || !strcmp(op, "mkfifo") || !strcmp(op, "mkdir-mode")) {
@@ -384,8 +385,9 @@ static int step(char **argv, int left)
 		if (lstat(argv[1], &sb))
 			result_ok("stat", -1);
 		else
-			printf("stat: %s\n", S_ISDIR(sb.st_mode) ? "directory" :
-			       S_ISREG(sb.st_mode) ? "file" : "other");
+			printf("stat: %s\n", S_ISDIR(sb.st_mode)   ? "directory"
+					     : S_ISREG(sb.st_mode) ? "file"
+								   : "other");
 		return 2;
 	}
 	n = step_more(argv, left);
@@ -398,7 +400,7 @@ static int step(char **argv, int left)
 
 int main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);	/* a watcher reads the steps as they happen */
+	setvbuf(stdout, NULL, _IOLBF, 0); /* a watcher reads the steps as they happen */
 	int i = 1;
 
 	if (argc < 2) {

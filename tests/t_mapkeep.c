@@ -37,9 +37,9 @@
 
 /* What the two processes share: how far the stores went, what was seen. */
 struct progress {
-	atomic_long stored;	/* pages stored so far */
-	atomic_int done;	/* no more stores will come */
-	long right, wrong;	/* the reader's tally */
+	atomic_long stored; /* pages stored so far */
+	atomic_int done;    /* no more stores will come */
+	long right, wrong;  /* the reader's tally */
 };
 
 static sigjmp_buf on_bus;
@@ -164,7 +164,8 @@ static int check(const char *path, long len)
 	if (fd < 0)
 		die("open");
 	while (off < len) {
-		n = pread(fd, buf, (size_t)(len - off < (long)sizeof(buf) ? len - off : (long)sizeof(buf)),
+		n = pread(fd, buf,
+			  (size_t)(len - off < (long)sizeof(buf) ? len - off : (long)sizeof(buf)),
 			  off);
 		if (n <= 0) {
 			printf("check: short at %ld\n", off);

@@ -26,7 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum step { STORE_MAP, STORE_WRITE, STORE_PEER_MAP, STOP };
+enum step {
+	STORE_MAP,
+	STORE_WRITE,
+	STORE_PEER_MAP,
+	STOP
+};
 
 struct order {
 	uint32_t step;
@@ -97,9 +102,7 @@ static int peer(int orders, int answers)
 			if (pwrite(fd, &byte, 1, (off_t)o.offset) != 1)
 				die("pwrite");
 			break;
-		case STORE_PEER_MAP:
-			map[o.offset] = byte;
-			break;
+		case STORE_PEER_MAP: map[o.offset] = byte; break;
 		}
 		put(answers, &answer, 1);
 	}
@@ -163,8 +166,8 @@ int main(int argc, char **argv)
 			stores++;
 			if (answer != 'y' || map[off] != (unsigned char)o.value) {
 				printf("t_mmap: %s: the store of %u at offset %ju "
-				       "was not seen (saw %u)\n", what[step], o.value,
-				       (uintmax_t)off, map[off]);
+				       "was not seen (saw %u)\n",
+				       what[step], o.value, (uintmax_t)off, map[off]);
 				bad = 1;
 				break;
 			}
@@ -172,8 +175,7 @@ int main(int argc, char **argv)
 	}
 	o.step = STOP;
 	put(to_peer[1], &o, sizeof(o));
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("the second process failed");
 	munmap(map, size);
 	close(fd);

@@ -166,7 +166,8 @@ static int shm_main(const char *name, size_t size)
 	if (fd2 < 0 || !copy || pread(fd2, copy, size, 0) != (ssize_t)size)
 		die(2, "pread", name);
 	if (bad != size || check(copy, size / 2, size, 2) != size) {
-		printf("second half wrong at %zu\n", bad != size ? bad : check(copy, size / 2, size, 2));
+		printf("second half wrong at %zu\n",
+		       bad != size ? bad : check(copy, size / 2, size, 2));
 		return 1;
 	}
 	printf("second half right (mapping and pread)\n");

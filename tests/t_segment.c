@@ -85,7 +85,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(op, "mailbox") && argc == 3)
 		err = mailbox(argv[2]);
 	else {
-		fprintf(stderr, "usage: t_segment [--no-openat2] open|create|excl|unlink|mailbox NAME [SIZE]\n");
+		fprintf(stderr,
+			"usage: t_segment [--no-openat2] open|create|excl|unlink|mailbox NAME [SIZE]\n");
 		return 2;
 	}
 	if (err)

@@ -53,8 +53,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || fstat(fd, &sb) ||
-	    ((size_t)sb.st_size < len && ftruncate(fd, (off_t)len))) {
+	if (fd < 0 || fstat(fd, &sb) || ((size_t)sb.st_size < len && ftruncate(fd, (off_t)len))) {
 		perror("t_sync");
 		return 2;
 	}

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define RECORD_SIZE 1000
-#define RECORD_MAGIC 0x5348524bu	/* "SHRK" */
+#define RECORD_MAGIC 0x5348524bu /* "SHRK" */
 
 struct record_head {
 	uint32_t magic;
@@ -97,8 +97,8 @@ static int do_write(const char *file, const char *log, uint32_t id, unsigned int
 			return 2;
 		}
 		if (n != (ssize_t)sizeof(rec)) {
-			fprintf(stderr, "t_writer %u: short write of record %" PRIu64 ": %zd\n",
-				id, seq, n);
+			fprintf(stderr, "t_writer %u: short write of record %" PRIu64 ": %zd\n", id,
+				seq, n);
 			return 3;
 		}
 		if (dprintf(logfd, "%" PRIu64 "\n", seq) < 0) {
@@ -127,8 +127,8 @@ static int log_count(const char *log, uint64_t *count)
 	}
 	while (fscanf(f, "%llu", &v) == 1) {
 		if (v != expect) {
-			fprintf(stderr, "t_writer: log '%s' skips from %llu to %llu\n", log,
-				expect, v);
+			fprintf(stderr, "t_writer: log '%s' skips from %llu to %llu\n", log, expect,
+				v);
 			fclose(f);
 			return -1;
 		}
@@ -155,16 +155,19 @@ static int do_check(const char *file, const char *log, uint32_t id)
 		return 1;
 	}
 	if ((uint64_t)sb.st_size < count * RECORD_SIZE) {
-		fprintf(stderr, "t_writer %u: %" PRIu64 " records confirmed, file holds %jd bytes\n",
-			id, count, (intmax_t)sb.st_size);
+		fprintf(stderr,
+			"t_writer %u: %" PRIu64 " records confirmed, file holds %jd bytes\n", id,
+			count, (intmax_t)sb.st_size);
 		return 1;
 	}
 	for (seq = 0; seq < count; seq++) {
 		record_fill(want, id, seq);
 		n = pread(fd, got, sizeof(got), (off_t)(seq * RECORD_SIZE));
 		if (n != (ssize_t)sizeof(got) || memcmp(want, got, sizeof(got))) {
-			fprintf(stderr, "t_writer %u: record %" PRIu64 " at offset %" PRIu64
-				" is damaged\n", id, seq, seq * RECORD_SIZE);
+			fprintf(stderr,
+				"t_writer %u: record %" PRIu64 " at offset %" PRIu64
+				" is damaged\n",
+				id, seq, seq * RECORD_SIZE);
 			return 1;
 		}
 	}

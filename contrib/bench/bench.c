@@ -29,10 +29,8 @@ static const struct shmfs_bench_workload workloads[] = {
 	  shmfs_bench_small },
 	{ "mmap", "MAP_SHARED stores to every byte, then a second process checks",
 	  shmfs_bench_mmap },
-	{ "msg", "26-byte cycle: open/write/close, open/read/close",
-	  shmfs_bench_msg },
-	{ "create", "create, size (4 KiB), close and unlink one segment",
-	  shmfs_bench_create },
+	{ "msg", "26-byte cycle: open/write/close, open/read/close", shmfs_bench_msg },
+	{ "create", "create, size (4 KiB), close and unlink one segment", shmfs_bench_create },
 	{ "wake", "no file system: a pipe round trip between two processes, then on one CPU",
 	  shmfs_bench_wake },
 };
@@ -61,8 +59,7 @@ uint64_t shmfs_bench_batch_end(const struct shmfs_bench *b, uint64_t done)
 	return b->count && end > b->count ? b->count : end;
 }
 
-void shmfs_bench_report(const char *metric, double value, const char *unit,
-			const char *fmt, ...)
+void shmfs_bench_report(const char *metric, double value, const char *unit, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -123,8 +120,8 @@ void shmfs_bench_pattern_fill(void *buf, size_t len, uint64_t off, uint64_t seed
 }
 
 /* Returns 0, or -1 with the offset of the first wrong word in *bad_off. */
-int shmfs_bench_pattern_check(const void *buf, size_t len, uint64_t off,
-			      uint64_t seed, uint64_t *bad_off)
+int shmfs_bench_pattern_check(const void *buf, size_t len, uint64_t off, uint64_t seed,
+			      uint64_t *bad_off)
 {
 	const uint64_t *w = buf;
 	size_t i;
@@ -149,9 +146,21 @@ static int bench_parse_size(const char *s, uint64_t *out)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (*end || v == 0 || v > (UINT64_MAX >> shift))
 		return -EINVAL;
@@ -163,24 +172,23 @@ static void bench_usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f,
-		"usage: shmfs-bench [OPTIONS] DIR\n"
-		"Run file and shared-memory workloads in DIR and print one line per\n"
-		"figure: METRIC VALUE UNIT NOTE. Every byte read back is checked.\n"
-		"\n"
-		"  -w, --workload LIST   comma-separated workloads (default: all)\n"
-		"  -t, --duration SECS   seconds per looping measurement (default 1)\n"
-		"  -n, --count N         run N iterations of each loop instead\n"
-		"      --seq-size SIZE   bytes written and read by seq (default 1g)\n"
-		"      --block SIZE      bytes per seq write/read (default 1m)\n"
-		"      --mmap-size SIZE  bytes of the mapped segment (default 256m)\n"
-		"      --small-file SIZE file size for 64-byte pwrite/pread (default 64k)\n"
-		"      --quick           short run: seq 64m, mmap 32m, duration 0.1\n"
-		"      --inject-fault    corrupt one byte before each check, to prove\n"
-		"                        that checks fail (exit status 3)\n"
-		"  -l, --list            list the workloads\n"
-		"  -h, --help            this text\n"
-		"\nWorkloads:\n");
+	fprintf(f, "usage: shmfs-bench [OPTIONS] DIR\n"
+		   "Run file and shared-memory workloads in DIR and print one line per\n"
+		   "figure: METRIC VALUE UNIT NOTE. Every byte read back is checked.\n"
+		   "\n"
+		   "  -w, --workload LIST   comma-separated workloads (default: all)\n"
+		   "  -t, --duration SECS   seconds per looping measurement (default 1)\n"
+		   "  -n, --count N         run N iterations of each loop instead\n"
+		   "      --seq-size SIZE   bytes written and read by seq (default 1g)\n"
+		   "      --block SIZE      bytes per seq write/read (default 1m)\n"
+		   "      --mmap-size SIZE  bytes of the mapped segment (default 256m)\n"
+		   "      --small-file SIZE file size for 64-byte pwrite/pread (default 64k)\n"
+		   "      --quick           short run: seq 64m, mmap 32m, duration 0.1\n"
+		   "      --inject-fault    corrupt one byte before each check, to prove\n"
+		   "                        that checks fail (exit status 3)\n"
+		   "  -l, --list            list the workloads\n"
+		   "  -h, --help            this text\n"
+		   "\nWorkloads:\n");
 	for (i = 0; i < NR_WORKLOADS; i++)
 		fprintf(f, "  %-8s %s\n", workloads[i].name, workloads[i].help);
 	fprintf(f, "\nExit status: 0 ok, 1 system error, 2 usage, 3 wrong data.\n");
@@ -219,8 +227,7 @@ static int bench_select(const char *list, int *sel)
 
 	if (!copy)
 		return -ENOMEM;
-	for (name = strtok_r(copy, ",", &save); name;
-	     name = strtok_r(NULL, ",", &save)) {
+	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		for (i = 0; i < NR_WORKLOADS; i++) {
 			if (!strcmp(name, "all") || !strcmp(name, workloads[i].name))
 				sel[i] = 1;
@@ -300,19 +307,13 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 			b->mmap_size = 32 << 20;
 			b->duration = 0.1;
 			break;
-		case OPT_INJECT:
-			b->inject_fault = 1;
-			break;
+		case OPT_INJECT: b->inject_fault = 1; break;
 		case 'l':
 			for (c = 0; c < (int)NR_WORKLOADS; c++)
 				printf("%s\n", workloads[c].name);
 			exit(0);
-		case 'h':
-			bench_usage(stdout);
-			exit(0);
-		default:
-			bench_usage(stderr);
-			return SHMFS_BENCH_EXIT_USAGE;
+		case 'h': bench_usage(stdout); exit(0);
+		default: bench_usage(stderr); return SHMFS_BENCH_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
@@ -322,7 +323,7 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 	if (b->seq_block % 8 || b->seq_size % b->seq_block || b->mmap_size % 8 ||
 	    b->small_file < 64 || b->small_file % 64) {
 		fprintf(stderr, "shmfs-bench: --seq-size must be a multiple of --block, "
-			"--block and --mmap-size of 8, --small-file of 64\n");
+				"--block and --mmap-size of 8, --small-file of 64\n");
 		return SHMFS_BENCH_EXIT_USAGE;
 	}
 	if (!any)
@@ -350,8 +351,8 @@ int main(int argc, char **argv)
 		return ret;
 	b.dirfd = open(b.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b.dirfd < 0) {
-		fprintf(stderr, "shmfs-bench: cannot open directory '%s': %s\n",
-			b.dir, strerror(errno));
+		fprintf(stderr, "shmfs-bench: cannot open directory '%s': %s\n", b.dir,
+			strerror(errno));
 		return SHMFS_BENCH_EXIT_ERROR;
 	}
 	for (i = 0; i < NR_WORKLOADS; i++) {

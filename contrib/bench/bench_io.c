@@ -30,12 +30,12 @@
 
 #include "bench.h"
 
-#define SEQ_FILE	"shmfs-bench-seq"
-#define SMALL_FILE	"shmfs-bench-small"
-#define MSG_FILE	"shmfs-bench-MemoryFile"
-#define MSG_LEN		26
-#define SEG_PREFIX	"shmfs-bench-seg-"
-#define SEG_SIZE	4096
+#define SEQ_FILE "shmfs-bench-seq"
+#define SMALL_FILE "shmfs-bench-small"
+#define MSG_FILE "shmfs-bench-MemoryFile"
+#define MSG_LEN 26
+#define SEG_PREFIX "shmfs-bench-seg-"
+#define SEG_SIZE 4096
 
 static uint64_t bench_seed(void)
 {
@@ -48,8 +48,7 @@ static void bench_unlink(struct shmfs_bench *b, const char *name)
 }
 
 /* Flip one byte of NAME at OFF through a descriptor of its own. */
-static int bench_corrupt(struct shmfs_bench *b, const char *metric,
-			 const char *name, off_t off)
+static int bench_corrupt(struct shmfs_bench *b, const char *metric, const char *name, off_t off)
 {
 	unsigned char c = 0;
 	int fd, ret = 0;
@@ -85,8 +84,7 @@ static ssize_t bench_full(int fd, void *buf, size_t len, int writing)
 }
 
 /* Write the whole file: a new one (O_TRUNC), or over the existing pages. */
-static int seq_write(struct shmfs_bench *b, const char *m, int trunc, void *buf,
-		     uint64_t seed)
+static int seq_write(struct shmfs_bench *b, const char *m, int trunc, void *buf, uint64_t seed)
 {
 	double t0, t = 0;
 	uint64_t off;
@@ -94,8 +92,8 @@ static int seq_write(struct shmfs_bench *b, const char *m, int trunc, void *buf,
 	int fd;
 
 	t0 = shmfs_bench_now();
-	fd = openat(b->dirfd, SEQ_FILE,
-		    O_CREAT | O_WRONLY | O_CLOEXEC | (trunc ? O_TRUNC : 0), 0600);
+	fd = openat(b->dirfd, SEQ_FILE, O_CREAT | O_WRONLY | O_CLOEXEC | (trunc ? O_TRUNC : 0),
+		    0600);
 	if (fd < 0)
 		return shmfs_bench_fail(m, "create '%s': %s", SEQ_FILE, strerror(errno));
 	t += shmfs_bench_now() - t0;
@@ -115,8 +113,8 @@ static int seq_write(struct shmfs_bench *b, const char *m, int trunc, void *buf,
 		return shmfs_bench_fail(m, "close: %s", strerror(errno));
 	t += shmfs_bench_now() - t0;
 	shmfs_bench_report(m, b->seq_size / t / 1e6, "MB/s",
-			   "%" PRIu64 " MiB in %zu KiB writes, %.3f s",
-			   b->seq_size >> 20, b->seq_block >> 10, t);
+			   "%" PRIu64 " MiB in %zu KiB writes, %.3f s", b->seq_size >> 20,
+			   b->seq_block >> 10, t);
 	return 0;
 }
 
@@ -151,8 +149,7 @@ static int seq_read(struct shmfs_bench *b, const char *m, void *buf, uint64_t se
 	close(fd);
 	t += shmfs_bench_now() - t0;
 	if (n != 0)
-		return shmfs_bench_mismatch(m, "file longer than %" PRIu64 " bytes",
-					    b->seq_size);
+		return shmfs_bench_mismatch(m, "file longer than %" PRIu64 " bytes", b->seq_size);
 	shmfs_bench_report(m, b->seq_size / t / 1e6, "MB/s",
 			   "%" PRIu64 " MiB in %zu KiB reads, %.3f s, every word checked",
 			   b->seq_size >> 20, b->seq_block >> 10, t);
@@ -166,8 +163,7 @@ static int seq_drop_cache(struct shmfs_bench *b)
 
 	fd = openat(b->dirfd, SEQ_FILE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return shmfs_bench_fail("seq-read", "open '%s': %s", SEQ_FILE,
-					strerror(errno));
+		return shmfs_bench_fail("seq-read", "open '%s': %s", SEQ_FILE, strerror(errno));
 	err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 	if (err)
@@ -220,15 +216,13 @@ static int small_pwrite(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t *
 		for (; i < end; i++) {
 			small_expect(buf, i, seed);
 			if (pwrite(fd, buf, 64, (i % slots) * 64) != 64)
-				return shmfs_bench_fail("pwrite64", "pwrite: %s",
-							strerror(errno));
+				return shmfs_bench_fail("pwrite64", "pwrite: %s", strerror(errno));
 		}
 		t = shmfs_bench_now() - t0;
 	} while (shmfs_bench_more(b, i, t));
 	*count = i;
 	shmfs_bench_report("pwrite64", i / t, "ops/s",
-			   "%" PRIu64 " writes over %" PRIu64 " offsets, %.3f s",
-			   i, slots, t);
+			   "%" PRIu64 " writes over %" PRIu64 " offsets, %.3f s", i, slots, t);
 	return 0;
 }
 
@@ -245,8 +239,7 @@ static int small_pread(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t wr
 		for (; j < end; j++) {
 			s = j % slots;
 			if (pread(fd, buf, 64, s * 64) != 64)
-				return shmfs_bench_fail("pread64", "pread: %s",
-							strerror(errno));
+				return shmfs_bench_fail("pread64", "pread: %s", strerror(errno));
 			if (s >= written) {
 				memset(want, 0, sizeof(want));
 			} else {
@@ -255,15 +248,16 @@ static int small_pread(struct shmfs_bench *b, int fd, uint64_t seed, uint64_t wr
 			}
 			if (memcmp(buf, want, 64)) {
 				bad = s * 64;
-				return shmfs_bench_mismatch("pread64",
-					"wrong data in the 64 bytes at offset %" PRIu64, bad);
+				return shmfs_bench_mismatch(
+					"pread64", "wrong data in the 64 bytes at offset %" PRIu64,
+					bad);
 			}
 		}
 		t = shmfs_bench_now() - t0;
 	} while (shmfs_bench_more(b, j, t));
 	shmfs_bench_report("pread64", j / t, "ops/s",
-			   "%" PRIu64 " reads over %" PRIu64 " offsets, %.3f s, all checked",
-			   j, slots, t);
+			   "%" PRIu64 " reads over %" PRIu64 " offsets, %.3f s, all checked", j,
+			   slots, t);
 	return 0;
 }
 
@@ -275,8 +269,7 @@ int shmfs_bench_small(struct shmfs_bench *b)
 	bench_unlink(b, SMALL_FILE);
 	fd = openat(b->dirfd, SMALL_FILE, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return shmfs_bench_fail("small", "create '%s': %s", SMALL_FILE,
-					strerror(errno));
+		return shmfs_bench_fail("small", "create '%s': %s", SMALL_FILE, strerror(errno));
 	if (ftruncate(fd, b->small_file) < 0) {
 		ret = shmfs_bench_fail("small", "ftruncate: %s", strerror(errno));
 		goto out_close;
@@ -328,8 +321,9 @@ static int msg_cycle(struct shmfs_bench *b, uint64_t i, uint64_t seed)
 	if (n != MSG_LEN)
 		return shmfs_bench_fail(m, "read: %s", n < 0 ? strerror(errno) : "short");
 	if (memcmp(msg, got, MSG_LEN))
-		return shmfs_bench_mismatch(m, "wrong data in cycle %" PRIu64
-					    ": read '%.26s', wrote '%.26s'", i, got, msg);
+		return shmfs_bench_mismatch(
+			m, "wrong data in cycle %" PRIu64 ": read '%.26s', wrote '%.26s'", i, got,
+			msg);
 	return 0;
 }
 
@@ -349,8 +343,7 @@ int shmfs_bench_msg(struct shmfs_bench *b)
 	if (ret)
 		return ret;
 	shmfs_bench_report("msg26", i / t, "cyc/s",
-			   "%" PRIu64 " cycles of 2 opens, 26-byte write and read, %.3f s",
-			   i, t);
+			   "%" PRIu64 " cycles of 2 opens, 26-byte write and read, %.3f s", i, t);
 	return 0;
 }
 
@@ -397,8 +390,7 @@ int shmfs_bench_create(struct shmfs_bench *b)
 		if (fd < 0)
 			return shmfs_bench_fail(m, "create '%s': %s", name, strerror(errno));
 		if (ftruncate(fd, SEG_SIZE) < 0) {
-			ret = shmfs_bench_fail(m, "ftruncate '%s': %s", name,
-					       strerror(errno));
+			ret = shmfs_bench_fail(m, "ftruncate '%s': %s", name, strerror(errno));
 			close(fd);
 			unlinkat(b->dirfd, name, 0);
 			return ret;
@@ -409,7 +401,7 @@ int shmfs_bench_create(struct shmfs_bench *b)
 		t = shmfs_bench_now() - t0;
 	} while (shmfs_bench_more(b, i, t));
 	shmfs_bench_report(m, i / t, "ops/s",
-			   "%" PRIu64 " segments of %d bytes created and unlinked, %.3f s",
-			   i, SEG_SIZE, t);
+			   "%" PRIu64 " segments of %d bytes created and unlinked, %.3f s", i,
+			   SEG_SIZE, t);
 	return 0;
 }

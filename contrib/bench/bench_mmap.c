@@ -40,8 +40,10 @@ static void mmap_child(struct shmfs_bench *b, uint64_t seed, int pipefd)
 	if (p == MAP_FAILED)
 		_exit(shmfs_bench_fail(m, "mmap: %s", strerror(errno)));
 	if (shmfs_bench_pattern_check(p, b->mmap_size, 0, seed, &bad))
-		_exit(shmfs_bench_mismatch(m, "second process saw wrong data at "
-					   "offset %" PRIu64, bad));
+		_exit(shmfs_bench_mismatch(m,
+					   "second process saw wrong data at "
+					   "offset %" PRIu64,
+					   bad));
 	t = shmfs_bench_now() - t0;
 	munmap(p, b->mmap_size);
 	close(fd);
@@ -119,8 +121,7 @@ int shmfs_bench_mmap(struct shmfs_bench *b)
 	unlinkat(b->dirfd, MMAP_FILE, 0);
 	fd = openat(b->dirfd, MMAP_FILE, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return shmfs_bench_fail("mmap", "create '%s': %s", MMAP_FILE,
-					strerror(errno));
+		return shmfs_bench_fail("mmap", "create '%s': %s", MMAP_FILE, strerror(errno));
 	ret = mmap_store(b, fd, seed, &p);
 	if (ret)
 		goto out_close;

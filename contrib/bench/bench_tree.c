@@ -80,7 +80,8 @@ static int check_one(unsigned long i, const char *name)
 	if (fstatat(dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW))
 		return fail("cannot stat", name);
 	if (!S_ISREG(sb.st_mode) || sb.st_size != size) {
-		fprintf(stderr, "shmfs-bench-tree: '%s' has mode %o and size %lld, not a %lld-byte file\n",
+		fprintf(stderr,
+			"shmfs-bench-tree: '%s' has mode %o and size %lld, not a %lld-byte file\n",
 			name, (unsigned int)sb.st_mode, (long long)sb.st_size, (long long)size);
 		return 1;
 	}
@@ -108,8 +109,8 @@ static int remove_one(unsigned long i, const char *name)
 }
 
 /* Run op on segments job, job + jobs, job + 2 jobs... below n. */
-static int run_share(int (*op)(unsigned long, const char *), unsigned long n,
-		     unsigned int job, unsigned int jobs)
+static int run_share(int (*op)(unsigned long, const char *), unsigned long n, unsigned int job,
+		     unsigned int jobs)
 {
 	char name[32];
 

@@ -38,8 +38,7 @@ static int wake_run(struct shmfs_bench *b, const char *metric, int cpu)
 	if (cpu >= 0) {
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set))
-			return shmfs_bench_fail(metric, "sched_setaffinity: %s",
-						strerror(errno));
+			return shmfs_bench_fail(metric, "sched_setaffinity: %s", strerror(errno));
 	}
 	pid = fork();
 	if (pid < 0)
@@ -83,8 +82,7 @@ int shmfs_bench_wake(struct shmfs_bench *b)
 	if (ret)
 		return ret;
 	if (sched_getaffinity(0, sizeof(old), &old))
-		return shmfs_bench_fail("wake-rt-1cpu", "sched_getaffinity: %s",
-					strerror(errno));
+		return shmfs_bench_fail("wake-rt-1cpu", "sched_getaffinity: %s", strerror(errno));
 	cpu = sched_getcpu();
 	ret = wake_run(b, "wake-rt-1cpu", cpu < 0 ? 0 : cpu);
 	sched_setaffinity(0, sizeof(old), &old);

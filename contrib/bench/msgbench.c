@@ -50,12 +50,8 @@
 #define SOCKET 3
 
 static const struct transport *const transports[] = {
-	&shmfs_msgbench_mailbox,
-	&shmfs_msgbench_queue,
-	&shmfs_msgbench_queue_zc,
-	&shmfs_msgbench_socketpair,
-	&shmfs_msgbench_pipe,
-	&shmfs_msgbench_mq,
+	&shmfs_msgbench_mailbox,    &shmfs_msgbench_queue, &shmfs_msgbench_queue_zc,
+	&shmfs_msgbench_socketpair, &shmfs_msgbench_pipe,  &shmfs_msgbench_mq,
 #ifdef SHMFS_MSGBENCH_BOOST
 	&shmfs_msgbench_boost,
 #endif
@@ -99,8 +95,7 @@ size_t shmfs_msgbench_ring(size_t size)
 
 /* The child: echo (ping-pong) or count (one-way) until the STOP message;
  * the count goes back through RESULT. */
-static int child(const struct transport *t, struct chan *c, bool echo,
-		 int result)
+static int child(const struct transport *t, struct chan *c, bool echo, int result)
 {
 	uint64_t n, last = 0, got = 0;
 	int err;
@@ -130,8 +125,7 @@ struct rate {
 	double got, sent;
 };
 
-static void chan_free(const struct transport *t, struct chan *c, int result[2],
-		      bool set_up)
+static void chan_free(const struct transport *t, struct chan *c, int result[2], bool set_up)
 {
 	if (set_up)
 		t->teardown(c);
@@ -144,8 +138,8 @@ static void chan_free(const struct transport *t, struct chan *c, int result[2],
  * Measure one figure into *R. Returns 0, 1 if the transport cannot carry
  * this size, -1 on a failure (message on stderr), -3 for wrong data.
  */
-static int measure(const struct transport *t, size_t size, bool echo,
-		   double duration, struct rate *r)
+static int measure(const struct transport *t, size_t size, bool echo, double duration,
+		   struct rate *r)
 {
 	struct chan c = { .size = size };
 	uint64_t n = 0, back, got = 0;
@@ -274,22 +268,20 @@ static const char *size_name(size_t size, char *buf, size_t len)
 static void print_row(bool md, const char *const cells[7])
 {
 	if (md)
-		printf("| %s | %s | %s | %s | %s | %s | %s |\n", cells[0],
-		       cells[1], cells[2], cells[3], cells[4], cells[5],
-		       cells[6]);
+		printf("| %s | %s | %s | %s | %s | %s | %s |\n", cells[0], cells[1], cells[2],
+		       cells[3], cells[4], cells[5], cells[6]);
 	else
-		printf("%-8s %-11s %11s %8s %11s %8s %8s\n", cells[0],
-		       cells[1], cells[2], cells[3], cells[4], cells[5],
-		       cells[6]);
+		printf("%-8s %-11s %11s %8s %11s %8s %8s\n", cells[0], cells[1], cells[2], cells[3],
+		       cells[4], cells[5], cells[6]);
 }
 
 static void print_header(bool md)
 {
-	static const char *const h[7] = { "size", "transport", "rt/s",
-		"÷sock", "MB/s", "÷sock", "÷memcpy" };
-	static const char *const md_h[7] = { "size", "transport",
-		"round trips/s", "÷ socket", "one-way MB/s", "÷ socket",
-		"÷ memcpy" };
+	static const char *const h[7] = { "size", "transport", "rt/s",	 "÷sock",
+					  "MB/s", "÷sock",     "÷memcpy" };
+	static const char *const md_h[7] = { "size",	 "transport",	 "round trips/s",
+					     "÷ socket", "one-way MB/s", "÷ socket",
+					     "÷ memcpy" };
 
 	print_row(md, md ? md_h : h);
 	if (md)
@@ -297,12 +289,11 @@ static void print_header(bool md)
 }
 
 struct figures {
-	double rt, mbs;		/* round trips/s; one way, MB/s received */
-	double sent, got;	/* one way, messages/s sent and received */
+	double rt, mbs;	  /* round trips/s; one way, MB/s received */
+	double sent, got; /* one way, messages/s sent and received */
 };
 
-static void print_size(bool md, size_t size, const struct figures *f,
-		       double memcpy_mbs)
+static void print_size(bool md, size_t size, const struct figures *f, double memcpy_mbs)
 {
 	const struct figures *sock = &f[SOCKET];
 	char sz[32], rt[32], rr[16], mb[32], mr[16], cr[16];
@@ -310,8 +301,9 @@ static void print_size(bool md, size_t size, const struct figures *f,
 	size_name(size, sz, sizeof(sz));
 	for (size_t i = 0; i <= NTRANSPORTS; i++) {
 		bool mc = i == NTRANSPORTS;
-		const char *cells[7] = { sz, mc ? "memcpy" : transports[i]->name,
-					 rt, rr, mb, mr, cr };
+		const char *cells[7] = {
+			sz, mc ? "memcpy" : transports[i]->name, rt, rr, mb, mr, cr
+		};
 
 		fmt(rt, sizeof(rt), mc ? 0 : f[i].rt);
 		ratio(rr, sizeof(rr), mc ? 0 : f[i].rt, sock->rt);
@@ -323,18 +315,18 @@ static void print_size(bool md, size_t size, const struct figures *f,
 }
 
 /* The latest-value transports one way: published, taken, their ratio. */
-static void print_latest(bool md, int nsizes, const size_t *sizes,
-			 struct figures (*f)[NTRANSPORTS])
+static void print_latest(bool md, int nsizes, const size_t *sizes, struct figures (*f)[NTRANSPORTS])
 {
-	static const char *const h[5] = { "size", "transport", "published/s",
-					  "taken/s", "taken ÷ published" };
+	static const char *const h[5] = { "size", "transport", "published/s", "taken/s",
+					  "taken ÷ published" };
 	char sz[32], sent[32], got[32], r[16];
 
 	printf("\nLatest value, one way: the publisher publishes without pause, "
 	       "the reader takes the newest\nwhole message each time (the "
 	       "MB/s above count those), skipping what was replaced unseen.\n");
-	printf(md ? "\n| %s | %s | %s | %s | %s |\n|:---|:---|---:|---:|---:|\n" :
-	       "%-8s %-11s %12s %12s %18s\n", h[0], h[1], h[2], h[3], h[4]);
+	printf(md ? "\n| %s | %s | %s | %s | %s |\n|:---|:---|---:|---:|---:|\n"
+		  : "%-8s %-11s %12s %12s %18s\n",
+	       h[0], h[1], h[2], h[3], h[4]);
 	for (int s = 0; s < nsizes; s++) {
 		for (size_t i = 0; i < NTRANSPORTS; i++) {
 			if (!transports[i]->latest)
@@ -343,9 +335,8 @@ static void print_latest(bool md, int nsizes, const size_t *sizes,
 			fmt(sent, sizeof(sent), f[s][i].sent);
 			fmt(got, sizeof(got), f[s][i].got);
 			ratio(r, sizeof(r), f[s][i].got, f[s][i].sent);
-			printf(md ? "| %s | %s | %s | %s | %s |\n" :
-			       "%-8s %-11s %12s %12s %18s\n", sz,
-			       transports[i]->name, sent, got, r);
+			printf(md ? "| %s | %s | %s | %s | %s |\n" : "%-8s %-11s %12s %12s %18s\n",
+			       sz, transports[i]->name, sent, got, r);
 		}
 	}
 }
@@ -382,14 +373,15 @@ static int usage(FILE *out, int status)
 	      "against\nsocketpair, pipe, POSIX mq, Boost.Interprocess (if built) "
 	      "and memcpy. Sizes default\nto 26,4096,65536,500000; --only names "
 	      "transports (mailbox,queue,queue-zc,socketpair,\npipe,mq,boost-mq; "
-	      "the socket is always measured, the ratios need it).\n", out);
+	      "the socket is always measured, the ratios need it).\n",
+	      out);
 	return status;
 }
 
 /* Every figure of one size, the median of ROUNDS, into F. Returns 0, or
  * the exit status after a failure. */
-static int measure_size(size_t size, int rounds, double duration,
-			const char *only, struct figures *f, double *memcpy_mbs)
+static int measure_size(size_t size, int rounds, double duration, const char *only,
+			struct figures *f, double *memcpy_mbs)
 {
 	double v[NTRANSPORTS][3][MAX_ROUNDS], mc[MAX_ROUNDS];
 
@@ -402,13 +394,12 @@ static int measure_size(size_t size, int rounds, double duration,
 				continue;
 			for (int echo = 1; echo >= 0; echo--) {
 				struct rate x = { 0, 0 };
-				int err = measure(transports[i], size, echo,
-						  duration, &x);
+				int err = measure(transports[i], size, echo, duration, &x);
 
 				if (err < 0) {
 					fprintf(stderr, "shmfs-msgbench: %s %s\n",
-						transports[i]->name, err == -3 ?
-						"delivered wrong data" : "failed");
+						transports[i]->name,
+						err == -3 ? "delivered wrong data" : "failed");
 					return err == -3 ? 3 : 1;
 				}
 				v[i][echo][r] = x.got;
@@ -448,32 +439,21 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "t:n:s:o:mh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			duration = atof(optarg);
-			break;
-		case 'n':
-			rounds = atoi(optarg);
-			break;
+		case 't': duration = atof(optarg); break;
+		case 'n': rounds = atoi(optarg); break;
 		case 's':
 			nsizes = 0;
 			list = optarg;
 			while ((tok = strsep(&list, ",")) && nsizes < MAX_SIZES)
 				sizes[nsizes++] = strtoull(tok, NULL, 10);
 			break;
-		case 'o':
-			only = optarg;
-			break;
-		case 'm':
-			md = true;
-			break;
-		case 'h':
-			return usage(stdout, 0);
-		default:
-			return usage(stderr, 2);
+		case 'o': only = optarg; break;
+		case 'm': md = true; break;
+		case 'h': return usage(stdout, 0);
+		default: return usage(stderr, 2);
 		}
 	}
-	if (argc - optind != 1 || rounds < 1 || rounds > MAX_ROUNDS ||
-	    duration <= 0 || nsizes < 1)
+	if (argc - optind != 1 || rounds < 1 || rounds > MAX_ROUNDS || duration <= 0 || nsizes < 1)
 		return usage(stderr, 2);
 	for (int i = 0; i < nsizes; i++)
 		if (sizes[i] < 8 || sizes[i] > 64 << 20) {
@@ -484,8 +464,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	print_header(md);
 	for (int s = 0; s < nsizes; s++) {
-		err = measure_size(sizes[s], rounds, duration, only, f[s],
-				   &memcpy_mbs);
+		err = measure_size(sizes[s], rounds, duration, only, f[s], &memcpy_mbs);
 		if (err)
 			return err;
 		print_size(md, sizes[s], f[s], memcpy_mbs);
@@ -493,10 +472,12 @@ int main(int argc, char **argv)
 	if (selected(only, shmfs_msgbench_mailbox.name))
 		print_latest(md, nsizes, sizes, f);
 	printf("\nMedian of %d rounds of %.2f s each; MB/s = 10^6 bytes/s one "
-	       "way; ratios from the same run.\n", rounds, duration);
+	       "way; ratios from the same run.\n",
+	       rounds, duration);
 	printf("POSIX mq: /proc/sys/fs/mqueue/msgsize_max is %ld here; only "
 	       "CAP_SYS_RESOURCE may exceed it, and a '-' means mq_open refused "
-	       "that size.\n", read_long("/proc/sys/fs/mqueue/msgsize_max"));
+	       "that size.\n",
+	       read_long("/proc/sys/fs/mqueue/msgsize_max"));
 #ifndef SHMFS_MSGBENCH_BOOST
 	printf("Boost.Interprocess: not measured, this program was built "
 	       "without the Boost headers\n(contrib/install-deps --bench, then "

@@ -24,12 +24,12 @@ struct shmfs_queue;
 struct chan {
 	size_t size;
 	unsigned char *buf;
-	int fd[2][2];		/* pipe/socket: [dir][0 read, 1 write] */
+	int fd[2][2]; /* pipe/socket: [dir][0 read, 1 write] */
 	mqd_t mq[2];
 	struct shmfs_mailbox *mb[2];
 	uint64_t mb_seen[2];
 	struct shmfs_queue *q[2];
-	void *peer;		/* a transport's own state */
+	void *peer; /* a transport's own state */
 	char name[2][64];
 };
 
@@ -55,9 +55,8 @@ int shmfs_msgbench_unstamp(const unsigned char *p, size_t size, uint64_t *n);
  * that the libshmfs queue and Boost's get the same room. */
 size_t shmfs_msgbench_ring(size_t size);
 
-extern const struct transport shmfs_msgbench_mailbox, shmfs_msgbench_queue,
-	shmfs_msgbench_queue_zc, shmfs_msgbench_socketpair, shmfs_msgbench_pipe,
-	shmfs_msgbench_mq, shmfs_msgbench_boost;
+extern const struct transport shmfs_msgbench_mailbox, shmfs_msgbench_queue, shmfs_msgbench_queue_zc,
+	shmfs_msgbench_socketpair, shmfs_msgbench_pipe, shmfs_msgbench_mq, shmfs_msgbench_boost;
 
 #ifdef __cplusplus
 }

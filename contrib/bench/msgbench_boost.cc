@@ -17,7 +17,8 @@
 
 namespace bip = boost::interprocess;
 
-namespace {
+namespace
+{
 
 struct boost_chan {
 	bip::message_queue *mq[2] = { nullptr, nullptr };
@@ -57,16 +58,14 @@ int boost_setup(struct chan *c)
 		return -ENOMEM;
 	c->peer = b;
 	for (int d = 0; d < 2; d++) {
-		snprintf(b->name[d], sizeof(b->name[d]), "shmfs-msgbench-boost%d.%d",
-			 d, (int)getpid());
+		snprintf(b->name[d], sizeof(b->name[d]), "shmfs-msgbench-boost%d.%d", d,
+			 (int)getpid());
 		bip::message_queue::remove(b->name[d]);
 	}
 	try {
 		for (int d = 0; d < 2; d++)
-			b->mq[d] = new bip::message_queue(bip::create_only,
-							  b->name[d],
-							  slots < 4 ? 4 : slots,
-							  c->size);
+			b->mq[d] = new bip::message_queue(bip::create_only, b->name[d],
+							  slots < 4 ? 4 : slots, c->size);
 	} catch (const bip::interprocess_exception &e) {
 		boost_teardown(c);
 		return error_of(e);
@@ -98,8 +97,7 @@ int boost_recv(struct chan *c, int dir, uint64_t *n)
 	} catch (const bip::interprocess_exception &e) {
 		return error_of(e);
 	}
-	return len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) :
-		-EBADMSG;
+	return len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) : -EBADMSG;
 }
 
 } // namespace

@@ -96,11 +96,9 @@ static int mq_setup(struct chan *c)
 	/* Root may pass msgsize_max; the byte limit is raised where we may. */
 	setrlimit(RLIMIT_MSGQUEUE, &unlimited);
 	for (int d = 0; d < 2; d++) {
-		snprintf(c->name[d], sizeof(c->name[d]), "/shmfs-msgbench%d.%d",
-			 d, (int)getpid());
+		snprintf(c->name[d], sizeof(c->name[d]), "/shmfs-msgbench%d.%d", d, (int)getpid());
 		mq_unlink(c->name[d]);
-		c->mq[d] = mq_open(c->name[d], O_RDWR | O_CREAT | O_EXCL |
-				   O_CLOEXEC, 0600, &attr);
+		c->mq[d] = mq_open(c->name[d], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
 		if (c->mq[d] == (mqd_t)-1) {
 			int err = -errno;
 
@@ -124,8 +122,7 @@ static int mq_recv_one(struct chan *c, int dir, uint64_t *n)
 
 	if (len < 0)
 		return -errno;
-	return (size_t)len == c->size ?
-		shmfs_msgbench_unstamp(c->buf, c->size, n) : -EBADMSG;
+	return (size_t)len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) : -EBADMSG;
 }
 
 static void mq_teardown(struct chan *c)
@@ -137,8 +134,7 @@ static void mq_teardown(struct chan *c)
 }
 
 const struct transport shmfs_msgbench_socketpair = {
-	"socketpair", socket_setup, stream_send, stream_recv, socket_teardown,
-	false,
+	"socketpair", socket_setup, stream_send, stream_recv, socket_teardown, false,
 };
 const struct transport shmfs_msgbench_pipe = {
 	"pipe", pipe_setup, stream_send, stream_recv, pipe_teardown, false,

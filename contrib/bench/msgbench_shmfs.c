@@ -22,10 +22,8 @@
 static int mailbox_setup(struct chan *c)
 {
 	for (int d = 0; d < 2; d++) {
-		snprintf(c->name[d], sizeof(c->name[d]), "msgbench-mb%d.%d", d,
-			 (int)getpid());
-		int err = shmfs_mailbox_open(c->name[d], c->size,
-					     SHMFS_OPEN_CREATE, &c->mb[d]);
+		snprintf(c->name[d], sizeof(c->name[d]), "msgbench-mb%d.%d", d, (int)getpid());
+		int err = shmfs_mailbox_open(c->name[d], c->size, SHMFS_OPEN_CREATE, &c->mb[d]);
 		if (err)
 			return err;
 		c->mb_seen[d] = 0;
@@ -52,8 +50,7 @@ static int mailbox_recv(struct chan *c, int dir, uint64_t *n)
 	if (err)
 		return err;
 	c->mb_seen[dir] = seq;
-	return len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) :
-		-EBADMSG;
+	return len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) : -EBADMSG;
 }
 
 static void mailbox_teardown(struct chan *c)
@@ -67,10 +64,8 @@ static void mailbox_teardown(struct chan *c)
 static int queue_setup(struct chan *c)
 {
 	for (int d = 0; d < 2; d++) {
-		snprintf(c->name[d], sizeof(c->name[d]), "msgbench-q%d.%d", d,
-			 (int)getpid());
-		int err = shmfs_queue_open(c->name[d],
-					   shmfs_msgbench_ring(c->size),
+		snprintf(c->name[d], sizeof(c->name[d]), "msgbench-q%d.%d", d, (int)getpid());
+		int err = shmfs_queue_open(c->name[d], shmfs_msgbench_ring(c->size),
 					   SHMFS_OPEN_CREATE, &c->q[d]);
 		if (err)
 			return err;
@@ -91,8 +86,7 @@ static int queue_recv(struct chan *c, int dir, uint64_t *n)
 
 	if (err)
 		return err;
-	return len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) :
-		-EBADMSG;
+	return len == c->size ? shmfs_msgbench_unstamp(c->buf, c->size, n) : -EBADMSG;
 }
 
 static int queue_zc_send(struct chan *c, int dir, uint64_t n)
@@ -114,8 +108,7 @@ static int queue_zc_recv(struct chan *c, int dir, uint64_t *n)
 
 	if (err)
 		return err;
-	err = len == c->size ? shmfs_msgbench_unstamp(data, c->size, n) :
-		-EBADMSG;
+	err = len == c->size ? shmfs_msgbench_unstamp(data, c->size, n) : -EBADMSG;
 	shmfs_queue_release(c->q[dir]);
 	return err;
 }
@@ -129,13 +122,11 @@ static void queue_teardown(struct chan *c)
 }
 
 const struct transport shmfs_msgbench_mailbox = {
-	"mailbox", mailbox_setup, mailbox_send, mailbox_recv, mailbox_teardown,
-	true,
+	"mailbox", mailbox_setup, mailbox_send, mailbox_recv, mailbox_teardown, true,
 };
 const struct transport shmfs_msgbench_queue = {
 	"queue", queue_setup, queue_send, queue_recv, queue_teardown, false,
 };
 const struct transport shmfs_msgbench_queue_zc = {
-	"queue-zc", queue_setup, queue_zc_send, queue_zc_recv, queue_teardown,
-	false,
+	"queue-zc", queue_setup, queue_zc_send, queue_zc_recv, queue_teardown, false,
 };

@@ -27,12 +27,15 @@ static int fail(const char *name, int err)
 	char msg[512];
 
 	if (err == -ETIMEDOUT)
-		fprintf(stderr, "shmfs-demo-client: no answer on %s within %d "
-			"seconds: is shmfs-demo-server running?\n", name,
-			DEMO_TIMEOUT_MS / 1000);
+		fprintf(stderr,
+			"shmfs-demo-client: no answer on %s within %d "
+			"seconds: is shmfs-demo-server running?\n",
+			name, DEMO_TIMEOUT_MS / 1000);
 	else if (err == -ENOENT)
-		fprintf(stderr, "shmfs-demo-client: mailbox %s does not exist: "
-			"start shmfs-demo-server first\n", name);
+		fprintf(stderr,
+			"shmfs-demo-client: mailbox %s does not exist: "
+			"start shmfs-demo-server first\n",
+			name);
 	else {
 		shmfs_segment_error(name, err, msg, sizeof(msg));
 		fprintf(stderr, "shmfs-demo-client: %s\n", msg);
@@ -41,8 +44,7 @@ static int fail(const char *name, int err)
 }
 
 /* Wait for the answer whose id is ID; print it. */
-static int await_answer(struct shmfs_mailbox *results, uint64_t last,
-			const char *id)
+static int await_answer(struct shmfs_mailbox *results, uint64_t last, const char *id)
 {
 	static char reply[DEMO_CAPACITY + 1];
 	size_t idlen = strlen(id), len;
@@ -53,21 +55,19 @@ static int await_answer(struct shmfs_mailbox *results, uint64_t last,
 		if (err == -EINTR)
 			continue;
 		if (!err)
-			err = shmfs_mailbox_read(results, reply, DEMO_CAPACITY,
-						 &len, &last);
+			err = shmfs_mailbox_read(results, reply, DEMO_CAPACITY, &len, &last);
 		if (err)
 			return err;
 		reply[len] = '\0';
-		if (len > idlen && !strncmp(reply, id, idlen) &&
-		    reply[idlen] == ' ') {
+		if (len > idlen && !strncmp(reply, id, idlen) && reply[idlen] == ' ') {
 			printf("%s\n", reply + idlen + 1);
 			return 0;
 		}
 	}
 }
 
-static int exchange(struct shmfs_mailbox *commands,
-		    struct shmfs_mailbox *results, int argc, char **argv)
+static int exchange(struct shmfs_mailbox *commands, struct shmfs_mailbox *results, int argc,
+		    char **argv)
 {
 	char cmd[DEMO_CAPACITY], id[64];
 	size_t used;
@@ -79,8 +79,7 @@ static int exchange(struct shmfs_mailbox *commands,
 	snprintf(id, sizeof(id), "%d.%ld", (int)getpid(), (long)ts.tv_nsec);
 	used = (size_t)snprintf(cmd, sizeof(cmd), "%s", id);
 	for (int i = 0; i < argc && used < sizeof(cmd); i++)
-		used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, " %s",
-					 argv[i]);
+		used += (size_t)snprintf(cmd + used, sizeof(cmd) - used, " %s", argv[i]);
 	if (used >= sizeof(cmd))
 		return -EMSGSIZE;
 	err = shmfs_mailbox_publish(commands, cmd, used, NULL);
@@ -106,14 +105,12 @@ int main(int argc, char **argv)
 	err = shmfs_mailbox_open("demo/Results", 0, SHMFS_RDONLY, &results);
 	if (err)
 		return fail("demo/Results", err);
-	err = shmfs_segment_lock(shmfs_mailbox_segment(commands),
-				 SHMFS_LOCK_EXCLUSIVE, false);
+	err = shmfs_segment_lock(shmfs_mailbox_segment(commands), SHMFS_LOCK_EXCLUSIVE, false);
 	if (!err) {
 		err = exchange(commands, results, argc - 1, argv + 1);
 		shmfs_segment_unlock(shmfs_mailbox_segment(commands));
 	}
 	shmfs_mailbox_close(results);
 	shmfs_mailbox_close(commands);
-	return err ? fail(err == -ETIMEDOUT ? "demo/Results" : "demo/Commands",
-			  err) : 0;
+	return err ? fail(err == -ETIMEDOUT ? "demo/Results" : "demo/Commands", err) : 0;
 }

@@ -26,7 +26,8 @@ static void usage(FILE *out)
 {
 	fputs("Usage: shmfs-demo-reader [--wait SECONDS]\n"
 	      "Print the 26 bytes of segment '" DEMO_NAME "'. With --wait, wait\n"
-	      "up to SECONDS for a writer to create it.\n", out);
+	      "up to SECONDS for a writer to create it.\n",
+	      out);
 }
 
 /* Read the bytes under the shared lock. -ENODATA: the segment exists but
@@ -48,8 +49,7 @@ static int read_bytes(unsigned char *out)
 		if (!err) {
 			struct shmfs_view *view;
 
-			err = shmfs_view_map(seg, 0, DEMO_SIZE, SHMFS_PROT_READ,
-					     &view);
+			err = shmfs_view_map(seg, 0, DEMO_SIZE, SHMFS_PROT_READ, &view);
 			if (!err) {
 				err = shmfs_view_read(view, 0, out, DEMO_SIZE);
 				shmfs_view_unmap(view);
@@ -94,7 +94,7 @@ static int wait_event(int ifd, long long deadline)
 			struct inotify_event *ev = (struct inotify_event *)p;
 
 			if (ev->mask & (IN_IGNORED | IN_UNMOUNT))
-				return -ENOENT;	/* the directory went away */
+				return -ENOENT; /* the directory went away */
 			if (ev->len && !strcmp(ev->name, DEMO_NAME))
 				return 0;
 			p += sizeof(*ev) + ev->len;
@@ -112,8 +112,8 @@ static int read_waiting(unsigned char *out, double seconds)
 	if (ifd < 0)
 		return -errno;
 	/* Watch first, then look: a segment made in between is not missed. */
-	if (inotify_add_watch(ifd, dir, IN_CREATE | IN_MOVED_TO |
-			      IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
+	if (inotify_add_watch(ifd, dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) <
+	    0) {
 		err = -errno;
 		goto out;
 	}
@@ -144,17 +144,15 @@ int main(int argc, char **argv)
 		case 'w':
 			seconds = strtod(optarg, &end);
 			if (*end || !*optarg || !(seconds >= 0 && seconds < 1e6)) {
-				fprintf(stderr, "shmfs-demo-reader: --wait wants "
-					"seconds, not '%s'\n", optarg);
+				fprintf(stderr,
+					"shmfs-demo-reader: --wait wants "
+					"seconds, not '%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc) {
@@ -163,17 +161,22 @@ int main(int argc, char **argv)
 	}
 	err = seconds >= 0 ? read_waiting(bytes, seconds) : read_bytes(bytes);
 	if (err == -ENOENT) {
-		fprintf(stderr, "shmfs-demo-reader: segment '%s' does not exist "
-			"yet: run shmfs-demo-writer first\n", DEMO_NAME);
+		fprintf(stderr,
+			"shmfs-demo-reader: segment '%s' does not exist "
+			"yet: run shmfs-demo-writer first\n",
+			DEMO_NAME);
 		return 1;
 	}
 	if (err == -ETIMEDOUT) {
-		fprintf(stderr, "shmfs-demo-reader: segment '%s' did not appear "
-			"within %g seconds\n", DEMO_NAME, seconds);
+		fprintf(stderr,
+			"shmfs-demo-reader: segment '%s' did not appear "
+			"within %g seconds\n",
+			DEMO_NAME, seconds);
 		return 1;
 	}
 	if (err == -ENODATA) {
-		fprintf(stderr, "shmfs-demo-reader: segment '%s' is shorter than "
+		fprintf(stderr,
+			"shmfs-demo-reader: segment '%s' is shorter than "
 			"%d bytes: its writer has not filled it yet\n",
 			DEMO_NAME, DEMO_SIZE);
 		return 1;

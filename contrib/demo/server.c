@@ -42,8 +42,7 @@ static bool answer(const char *verb, char *args, char *out, size_t cap)
 		long long sum = 0;
 		char *tok, *save;
 
-		for (tok = strtok_r(args, " ", &save); tok;
-		     tok = strtok_r(NULL, " ", &save))
+		for (tok = strtok_r(args, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
 			sum += strtoll(tok, NULL, 10);
 		snprintf(out, cap, "%lld", sum);
 	} else if (!strcmp(verb, "stop")) {
@@ -92,12 +91,10 @@ int main(int argc, char **argv)
 		      strcmp(argv[1], "--help") ? stderr : stdout);
 		return strcmp(argv[1], "--help") ? 2 : 0;
 	}
-	err = shmfs_mailbox_open("demo/Commands", DEMO_CAPACITY,
-				 SHMFS_OPEN_CREATE, &commands);
+	err = shmfs_mailbox_open("demo/Commands", DEMO_CAPACITY, SHMFS_OPEN_CREATE, &commands);
 	if (err)
 		return fail("demo/Commands", err);
-	err = shmfs_mailbox_open("demo/Results", DEMO_CAPACITY,
-				 SHMFS_OPEN_CREATE, &results);
+	err = shmfs_mailbox_open("demo/Results", DEMO_CAPACITY, SHMFS_OPEN_CREATE, &results);
 	if (err)
 		return fail("demo/Results", err);
 	/* Commands already there when we start are old: answer newer ones. */
@@ -109,8 +106,7 @@ int main(int argc, char **argv)
 		if (err == -EINTR)
 			continue;
 		if (!err)
-			err = shmfs_mailbox_read(commands, cmd, DEMO_CAPACITY,
-						 &len, &seq);
+			err = shmfs_mailbox_read(commands, cmd, DEMO_CAPACITY, &len, &seq);
 		if (err)
 			break;
 		last = seq;

@@ -20,7 +20,8 @@ static void usage(FILE *out)
 	fputs("Usage: shmfs-demo-writer [--add N]\n"
 	      "Write the bytes 1..26 into segment '" DEMO_NAME "' (created if\n"
 	      "need be), or add N to each of its bytes. The segment lives in\n"
-	      "$SHMFS_DIR, else " SHMFS_DEFAULT_DIR ".\n", out);
+	      "$SHMFS_DIR, else " SHMFS_DEFAULT_DIR ".\n",
+	      out);
 }
 
 static int fail(int err)
@@ -49,8 +50,7 @@ static int update(struct shmfs_segment *seg, bool add, int amount)
 	if (!err) {
 		b = shmfs_view_addr(view);
 		for (int i = 0; i < DEMO_SIZE; i++)
-			b[i] = add ? (unsigned char)(b[i] + amount) :
-				     (unsigned char)(i + 1);
+			b[i] = add ? (unsigned char)(b[i] + amount) : (unsigned char)(i + 1);
 		printf("%s '%s':", add ? "updated" : "wrote", DEMO_NAME);
 		for (int i = 0; i < DEMO_SIZE; i++)
 			printf(" %d", b[i]);
@@ -80,18 +80,15 @@ int main(int argc, char **argv)
 			add = true;
 			amount = strtol(optarg, &end, 10);
 			if (*end || !*optarg || amount < -255 || amount > 255) {
-				fprintf(stderr, "shmfs-demo-writer: --add wants a "
+				fprintf(stderr,
+					"shmfs-demo-writer: --add wants a "
 					"number from -255 to 255, not '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc) {

@@ -67,8 +67,10 @@ static int status_read(const char *mp, struct status *st)
 /* A daemon that gave no status in time (control.h), then what comes of it. */
 static void daemon_say_silent(const char *mp, const char *then)
 {
-	fprintf(stderr, "shmfs: the daemon of '%s' does not answer (no status within %d s: "
-		"is it stopped?)%s\n", mp, SHMFS_STATUS_TIMEOUT_S, then);
+	fprintf(stderr,
+		"shmfs: the daemon of '%s' does not answer (no status within %d s: "
+		"is it stopped?)%s\n",
+		mp, SHMFS_STATUS_TIMEOUT_S, then);
 }
 
 /* Resolve a mountpoint argument and require a shmfs mount there, live or dead. */
@@ -151,8 +153,10 @@ static void daemon_wait_exit(const char *mp, pid_t pid)
 	while ((state = proc_state(pid)) && !is_stopped(state))
 		pause_briefly();
 	if (state)
-		fprintf(stderr, "shmfs: the daemon of '%s' (pid %d) is stopped; not waiting "
-			"for it to exit\n", mp, (int)pid);
+		fprintf(stderr,
+			"shmfs: the daemon of '%s' (pid %d) is stopped; not waiting "
+			"for it to exit\n",
+			mp, (int)pid);
 }
 
 /*
@@ -210,10 +214,11 @@ static int discard_wait(const char *store, pid_t pid)
 		holder = proc_state(pid) ? pid : holder_find(lock);
 		state = proc_state(holder);
 		if (!state && looked)
-			break;	/* held by a process out of sight */
+			break; /* held by a process out of sight */
 		looked = !state;
 		if (is_stopped(state)) {
-			fprintf(stderr, "shmfs: store '%s' is held by process %d, which is stopped; "
+			fprintf(stderr,
+				"shmfs: store '%s' is held by process %d, which is stopped; "
 				"not waiting for it ('kill -CONT %d' lets it finish)\n",
 				store, (int)holder, (int)holder);
 			return 1;
@@ -260,7 +265,9 @@ int shmfs_cmd_umount(int argc, char **argv)
 		else if (!strcmp(argv[i], "--discard"))
 			discard = true;
 		else if (argv[i][0] == '-' || arg)
-			return fprintf(stderr, "shmfs: umount: unexpected argument '%s'\n", argv[i]), 2;
+			return fprintf(stderr, "shmfs: umount: unexpected argument '%s'\n",
+				       argv[i]),
+			       2;
 		else
 			arg = argv[i];
 	}
@@ -286,7 +293,8 @@ int shmfs_cmd_umount(int argc, char **argv)
 		daemon_say_silent(mp, "; unmounting without it");
 	err = shmfs_umount(mp, lazy ? SHMFS_UMOUNT_LAZY : 0);
 	if (err == -EBUSY) {
-		fprintf(stderr, "shmfs: '%s' is busy (a process uses it); "
+		fprintf(stderr,
+			"shmfs: '%s' is busy (a process uses it); "
 			"'shmfs umount -l %s' detaches it now and finishes when the last user is gone\n",
 			mp, mp);
 		rc = 1;
@@ -299,7 +307,8 @@ int shmfs_cmd_umount(int argc, char **argv)
 	if (!rc && discard && store) {
 		rc = discard_wait(store, pid);
 		if (rc && !pid && access(store, F_OK))
-			fprintf(stderr, "shmfs: the daemon of '%s' was gone, so its store is not "
+			fprintf(stderr,
+				"shmfs: the daemon of '%s' was gone, so its store is not "
 				"known; if it was mounted with store=DIR: 'shmfs discard --store DIR'\n",
 				mp);
 	}
@@ -321,8 +330,8 @@ int shmfs_cmd_discard(int argc, char **argv)
 	if (!mp)
 		return fprintf(stderr, "shmfs: '%s' does not exist\n", argv[1]), 1;
 	if (shmfs_mountinfo_is_shmfs(mp)) {
-		fprintf(stderr, "shmfs: '%s' is mounted; 'shmfs umount --discard %s' ends it\n",
-			mp, mp);
+		fprintf(stderr, "shmfs: '%s' is mounted; 'shmfs umount --discard %s' ends it\n", mp,
+			mp);
 		free(mp);
 		return 1;
 	}
@@ -370,8 +379,8 @@ static void fds_print(const struct status *st)
 		       status_get(st, "cached_inodes"), status_get(st, "inode_fds_max"),
 		       status_get(st, "fd_limit"));
 	else if (!strncmp(how, unbounded, strlen(unbounded)))
-		printf("%-14s one per cached inode (%s): %s cached, limit %s\n", "descriptors:",
-		       how + strlen(unbounded), status_get(st, "cached_inodes"),
+		printf("%-14s one per cached inode (%s): %s cached, limit %s\n",
+		       "descriptors:", how + strlen(unbounded), status_get(st, "cached_inodes"),
 		       status_get(st, "fd_limit"));
 }
 
@@ -421,8 +430,10 @@ int shmfs_cmd_status(int argc, char **argv)
 			daemon_say_silent(mp, "");
 		else
 			fprintf(stderr, "shmfs: cannot read the status of '%s': %s%s\n", mp,
-				strerror(-err), err == -ENOTCONN || err == -ECONNABORTED ?
-				" (the daemon is gone; mount it again)" : "");
+				strerror(-err),
+				err == -ENOTCONN || err == -ECONNABORTED
+					? " (the daemon is gone; mount it again)"
+					: "");
 		free(mp);
 		return 1;
 	}
@@ -432,12 +443,13 @@ int shmfs_cmd_status(int argc, char **argv)
 	}
 	printf("%-14s %s\n", "mountpoint:", mp);
 	printf("%-14s %s\n", "data path:", status_get(&st, "data_path"));
-	printf("%-14s %s (%s)\n", "store:", status_get(&st, "store"), status_get(&st, "store_kind"));
+	printf("%-14s %s (%s)\n", "store:", status_get(&st, "store"),
+	       status_get(&st, "store_kind"));
 	printf("%-14s %s\n", "segments:", status_get(&st, "segments"));
 	bytes_print("memory:", status_get(&st, "bytes_used"), status_get(&st, "bytes_limit"));
 	printf("%-14s %s of %s\n", "inodes:", status_get(&st, "inodes_used"),
-	       strtoull(status_get(&st, "inodes_limit"), NULL, 10) ?
-	       status_get(&st, "inodes_limit") : "no limit");
+	       strtoull(status_get(&st, "inodes_limit"), NULL, 10) ? status_get(&st, "inodes_limit")
+								   : "no limit");
 	printf("%-14s %s\n", "open handles:", status_get(&st, "open_handles"));
 	holders_print(mp);
 	fds_print(&st);

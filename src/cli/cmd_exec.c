@@ -48,19 +48,19 @@
 #include <unistd.h>
 
 #define EXEC_MP "/dev/shm"
-#define EXEC_RUN_DIR "/run/shmfs"	/* the parent of root's default stores (store.h) */
+#define EXEC_RUN_DIR "/run/shmfs" /* the parent of root's default stores (store.h) */
 #define EXEC_FAIL 125
 #define EXEC_NOEXEC 126
 #define EXEC_NOTFOUND 127
-#define EXEC_START_S 30			/* the longest wait for the daemon's mount */
-#define EXEC_STOP_S 60			/* the longest wait for its exit */
-#define EXEC_MAX_STACK 64		/* mounts stacked on /dev/shm taken away, at most */
+#define EXEC_START_S 30	  /* the longest wait for the daemon's mount */
+#define EXEC_STOP_S 60	  /* the longest wait for its exit */
+#define EXEC_MAX_STACK 64 /* mounts stacked on /dev/shm taken away, at most */
 #define EXEC_USAGE "shmfs exec [-o OPTIONS]... [--] COMMAND [ARG]..."
 
 struct exec_state {
-	char *opts;		/* the -o options joined, or NULL */
-	bool own_store;		/* store= given: the store is the user's, kept */
-	bool private_run;	/* EXEC_RUN_DIR holds a tmpfs of this namespace */
+	char *opts;	  /* the -o options joined, or NULL */
+	bool own_store;	  /* store= given: the store is the user's, kept */
+	bool private_run; /* EXEC_RUN_DIR holds a tmpfs of this namespace */
 	int sigfd;
 	sigset_t orig_mask;
 	pid_t daemon, command;
@@ -266,7 +266,7 @@ static void relay_log(struct exec_state *x)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return;		/* nothing more for now */
+			return; /* nothing more for now */
 		}
 		if (x->serving) {
 			if (write(STDERR_FILENO, buf, (size_t)n) < 0)
@@ -279,7 +279,7 @@ static void relay_log(struct exec_state *x)
 		x->startlen += room;
 	}
 	if (x->logfd >= 0) {
-		close(x->logfd);	/* the daemon is gone */
+		close(x->logfd); /* the daemon is gone */
 		x->logfd = -1;
 	}
 }
@@ -287,7 +287,8 @@ static void relay_log(struct exec_state *x)
 static int wait_event(struct exec_state *x, int fd, short events, int ms,
 		      struct signalfd_siginfo *si)
 {
-	struct pollfd p[3] = { { x->sigfd, POLLIN, 0 }, { x->logfd, POLLIN, 0 },
+	struct pollfd p[3] = { { x->sigfd, POLLIN, 0 },
+			       { x->logfd, POLLIN, 0 },
 			       { fd, events, 0 } };
 
 	if (poll(p, fd >= 0 ? 3 : 2, ms) <= 0)
@@ -367,8 +368,9 @@ static int wait_ready(struct exec_state *x)
 		long left = ms_left(&end);
 
 		if (left <= 0) {
-			fprintf(stderr, "shmfs: exec: the daemon did not mount '" EXEC_MP
-				"' within %d s\n", EXEC_START_S);
+			fprintf(stderr,
+				"shmfs: exec: the daemon did not mount '" EXEC_MP "' within %d s\n",
+				EXEC_START_S);
 			sig = -1;
 			break;
 		}
@@ -378,7 +380,7 @@ static int wait_ready(struct exec_state *x)
 	}
 	close(fd);
 	if (!x->daemon_gone && !sig) {
-		relay_log(x);		/* the report of a mount that came up */
+		relay_log(x); /* the report of a mount that came up */
 		x->serving = true;
 		return 0;
 	}
@@ -430,20 +432,23 @@ static void supervise(struct exec_state *x)
 /* End the mount once COMMAND has ended, then the daemon and the store. */
 static void finish(struct exec_state *x)
 {
-	bool was_serving = !x->daemon_gone;	/* its end is not reported yet */
+	bool was_serving = !x->daemon_gone; /* its end is not reported yet */
 
 	x->ending = true;
 	if (x->daemon_gone) {
-		umount2(EXEC_MP, MNT_DETACH);	/* the dead mount */
+		umount2(EXEC_MP, MNT_DETACH); /* the dead mount */
 	} else if (!umount2(EXEC_MP, 0)) {
-		stop_daemon(x, 0);		/* it exits once the connection ends */
+		stop_daemon(x, 0); /* it exits once the connection ends */
 	} else {
 		if (errno == EBUSY)
-			fputs("shmfs: exec: processes that the command left behind still use '"
-			      EXEC_MP "'; it ends now all the same\n", stderr);
+			fputs("shmfs: exec: processes that the command left behind still use '" EXEC_MP
+			      "'; it ends now all the same\n",
+			      stderr);
 		else
-			fprintf(stderr, "shmfs: exec: cannot unmount '" EXEC_MP "': %s; "
-				"ending its daemon\n", strerror(errno));
+			fprintf(stderr,
+				"shmfs: exec: cannot unmount '" EXEC_MP "': %s; "
+				"ending its daemon\n",
+				strerror(errno));
 		/* On SIGTERM the daemon detaches its mount and ends the connection. */
 		stop_daemon(x, SIGTERM);
 		umount2(EXEC_MP, MNT_DETACH);
@@ -493,12 +498,8 @@ static int parse_args(struct exec_state *x, int argc, char **argv)
 			if (add_opts(x, optarg))
 				return fail("cannot keep the options", ENOMEM);
 			break;
-		case 'h':
-			puts("Usage: " EXEC_USAGE);
-			return -1;
-		default:
-			fputs("shmfs: usage: " EXEC_USAGE "\n", stderr);
-			return EXEC_FAIL;
+		case 'h': puts("Usage: " EXEC_USAGE); return -1;
+		default: fputs("shmfs: usage: " EXEC_USAGE "\n", stderr); return EXEC_FAIL;
 		}
 	}
 	if (optind == argc) {
@@ -519,7 +520,8 @@ int shmfs_cmd_exec(int argc, char **argv)
 	}
 	if (!shmfs_caps_sys_admin()) {
 		fputs("shmfs: exec needs CAP_SYS_ADMIN (run it as root): it mounts /dev/shm "
-		      "in a mount namespace of its own\n", stderr);
+		      "in a mount namespace of its own\n",
+		      stderr);
 		free(x.opts);
 		return EXEC_FAIL;
 	}

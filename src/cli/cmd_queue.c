@@ -22,7 +22,7 @@
 
 struct queue_args {
 	const char *name;
-	int timeout_ms;		/* -1: no limit */
+	int timeout_ms; /* -1: no limit */
 	uint64_t capacity;
 };
 
@@ -31,16 +31,14 @@ static int queue_fail(const char *name, int err)
 	char msg[512];
 
 	switch (err) {
-	case -EPROTO:
-		fprintf(stderr, "shmfs: '%s' is not a queue\n", name);
-		break;
+	case -EPROTO: fprintf(stderr, "shmfs: '%s' is not a queue\n", name); break;
 	case -EPROTONOSUPPORT:
-		fprintf(stderr, "shmfs: queue '%s' has a format this shmfs does "
-			"not know\n", name);
+		fprintf(stderr,
+			"shmfs: queue '%s' has a format this shmfs does "
+			"not know\n",
+			name);
 		break;
-	case -EBADMSG:
-		fprintf(stderr, "shmfs: queue '%s' is corrupted\n", name);
-		break;
+	case -EBADMSG: fprintf(stderr, "shmfs: queue '%s' is corrupted\n", name); break;
 	default:
 		shmfs_segment_error(name, err, msg, sizeof(msg));
 		fprintf(stderr, "shmfs: %s\n", msg);
@@ -63,8 +61,8 @@ static int timeout_parse(const char *s, int *ms)
 }
 
 /* Parse [--timeout S] [--capacity BYTES] QUEUE; 0, or an exit status + 1. */
-static int queue_args_parse(int argc, char **argv, const char *usage,
-			    bool with_capacity, struct queue_args *a)
+static int queue_args_parse(int argc, char **argv, const char *usage, bool with_capacity,
+			    struct queue_args *a)
 {
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
@@ -81,8 +79,10 @@ static int queue_args_parse(int argc, char **argv, const char *usage,
 		switch (c) {
 		case 't':
 			if (timeout_parse(optarg, &a->timeout_ms)) {
-				fprintf(stderr, "shmfs: invalid timeout '%s' "
-					"(seconds)\n", optarg);
+				fprintf(stderr,
+					"shmfs: invalid timeout '%s' "
+					"(seconds)\n",
+					optarg);
 				return 3;
 			}
 			break;
@@ -91,16 +91,15 @@ static int queue_args_parse(int argc, char **argv, const char *usage,
 			a->capacity = strtoull(optarg, &end, 10);
 			if (!with_capacity || errno || *end || !a->capacity ||
 			    a->capacity > (1ull << 40)) {
-				fprintf(stderr, "shmfs: invalid capacity '%s' "
-					"(bytes)\n", optarg);
+				fprintf(stderr,
+					"shmfs: invalid capacity '%s' "
+					"(bytes)\n",
+					optarg);
 				return 3;
 			}
 			break;
-		case 'h':
-			printf("Usage: shmfs %s\n", usage);
-			return 1;
-		default:
-			return 3;
+		case 'h': printf("Usage: shmfs %s\n", usage); return 1;
+		default: return 3;
 		}
 	}
 	if (argc - optind != 1) {
@@ -117,8 +116,7 @@ static int queue_get(const struct queue_args *a, struct shmfs_queue **qp)
 	int err = shmfs_queue_open(a->name, 0, 0, qp);
 
 	if (err == -ENOENT || err == -EAGAIN)
-		err = shmfs_queue_open(a->name, (size_t)a->capacity,
-				       SHMFS_OPEN_CREATE, qp);
+		err = shmfs_queue_open(a->name, (size_t)a->capacity, SHMFS_OPEN_CREATE, qp);
 	return err;
 }
 
@@ -179,11 +177,12 @@ int shmfs_cmd_send(int argc, char **argv)
 		return queue_fail(a.name, err);
 	err = stdin_read(shmfs_queue_max_message(q), &buf, &len);
 	if (err == -EMSGSIZE) {
-		fprintf(stderr, "shmfs: the message is larger than queue '%s' "
-			"takes (%zu bytes)\n", a.name, shmfs_queue_max_message(q));
+		fprintf(stderr,
+			"shmfs: the message is larger than queue '%s' "
+			"takes (%zu bytes)\n",
+			a.name, shmfs_queue_max_message(q));
 	} else if (err) {
-		fprintf(stderr, "shmfs: cannot read standard input: %s\n",
-			strerror(-err));
+		fprintf(stderr, "shmfs: cannot read standard input: %s\n", strerror(-err));
 	} else {
 		err = shmfs_queue_send(q, buf, len, a.timeout_ms);
 		if (err == -ETIMEDOUT || err == -EAGAIN)
@@ -228,16 +227,19 @@ int shmfs_cmd_recv(int argc, char **argv)
 		return queue_fail(a.name, err);
 	/* In place: the message is written out before it is consumed, so a
 	 * recv killed meanwhile loses it only as the queue reports. */
-	while ((err = shmfs_queue_read(q, &data, &len, a.timeout_ms)) ==
-	       -EOWNERDEAD)
-		fprintf(stderr, "shmfs: warning: a process that died lost a "
-			"message of queue '%s'\n", a.name);
+	while ((err = shmfs_queue_read(q, &data, &len, a.timeout_ms)) == -EOWNERDEAD)
+		fprintf(stderr,
+			"shmfs: warning: a process that died lost a "
+			"message of queue '%s'\n",
+			a.name);
 	if (!err) {
 		err = stdout_write(data, len);
 		shmfs_queue_release(q);
 		if (err)
-			fprintf(stderr, "shmfs: cannot write standard output: "
-				"%s\n", strerror(-err));
+			fprintf(stderr,
+				"shmfs: cannot write standard output: "
+				"%s\n",
+				strerror(-err));
 	} else if (err == -ETIMEDOUT || err == -EAGAIN) {
 		fprintf(stderr, "shmfs: no message on queue '%s'\n", a.name);
 	} else {

@@ -31,7 +31,7 @@
 
 /* One segment found by ls. */
 struct ls_entry {
-	char *name;		/* relative to the listed directory */
+	char *name; /* relative to the listed directory */
 	struct stat st;
 	bool transient;
 };
@@ -39,7 +39,7 @@ struct ls_entry {
 struct ls_list {
 	struct ls_entry *v;
 	size_t n, cap;
-	int err;		/* set when some directory could not be read */
+	int err; /* set when some directory could not be read */
 };
 
 static void segment_fail(const char *name, int err)
@@ -78,24 +78,20 @@ int shmfs_cmd_create(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+th", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			flags |= SHMFS_TRANSIENT;
-			break;
-		case 'h':
-			puts("Usage: shmfs create [--transient] NAME SIZE");
-			return 0;
-		default:
-			return 2;
+		case 't': flags |= SHMFS_TRANSIENT; break;
+		case 'h': puts("Usage: shmfs create [--transient] NAME SIZE"); return 0;
+		default: return 2;
 		}
 	}
 	if (argc - optind != 2) {
-		fputs("shmfs: usage: shmfs create [--transient] NAME SIZE\n",
-		      stderr);
+		fputs("shmfs: usage: shmfs create [--transient] NAME SIZE\n", stderr);
 		return 2;
 	}
 	if (size_arg_parse(argv[optind + 1], &size)) {
-		fprintf(stderr, "shmfs: invalid size '%s' (bytes, or with a "
-			"k, m or g suffix)\n", argv[optind + 1]);
+		fprintf(stderr,
+			"shmfs: invalid size '%s' (bytes, or with a "
+			"k, m or g suffix)\n",
+			argv[optind + 1]);
 		return 2;
 	}
 	err = shmfs_segment_open(argv[optind], size, flags, &seg);
@@ -198,7 +194,7 @@ static int ls_walk(struct ls_list *l, int top)
 
 		err = name ? 0 : -ENOMEM;
 		if (err || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			free(name);	/* removed meanwhile */
+			free(name); /* removed meanwhile */
 			continue;
 		}
 		if (S_ISREG(st.st_mode)) {
@@ -217,8 +213,7 @@ static int ls_walk(struct ls_list *l, int top)
 
 static int ls_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct ls_entry *)a)->name,
-		      ((const struct ls_entry *)b)->name);
+	return strcmp(((const struct ls_entry *)a)->name, ((const struct ls_entry *)b)->name);
 }
 
 static void owner_name(uid_t uid, char *buf, size_t len)
@@ -288,8 +283,8 @@ static void ls_print_text(const struct ls_list *l, const struct shmfs_holders *h
 		if ((n = (int)strlen(owner)) > wowner)
 			wowner = n;
 	}
-	printf("%-*s  %*s  %-*s  %-10s  %s\n", wname, "NAME", wsize, "SIZE",
-	       wowner, "OWNER", "MODE", "MODIFIED");
+	printf("%-*s  %*s  %-*s  %-10s  %s\n", wname, "NAME", wsize, "SIZE", wowner, "OWNER",
+	       "MODE", "MODIFIED");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ls_entry *e = &l->v[i];
 		struct tm tm;
@@ -299,8 +294,7 @@ static void ls_print_text(const struct ls_list *l, const struct shmfs_holders *h
 		localtime_r(&e->st.st_mtime, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		print_name(e->name);
-		printf("%*s  %*jd  %-*s  %s  %s%s\n",
-		       wname - (int)strlen(e->name), "", wsize,
+		printf("%*s  %*jd  %-*s  %s  %s%s\n", wname - (int)strlen(e->name), "", wsize,
 		       (intmax_t)e->st.st_size, wowner, owner, mode, when,
 		       e->transient ? "  transient" : "");
 		holders_print_text(h, e->st.st_ino);
@@ -401,9 +395,11 @@ static int ls_holders(int fd, struct shmfs_holders *h)
 		fprintf(stderr, "shmfs: cannot find the holders of the segments: %s\n",
 			strerror(-err));
 	else if (h->skipped)
-		fprintf(stderr, "shmfs: %zu process%s could not be inspected (permission denied): "
-			"what %s hold%s is not shown\n", h->skipped, h->skipped == 1 ? "" : "es",
-			h->skipped == 1 ? "it" : "they", h->skipped == 1 ? "s" : "");
+		fprintf(stderr,
+			"shmfs: %zu process%s could not be inspected (permission denied): "
+			"what %s hold%s is not shown\n",
+			h->skipped, h->skipped == 1 ? "" : "es", h->skipped == 1 ? "it" : "they",
+			h->skipped == 1 ? "s" : "");
 	return err;
 }
 
@@ -423,17 +419,10 @@ int shmfs_cmd_ls(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'H':
-			with_holders = true;
-			break;
-		case 'h':
-			puts("Usage: shmfs ls [--json] [--holders] [MOUNTPOINT]");
-			return 0;
-		default:
-			return 2;
+		case 'j': json = true; break;
+		case 'H': with_holders = true; break;
+		case 'h': puts("Usage: shmfs ls [--json] [--holders] [MOUNTPOINT]"); return 0;
+		default: return 2;
 		}
 	}
 	if (argc - optind > 1) {
@@ -443,8 +432,7 @@ int shmfs_cmd_ls(int argc, char **argv)
 	dir = optind < argc ? argv[optind] : shmfs_name_dir();
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "shmfs: cannot list '%s': %s\n", dir,
-			strerror(errno));
+		fprintf(stderr, "shmfs: cannot list '%s': %s\n", dir, strerror(errno));
 		return 1;
 	}
 	err = ls_walk(&list, fd);
@@ -452,8 +440,7 @@ int shmfs_cmd_ls(int argc, char **argv)
 		list.err = 1;
 	close(fd);
 	if (err) {
-		fprintf(stderr, "shmfs: cannot list '%s': %s\n", dir,
-			strerror(-err));
+		fprintf(stderr, "shmfs: cannot list '%s': %s\n", dir, strerror(-err));
 		list.err = 1;
 	} else {
 		qsort(list.v, list.n, sizeof(*list.v), ls_cmp);

@@ -46,7 +46,7 @@ static int holder_add(struct shmfs_holders *h, ino_t ino, pid_t pid, bool open, 
 /* What a failure to open one of a process's /proc files means. */
 static int proc_open_error(int err)
 {
-	return err == EACCES || err == EPERM ? -EACCES : 0;	/* else: it is gone */
+	return err == EACCES || err == EPERM ? -EACCES : 0; /* else: it is gone */
 }
 
 /* The regular files on dev that process pid has open. */
@@ -73,9 +73,8 @@ static int scan_fds(struct shmfs_holders *h, pid_t pid, dev_t dev)
 			continue;
 		/* Follows the link to the open file; never a lookup by name. */
 		if (statx(dfd, de->d_name, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &stx))
-			continue;	/* closed meanwhile, or not ours to see */
-		if (S_ISREG(stx.stx_mode) &&
-		    makedev(stx.stx_dev_major, stx.stx_dev_minor) == dev)
+			continue; /* closed meanwhile, or not ours to see */
+		if (S_ISREG(stx.stx_mode) && makedev(stx.stx_dev_major, stx.stx_dev_minor) == dev)
 			err = holder_add(h, (ino_t)stx.stx_ino, pid, true, false);
 	}
 	closedir(d);
@@ -98,8 +97,8 @@ static int scan_maps(struct shmfs_holders *h, pid_t pid, dev_t dev, size_t first
 		return proc_open_error(errno);
 	/* "START-END PERMS OFFSET MAJOR:MINOR INODE [PATH]", numbers in hex but INODE. */
 	while (!err && getline(&line, &cap, f) > 0) {
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &major, &minor, &ino) != 3 ||
-		    !ino || makedev(major, minor) != dev)
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &major, &minor, &ino) != 3 || !ino ||
+		    makedev(major, minor) != dev)
 			continue;
 		/* A mapping in several pieces shows as consecutive lines. */
 		if (h->n > first && h->v[h->n - 1].ino == (ino_t)ino && h->v[h->n - 1].mapped)
@@ -238,8 +237,7 @@ int shmfs_holders_scan(struct shmfs_holders *h, dev_t dev)
 	return err;
 }
 
-const struct shmfs_holder *shmfs_holders_of(const struct shmfs_holders *h, ino_t ino,
-					    size_t *count)
+const struct shmfs_holder *shmfs_holders_of(const struct shmfs_holders *h, ino_t ino, size_t *count)
 {
 	size_t lo = 0, hi = h->n, end;
 

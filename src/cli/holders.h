@@ -17,17 +17,17 @@
 struct shmfs_holder {
 	ino_t ino;
 	pid_t pid;
-	uid_t uid;		/* the process's effective uid */
-	bool open;		/* by a file descriptor */
-	bool mapped;		/* by a mapping in its address space */
-	char comm[64];		/* /proc/PID/comm */
+	uid_t uid;     /* the process's effective uid */
+	bool open;     /* by a file descriptor */
+	bool mapped;   /* by a mapping in its address space */
+	char comm[64]; /* /proc/PID/comm */
 };
 
 struct shmfs_holders {
-	struct shmfs_holder *v;	/* sorted by inode, then pid */
+	struct shmfs_holder *v; /* sorted by inode, then pid */
 	size_t n, cap;
-	size_t procs;		/* processes that hold at least one inode */
-	size_t skipped;		/* processes whose descriptors or maps we may not read */
+	size_t procs;	/* processes that hold at least one inode */
+	size_t skipped; /* processes whose descriptors or maps we may not read */
 };
 
 /*

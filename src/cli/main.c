@@ -51,7 +51,8 @@ static void usage(FILE *out)
 	      "  allow_other, ro, rw   as for any FUSE filesystem\n"
 	      "  noexec, nosuid, nodev, noatime  flags of the kernel mount (and their opposites)\n"
 	      "\nFlags: -f stay in the foreground, -d trace requests (implies -f)\n"
-	      "       -h, --help, --version\n", out);
+	      "       -h, --help, --version\n",
+	      out);
 }
 
 int main(int argc, char **argv)

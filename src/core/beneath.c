@@ -35,7 +35,8 @@ static int walk_opendir(int dir, const char *rel)
 			next = -EXDEV;
 		else if (!strcmp(part, "."))
 			continue;
-		else if ((next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		else if ((next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+			 0)
 			next = errno == ENOTDIR ? -ELOOP : -errno;
 		close(fd);
 		fd = next;
@@ -60,13 +61,13 @@ int shmfs_beneath_opendir(int dir, const char *rel)
 	fd = syscall(SYS_openat2, dir, *rel ? rel : ".", &how, sizeof(how));
 	if (fd >= 0)
 		return (int)fd;
-	if (errno != ENOSYS && errno != EPERM)	/* EPERM: a seccomp filter */
+	if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter */
 		return -errno;
 	return walk_opendir(dir, rel);
 }
 
-int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino,
-			 int *dirfd, char **base, struct stat *sb)
+int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino, int *dirfd,
+			 char **base, struct stat *sb)
 {
 	size_t rlen = strlen(rootpath);
 	char *path = shmfs_proc_readlink(fd), *rel, *slash;

@@ -27,7 +27,7 @@ int shmfs_beneath_opendir(int dir, const char *rel);
  * (sb). rootpath is root's own path as /proc/self/fd shows it. Returns 0,
  * -ENOENT when the object has no name beneath root, or another -errno.
  */
-int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino,
-			 int *dirfd, char **base, struct stat *sb);
+int shmfs_beneath_locate(int root, const char *rootpath, int fd, dev_t dev, ino_t ino, int *dirfd,
+			 char **base, struct stat *sb);
 
 #endif

@@ -41,14 +41,13 @@ static void ask(const char *mountpoint, int fd)
 	char buf[SHMFS_STATUS_MAX];
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), err;
 
-	fd = fcntl(fd, F_DUPFD, 3);	/* out of the way of 0, 1 and 2 */
-	if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-	    dup2(null, 2) < 0 || (fd != 3 && dup2(fd, 3) < 0) || close_range(4, ~0U, 0))
+	fd = fcntl(fd, F_DUPFD, 3); /* out of the way of 0, 1 and 2 */
+	if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    (fd != 3 && dup2(fd, 3) < 0) || close_range(4, ~0U, 0))
 		_exit(1);
 	fd = 3;
 	err = query(mountpoint, buf);
-	if (write(fd, &err, sizeof(err)) == sizeof(err) && !err &&
-	    write(fd, buf, sizeof(buf)) < 0)
+	if (write(fd, &err, sizeof(err)) == sizeof(err) && !err && write(fd, buf, sizeof(buf)) < 0)
 		_exit(1);
 	_exit(0);
 }
@@ -84,7 +83,7 @@ static int read_by(int fd, void *dst, size_t want, const struct timespec *t0)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -EIO;	/* the child died without a word */
+			return -EIO; /* the child died without a word */
 		got += (size_t)n;
 	}
 	return 0;

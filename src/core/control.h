@@ -11,7 +11,7 @@
 #include <sys/ioctl.h>
 
 #define SHMFS_STATUS_MAX 4096
-#define SHMFS_STATUS_TIMEOUT_S 5	/* how long the command line waits for it */
+#define SHMFS_STATUS_TIMEOUT_S 5 /* how long the command line waits for it */
 #define SHMFS_IOC_STATUS _IOR('S', 0x51, char[SHMFS_STATUS_MAX])
 
 /*

@@ -52,8 +52,8 @@ static const char *probe(struct shmfs_fdcache *c, int dirfd)
 		return "the store's file system has no file handles";
 	fd = open_by_handle_at(c->mountfd, &h.fh, O_PATH | O_CLOEXEC);
 	if (fd < 0)
-		return errno == EPERM ? "the daemon lacks CAP_DAC_READ_SEARCH" :
-					"the store's file handles cannot be reopened";
+		return errno == EPERM ? "the daemon lacks CAP_DAC_READ_SEARCH"
+				      : "the store's file handles cannot be reopened";
 	close(fd);
 	return NULL;
 }
@@ -203,7 +203,7 @@ static int reopen(struct shmfs_fdcache *c, struct shmfs_fdent *e, dev_t dev, ino
 	int fd;
 
 	if (!e->handle_len)
-		return -EBADF;	/* kept for good: only after its release */
+		return -EBADF; /* kept for good: only after its release */
 	memcpy(h.fh.f_handle, e->handle, e->handle_len);
 	fd = open_by_handle_at(c->mountfd, &h.fh, O_PATH | O_CLOEXEC);
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && shmfs_fdcache_shrink(c, 64))
@@ -212,7 +212,7 @@ static int reopen(struct shmfs_fdcache *c, struct shmfs_fdent *e, dev_t dev, ino
 		return -errno;
 	if (fstat(fd, &sb) || sb.st_dev != dev || sb.st_ino != ino) {
 		close(fd);
-		return -ESTALE;	/* another object now has the handle's number */
+		return -ESTALE; /* another object now has the handle's number */
 	}
 	atomic_fetch_add_explicit(&c->nr_reopen, 1, memory_order_relaxed);
 	return install(c, e, fd, true);

@@ -27,10 +27,10 @@
 
 /* One object's descriptor, embedded at the end of its owner (the handle follows). */
 struct shmfs_fdent {
-	atomic_uint_fast64_t state;	/* the descriptor, a referenced bit, pins */
-	uint32_t slot;			/* place in the cache's ring; cache lock */
+	atomic_uint_fast64_t state; /* the descriptor, a referenced bit, pins */
+	uint32_t slot;		    /* place in the cache's ring; cache lock */
 	int handle_type;
-	unsigned char handle_len;	/* 0: no handle, the descriptor is kept for good */
+	unsigned char handle_len; /* 0: no handle, the descriptor is kept for good */
 	unsigned char handle[];
 };
 
@@ -42,7 +42,7 @@ struct shmfs_fdcache {
 	bool bounded;			/* objects have handles, at most max descriptors */
 	const char *why_unbounded;	/* static text, when not bounded */
 	atomic_uint nr_open;		/* descriptors in the ring */
-	atomic_uint_fast64_t nr_reopen;	/* descriptors reopened from a handle */
+	atomic_uint_fast64_t nr_reopen; /* descriptors reopened from a handle */
 };
 
 /* A handle as name_to_handle_at fills it in. */

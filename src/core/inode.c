@@ -61,9 +61,9 @@ int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, uint32_t max
 	t->nbuckets = INITIAL_BUCKETS;
 	pthread_mutex_init(&t->lock, NULL);
 	inode_setup(&t->root, &sb);
-	shmfs_fdcache_ent_init(&t->root.path, rootfd);	/* no handle: kept */
+	shmfs_fdcache_ent_init(&t->root.path, rootfd); /* no handle: kept */
 	t->rootfd = rootfd;
-	t->root.nlookup = 2;	/* never forgotten */
+	t->root.nlookup = 2; /* never forgotten */
 	return 0;
 }
 
@@ -73,7 +73,7 @@ static void grow(struct shmfs_inode_table *t)
 	struct shmfs_inode **b = calloc(n, sizeof(*b));
 
 	if (!b)
-		return;		/* longer chains, still correct */
+		return; /* longer chains, still correct */
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct shmfs_inode *e = t->buckets[i], *next;
 
@@ -162,7 +162,7 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 		return NULL;
 	}
 	pthread_mutex_lock(&t->lock);
-	e = lookup_locked(t, sb);	/* made by another lookup meanwhile? */
+	e = lookup_locked(t, sb); /* made by another lookup meanwhile? */
 	if (!e) {
 		e = made;
 		e->nlookup = 1;
@@ -233,8 +233,8 @@ void shmfs_inode_free(struct shmfs_inode_table *t, struct shmfs_inode *inode)
 	free(inode);
 }
 
-struct shmfs_inode *shmfs_inode_table_forget(struct shmfs_inode_table *t,
-					     struct shmfs_inode *inode, uint64_t n)
+struct shmfs_inode *shmfs_inode_table_forget(struct shmfs_inode_table *t, struct shmfs_inode *inode,
+					     uint64_t n)
 {
 	bool gone = false;
 

@@ -22,19 +22,19 @@
 #include "fdcache.h"
 
 struct shmfs_inode {
-	struct shmfs_inode *next;	/* hash chain, table lock */
-	uint64_t nlookup;	/* table lock */
+	struct shmfs_inode *next; /* hash chain, table lock */
+	uint64_t nlookup;	  /* table lock */
 	dev_t dev;
 	ino_t ino;
 
-	pthread_mutex_t lock;	/* guards the fields below, up to path */
-	mode_t type;		/* S_IFMT bits, fixed for life */
-	unsigned int nopen;	/* open handles; read unlocked with __atomic_load_n */
-	int data_fd;		/* shared descriptor of the backing file, or -1 */
-	int backing_id;		/* data_fd's passthrough id, 0 when none */
-	bool data_rw;		/* data_fd is open for writing */
-	signed char transient;	/* has the transient mark: 1, 0, or -1 not known yet */
-	int fsflags;		/* its inode flags that refuse writers, or -1 (ops_fsflags.c) */
+	pthread_mutex_t lock;  /* guards the fields below, up to path */
+	mode_t type;	       /* S_IFMT bits, fixed for life */
+	unsigned int nopen;    /* open handles; read unlocked with __atomic_load_n */
+	int data_fd;	       /* shared descriptor of the backing file, or -1 */
+	int backing_id;	       /* data_fd's passthrough id, 0 when none */
+	bool data_rw;	       /* data_fd is open for writing */
+	signed char transient; /* has the transient mark: 1, 0, or -1 not known yet */
+	int fsflags;	       /* its inode flags that refuse writers, or -1 (ops_fsflags.c) */
 	/*
 	 * A borrowed O_PATH descriptor that keeps a segment removed while the
 	 * kernel knows it in the store until the forget gives its bytes back,
@@ -52,9 +52,9 @@ struct shmfs_inode_table {
 	size_t nbuckets;
 	size_t count;
 	struct shmfs_fdcache fds;
-	int rootfd;		/* the store's root (O_PATH), open as long as the table */
-	char *root_path;	/* rootfd's path as /proc/self/fd shows it (beneath.h) */
-	struct shmfs_inode root;	/* last: see struct shmfs_inode */
+	int rootfd;		 /* the store's root (O_PATH), open as long as the table */
+	char *root_path;	 /* rootfd's path as /proc/self/fd shows it (beneath.h) */
+	struct shmfs_inode root; /* last: see struct shmfs_inode */
 };
 
 /*
@@ -106,8 +106,8 @@ unsigned int shmfs_inode_table_nopen(struct shmfs_inode_table *t, dev_t dev, ino
  * returned: the caller gives back what it registered for it elsewhere,
  * then frees it with shmfs_inode_free(). NULL while it stays.
  */
-struct shmfs_inode *shmfs_inode_table_forget(struct shmfs_inode_table *t,
-					     struct shmfs_inode *inode, uint64_t n);
+struct shmfs_inode *shmfs_inode_table_forget(struct shmfs_inode_table *t, struct shmfs_inode *inode,
+					     uint64_t n);
 /* Close an entry's descriptors and free it. */
 void shmfs_inode_free(struct shmfs_inode_table *t, struct shmfs_inode *inode);
 /* Entries in the table, the root included. */

@@ -25,18 +25,18 @@
 
 struct scan {
 	atomic_int refs;
-	pthread_mutex_t lock;	/* guards done and abandoned */
+	pthread_mutex_t lock; /* guards done and abandoned */
 	pthread_cond_t cond;
-	bool done;		/* the worker has finished */
-	bool abandoned;		/* the caller has left it waiting */
-	int err;		/* the worker's outcome, once done */
-	atomic_int pid;		/* the process being read, 0 between two */
-	atomic_int last;	/* the last process read whole */
-	atomic_uint ticks;	/* progress, for the caller's watch */
-	int resume_after;	/* read only processes after this one */
+	bool done;	   /* the worker has finished */
+	bool abandoned;	   /* the caller has left it waiting */
+	int err;	   /* the worker's outcome, once done */
+	atomic_int pid;	   /* the process being read, 0 between two */
+	atomic_int last;   /* the last process read whole */
+	atomic_uint ticks; /* progress, for the caller's watch */
+	int resume_after;  /* read only processes after this one */
 	dev_t alt_dev;
 	size_t n;
-	struct shmfs_mapkey keys[];	/* the worker's copy */
+	struct shmfs_mapkey keys[]; /* the worker's copy */
 };
 
 /* Workers left waiting, and the process each waits on (0: none known). */

@@ -30,7 +30,7 @@
 struct shmfs_mapkey {
 	dev_t dev;
 	ino_t ino;
-	atomic_bool mapped;	/* out */
+	atomic_bool mapped; /* out */
 };
 
 /*

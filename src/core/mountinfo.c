@@ -113,7 +113,8 @@ bool shmfs_mountinfo_is_shmfs(const char *path)
 {
 	char fstype[64];
 
-	return shmfs_mountinfo_lookup(path, fstype, sizeof(fstype)) && !strcmp(fstype, "fuse.shmfs");
+	return shmfs_mountinfo_lookup(path, fstype, sizeof(fstype)) &&
+	       !strcmp(fstype, "fuse.shmfs");
 }
 
 /*

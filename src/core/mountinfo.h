@@ -28,9 +28,9 @@ bool shmfs_mountinfo_owner(const char *path, uid_t *uid);
 bool shmfs_mountinfo_is_shmfs(const char *path);
 
 enum shmfs_mount_state {
-	SHMFS_MOUNT_NONE,	/* no shmfs at path: nothing mounted there, or another filesystem */
-	SHMFS_MOUNT_LIVE,	/* a shmfs mount whose daemon answers, or that this caller may not ask */
-	SHMFS_MOUNT_DEAD,	/* a shmfs mount whose daemon is gone */
+	SHMFS_MOUNT_NONE, /* no shmfs at path: nothing mounted there, or another filesystem */
+	SHMFS_MOUNT_LIVE, /* a shmfs mount whose daemon answers, or that this caller may not ask */
+	SHMFS_MOUNT_DEAD, /* a shmfs mount whose daemon is gone */
 };
 
 /*

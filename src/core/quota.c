@@ -36,8 +36,8 @@ struct seen_set {
 		dev_t dev;
 		ino_t ino;
 		bool used;
-	} *v;
-	size_t n, cap;		/* cap: 0 or a power of two */
+	} * v;
+	size_t n, cap; /* cap: 0 or a power of two */
 };
 
 static size_t seen_slot(const struct seen_set *s, dev_t dev, ino_t ino)
@@ -120,8 +120,7 @@ int shmfs_tree_usage(int top, struct shmfs_tree_usage *u)
 	return err;
 }
 
-int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
-		      uint64_t max_inodes)
+int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes, uint64_t max_inodes)
 {
 	struct shmfs_tree_usage u;
 	int err = shmfs_tree_usage(dirfd, &u);
@@ -216,8 +215,8 @@ void shmfs_quota_statfs(struct shmfs_quota *l, struct statvfs *sv)
 
 	if (l->max_bytes) {
 		sv->f_blocks = l->max_bytes / sv->f_frsize;
-		sv->f_bfree = sv->f_bavail = bytes >= l->max_bytes ?
-			0 : (l->max_bytes - bytes) / sv->f_frsize;
+		sv->f_bfree = sv->f_bavail =
+			bytes >= l->max_bytes ? 0 : (l->max_bytes - bytes) / sv->f_frsize;
 	}
 	if (l->max_inodes) {
 		sv->f_files = l->max_inodes;

@@ -21,8 +21,8 @@
 #include <sys/types.h>
 
 struct shmfs_quota {
-	uint64_t max_bytes;	/* 0: no limit */
-	uint64_t max_inodes;	/* 0: no limit */
+	uint64_t max_bytes;  /* 0: no limit */
+	uint64_t max_inodes; /* 0: no limit */
 	atomic_uint_fast64_t bytes;
 	atomic_uint_fast64_t inodes;
 	/*
@@ -35,10 +35,10 @@ struct shmfs_quota {
 
 /* What a tree of the store holds. */
 struct shmfs_tree_usage {
-	uint64_t files;		/* regular files, each once however many names it has */
-	uint64_t file_bytes;	/* their allocated bytes */
-	uint64_t charge;	/* their charge: shmfs_quota_cost() of each */
-	uint64_t inodes;	/* names of any kind */
+	uint64_t files;	     /* regular files, each once however many names it has */
+	uint64_t file_bytes; /* their allocated bytes */
+	uint64_t charge;     /* their charge: shmfs_quota_cost() of each */
+	uint64_t inodes;     /* names of any kind */
 };
 
 /*
@@ -49,8 +49,7 @@ struct shmfs_tree_usage {
 int shmfs_tree_usage(int dirfd, struct shmfs_tree_usage *u);
 
 /* Start from what the tree under dirfd already holds. 0 or -errno. */
-int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes,
-		      uint64_t max_inodes);
+int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes, uint64_t max_inodes);
 /* The charge for a segment of this length. */
 uint64_t shmfs_quota_cost(off_t length);
 /*

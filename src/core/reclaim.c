@@ -70,7 +70,7 @@ static void keep_or_refund(const struct shmfs_reclaim *r, struct shmfs_inode_tab
 	if (fd >= 0)
 		inode->unlinked_fd = fd;
 	else
-		refund_bytes(r->quota, r->bytes_of);	/* already gone from the store */
+		refund_bytes(r->quota, r->bytes_of); /* already gone from the store */
 }
 
 void shmfs_reclaim_settle(struct shmfs_reclaim *r, struct shmfs_inode_table *t, bool done)

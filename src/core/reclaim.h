@@ -27,14 +27,14 @@
 #include "quota.h"
 
 struct shmfs_reclaim {
-	struct shmfs_quota *quota;	/* NULL: nothing to give back */
-	bool name;		/* the name was there */
-	bool last;		/* ...and was the last name of a segment */
-	bool locked;		/* the release lock is held */
+	struct shmfs_quota *quota; /* NULL: nothing to give back */
+	bool name;		   /* the name was there */
+	bool last;		   /* ...and was the last name of a segment */
+	bool locked;		   /* the release lock is held */
 	dev_t dev;
 	ino_t ino;
-	off_t bytes_of;		/* that segment's length */
-	size_t link_len;	/* or: the last name of a symlink with a target this long */
+	off_t bytes_of;	 /* that segment's length */
+	size_t link_len; /* or: the last name of a symlink with a target this long */
 };
 
 /*

@@ -106,8 +106,7 @@ int shmfs_segment_truncate(const struct shmfs_segment *s, off_t len)
 	return err;
 }
 
-ssize_t shmfs_segment_write(const struct shmfs_segment *s, const void *buf, size_t size,
-			    off_t off)
+ssize_t shmfs_segment_write(const struct shmfs_segment *s, const void *buf, size_t size, off_t off)
 {
 	off_t end = off + (off_t)size, charged = end, kept;
 	bool hole;
@@ -181,8 +180,9 @@ static int zero_kept(int fd, off_t off, off_t len)
 	if (errno != EOPNOTSUPP)
 		return -errno;
 	for (; off < end; off += n) {
-		n = pwrite(fd, zeros, end - off < (off_t)sizeof(zeros) ? (size_t)(end - off) :
-			   sizeof(zeros), off);
+		n = pwrite(fd, zeros,
+			   end - off < (off_t)sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros),
+			   off);
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 	}

@@ -27,10 +27,10 @@
 #include "quota.h"
 
 struct shmfs_segment {
-	int fd;				/* the backing file, open for writing */
-	struct shmfs_quota *quota;	/* NULL, or charged when it has a byte limit */
-	bool reserve;			/* allocate every page below the length */
-	uint64_t max_length;		/* 0, or no truncation grows it past this */
+	int fd;			   /* the backing file, open for writing */
+	struct shmfs_quota *quota; /* NULL, or charged when it has a byte limit */
+	bool reserve;		   /* allocate every page below the length */
+	uint64_t max_length;	   /* 0, or no truncation grows it past this */
 };
 
 /*
@@ -44,8 +44,7 @@ int shmfs_segment_truncate(const struct shmfs_segment *s, off_t len);
  * pwrite() that charges and reserves what it makes the segment grow by.
  * Returns the count written, cut short where the room ends, or -errno.
  */
-ssize_t shmfs_segment_write(const struct shmfs_segment *s, const void *buf, size_t size,
-			    off_t off);
+ssize_t shmfs_segment_write(const struct shmfs_segment *s, const void *buf, size_t size, off_t off);
 /* fallocate() of the request. 0 or -errno. */
 int shmfs_segment_fallocate(const struct shmfs_segment *s, int mode, off_t off, off_t len);
 

@@ -63,8 +63,7 @@ static bool is_mountpoint(const char *path)
 	char parent[PATH_MAX];
 	struct stat a, b;
 
-	if (parent_dir(path, parent, sizeof(parent)) || stat(path, &a) ||
-	    stat(parent, &b))
+	if (parent_dir(path, parent, sizeof(parent)) || stat(path, &a) || stat(parent, &b))
 		return false;
 	return a.st_dev != b.st_dev;
 }
@@ -87,11 +86,9 @@ static int tmpfs_prepare(struct shmfs_store *st, const struct shmfs_store_config
 	if (!mounted)
 		n += snprintf(data + n, sizeof(data) - n, "mode=0700");
 	if (o->size_set)
-		n += snprintf(data + n, sizeof(data) - n, "%ssize=%" PRIu64,
-			      n ? "," : "", o->size);
+		n += snprintf(data + n, sizeof(data) - n, "%ssize=%" PRIu64, n ? "," : "", o->size);
 	if (o->nr_inodes_set)
-		n += snprintf(data + n, sizeof(data) - n, "%snr_inodes=%" PRIu64,
-			      n ? "," : "",
+		n += snprintf(data + n, sizeof(data) - n, "%snr_inodes=%" PRIu64, n ? "," : "",
 			      o->nr_inodes ? o->nr_inodes + STORE_OWN_INODES : 0);
 	if (mounted && !n)
 		return 0;
@@ -258,12 +255,11 @@ static int open_root(struct shmfs_store *st, const struct shmfs_store_config *o)
 	if (fd < 0)
 		return -errno;
 	st->rootfd = fd;
-	if ((created || o->mode_set) &&
-	    fchmodat(st->dirfd, "root", mode, AT_SYMLINK_NOFOLLOW) && errno != ENOTSUP)
+	if ((created || o->mode_set) && fchmodat(st->dirfd, "root", mode, AT_SYMLINK_NOFOLLOW) &&
+	    errno != ENOTSUP)
 		return -errno;
-	if ((o->uid_set || o->gid_set) &&
-	    fchownat(fd, "", o->uid_set ? o->uid : (uid_t)-1,
-		     o->gid_set ? o->gid : (gid_t)-1, AT_EMPTY_PATH))
+	if ((o->uid_set || o->gid_set) && fchownat(fd, "", o->uid_set ? o->uid : (uid_t)-1,
+						   o->gid_set ? o->gid : (gid_t)-1, AT_EMPTY_PATH))
 		return -errno;
 	return 0;
 }
@@ -309,7 +305,7 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 	}
 	if (!st->path)
 		return shmfs_store_fail(st, "cannot find store", o->dir ? o->dir : mountpoint,
-				  -errno);
+					-errno);
 	err = st->kind->prepare(st, o);
 	if (err) {
 		if (!st->why[0])
@@ -322,7 +318,8 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		return shmfs_store_fail(st, "cannot open store", st->path, -errno);
 	err = take_lock(st);
 	if (err)
-		return shmfs_store_fail(st, "store is in use by another shmfs daemon", st->path, err);
+		return shmfs_store_fail(st, "store is in use by another shmfs daemon", st->path,
+					err);
 	err = open_root(st, o);
 	if (err)
 		return shmfs_store_fail(st, "cannot set up the store's root", st->path, err);

@@ -31,9 +31,9 @@
  * (the daemon's option parser fills it in).
  */
 struct shmfs_store_config {
-	char *dir;		/* store=DIR, NULL for the default */
-	uint64_t size;		/* bytes of RAM, 0 = the store's default */
-	uint64_t nr_inodes;	/* 0 = no limit */
+	char *dir;	    /* store=DIR, NULL for the default */
+	uint64_t size;	    /* bytes of RAM, 0 = the store's default */
+	uint64_t nr_inodes; /* 0 = no limit */
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
@@ -51,18 +51,18 @@ struct shmfs_store_kind {
 };
 
 struct shmfs_store {
-	char *path;		/* S */
-	int dirfd;		/* S */
-	int rootfd;		/* S/root, O_PATH */
-	int lockfd;		/* S/lock, holds the daemon's flock */
+	char *path; /* S */
+	int dirfd;  /* S */
+	int rootfd; /* S/root, O_PATH */
+	int lockfd; /* S/lock, holds the daemon's flock */
 	const struct shmfs_store_kind *kind;
-	uint64_t size;		/* size=: bytes of RAM for the whole mount, 0 for none */
+	uint64_t size; /* size=: bytes of RAM for the whole mount, 0 for none */
 	/* Set when the daemon itself must enforce size= or nr_inodes=. */
 	struct shmfs_quota *quota;
 	struct shmfs_quota quota_data;
-	struct shmfs_usage usage;	/* what S/root holds (shmfs_store_usage) */
+	struct shmfs_usage usage; /* what S/root holds (shmfs_store_usage) */
 	bool usage_set_up;
-	char why[PATH_MAX + 128];	/* what shmfs_store_open() found wrong */
+	char why[PATH_MAX + 128]; /* what shmfs_store_open() found wrong */
 };
 
 /*
@@ -94,8 +94,7 @@ int shmfs_store_usage(struct shmfs_store *st, struct shmfs_tree_usage *u);
  * shmfs_segment_truncate() and the like: under st's limits, with every
  * page reserved when reserve is set (segment.h).
  */
-static inline struct shmfs_segment shmfs_store_segment(struct shmfs_store *st, int fd,
-						       bool reserve)
+static inline struct shmfs_segment shmfs_store_segment(struct shmfs_store *st, int fd, bool reserve)
 {
 	return (struct shmfs_segment){ fd, st->quota, reserve, st->size };
 }

@@ -100,13 +100,17 @@ static int check_own_dir(struct shmfs_store *st, int fd, const char *path)
 	if (fstat(fd, &sb))
 		return -errno;
 	if (sb.st_uid != geteuid()) {
-		snprintf(st->why, sizeof(st->why), "not using store directory '%s': it "
-			 "belongs to uid %u", path, (unsigned)sb.st_uid);
+		snprintf(st->why, sizeof(st->why),
+			 "not using store directory '%s': it "
+			 "belongs to uid %u",
+			 path, (unsigned)sb.st_uid);
 		return -EPERM;
 	}
 	if (sb.st_mode & 022) {
-		snprintf(st->why, sizeof(st->why), "not using store directory '%s': other "
-			 "users may write to it (mode %04o)", path, (unsigned)sb.st_mode & 07777);
+		snprintf(st->why, sizeof(st->why),
+			 "not using store directory '%s': other "
+			 "users may write to it (mode %04o)",
+			 path, (unsigned)sb.st_mode & 07777);
 		return -EPERM;
 	}
 	if ((sb.st_mode & 07777) != 0700 && fchmod(fd, 0700))
@@ -129,11 +133,10 @@ static int own_dir_at(struct shmfs_store *st, int parent, const char *name, cons
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
 		struct stat sb;
-		bool link = !fstatat(parent, name, &sb, AT_SYMLINK_NOFOLLOW) &&
-			    S_ISLNK(sb.st_mode);
+		bool link = !fstatat(parent, name, &sb, AT_SYMLINK_NOFOLLOW) && S_ISLNK(sb.st_mode);
 
-		snprintf(st->why, sizeof(st->why), "not using store directory '%s': it is %s",
-			 path, link ? "a symbolic link" : "not a directory");
+		snprintf(st->why, sizeof(st->why), "not using store directory '%s': it is %s", path,
+			 link ? "a symbolic link" : "not a directory");
 		return link ? -ELOOP : -ENOTDIR;
 	}
 	if (fd < 0)
@@ -157,8 +160,9 @@ static int check_own_entries(struct shmfs_store *st, int fd)
 			continue;
 		if (S_ISLNK(sb.st_mode) || sb.st_uid != geteuid()) {
 			snprintf(st->why, sizeof(st->why), "not using store '%s': its '%s' %s",
-				 st->path, names[i], S_ISLNK(sb.st_mode) ?
-				 "is a symbolic link" : "belongs to another user");
+				 st->path, names[i],
+				 S_ISLNK(sb.st_mode) ? "is a symbolic link"
+						     : "belongs to another user");
 			return -EPERM;
 		}
 	}
@@ -180,8 +184,10 @@ static int check_component(struct shmfs_store *st, const char *given, const char
 		return -EPERM;
 	}
 	if (S_ISDIR(sb.st_mode) && (sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX)) {
-		snprintf(st->why, sizeof(st->why), "not using store '%s': any user may replace "
-			 "what '%s' holds (mode %04o)", given, prefix, (unsigned)sb.st_mode & 07777);
+		snprintf(st->why, sizeof(st->why),
+			 "not using store '%s': any user may replace "
+			 "what '%s' holds (mode %04o)",
+			 given, prefix, (unsigned)sb.st_mode & 07777);
 		return -EPERM;
 	}
 	return 0;
@@ -240,7 +246,7 @@ int shmfs_store_user_prepare(struct shmfs_store *st)
 		err = shmfs_store_fail(st, "cannot prepare store", st->path, -errno);
 		goto out;
 	}
-	dir[-1] = '/';	/* the messages name BASE/DIR, then S */
+	dir[-1] = '/'; /* the messages name BASE/DIR, then S */
 	mid = own_dir_at(st, base, dir, path);
 	if (mid < 0) {
 		err = mid;
@@ -260,4 +266,3 @@ out:
 	free(path);
 	return err;
 }
-

@@ -11,7 +11,7 @@
 
 #include "store.h"
 
-#define SHMFS_STORE_RUN_DIR "/run/shmfs"	/* root's stores: a tmpfs each */
+#define SHMFS_STORE_RUN_DIR "/run/shmfs" /* root's stores: a tmpfs each */
 #define SHMFS_STORE_SHM_DIR "/dev/shm"
 
 /* Set st->why to "WHAT 'NAME': ERROR" and return err. */

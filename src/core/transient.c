@@ -84,8 +84,8 @@ int shmfs_transient_may_mark(struct shmfs_inode_table *t, struct shmfs_inode *in
 	fd = shmfs_inode_fd_get(t, inode);
 	if (fd < 0)
 		return fd;
-	err = shmfs_beneath_locate(t->rootfd, t->root_path, fd, inode->dev, inode->ino,
-				   &dirfd, &base, &sb);
+	err = shmfs_beneath_locate(t->rootfd, t->root_path, fd, inode->dev, inode->ino, &dirfd,
+				   &base, &sb);
 	shmfs_inode_fd_put(t, inode, fd);
 	if (err)
 		return -EPERM;
@@ -100,8 +100,8 @@ int shmfs_transient_may_mark(struct shmfs_inode_table *t, struct shmfs_inode *in
 	return shmfs_caller_may_unlink(c, &dsb, &sb) ? 0 : -EPERM;
 }
 
-int shmfs_transient_remove(struct shmfs_inode_table *t, struct shmfs_quota *q, int fd,
-			   dev_t dev, ino_t ino, struct shmfs_transient_found *f)
+int shmfs_transient_remove(struct shmfs_inode_table *t, struct shmfs_quota *q, int fd, dev_t dev,
+			   ino_t ino, struct shmfs_transient_found *f)
 {
 	struct shmfs_reclaim freed;
 	struct stat sb;
@@ -110,8 +110,7 @@ int shmfs_transient_remove(struct shmfs_inode_table *t, struct shmfs_quota *q, i
 	*f = (struct shmfs_transient_found){ .dirfd = -1 };
 	if (shmfs_inode_table_nopen(t, dev, ino))
 		return -EBUSY;
-	err = shmfs_beneath_locate(t->rootfd, t->root_path, fd, dev, ino, &f->dirfd, &f->base,
-				   &sb);
+	err = shmfs_beneath_locate(t->rootfd, t->root_path, fd, dev, ino, &f->dirfd, &f->base, &sb);
 	if (err) {
 		f->dirfd = -1;
 		return err;

@@ -34,7 +34,7 @@ struct shmfs_caller {
 	uid_t uid;
 	gid_t gid;
 	int ngroups;
-	const gid_t *groups;	/* supplementary groups */
+	const gid_t *groups; /* supplementary groups */
 };
 
 /*
@@ -60,9 +60,9 @@ int shmfs_transient_may_mark(struct shmfs_inode_table *t, struct shmfs_inode *in
 
 /* Where shmfs_transient_remove() found the segment. */
 struct shmfs_transient_found {
-	int dirfd;		/* its directory, or -1 when it was not found */
-	char *base;		/* its name there (malloc()ed), or NULL */
-	nlink_t nlink;		/* its links then */
+	int dirfd;     /* its directory, or -1 when it was not found */
+	char *base;    /* its name there (malloc()ed), or NULL */
+	nlink_t nlink; /* its links then */
 };
 
 /*
@@ -73,8 +73,8 @@ struct shmfs_transient_found {
  * another -errno when it cannot be found (f->dirfd -1) or not removed.
  * Names lock held for writing. Release f either way.
  */
-int shmfs_transient_remove(struct shmfs_inode_table *t, struct shmfs_quota *q, int fd,
-			   dev_t dev, ino_t ino, struct shmfs_transient_found *f);
+int shmfs_transient_remove(struct shmfs_inode_table *t, struct shmfs_quota *q, int fd, dev_t dev,
+			   ino_t ino, struct shmfs_transient_found *f);
 void shmfs_transient_found_release(struct shmfs_transient_found *f);
 
 #endif

@@ -7,8 +7,8 @@
 #define SHMFS_UMOUNT_H
 
 enum {
-	SHMFS_UMOUNT_LAZY = 1 << 0,	/* detach now, finish when the last user is gone */
-	SHMFS_UMOUNT_QUIET = 1 << 1,	/* fusermount3 says nothing on failure */
+	SHMFS_UMOUNT_LAZY = 1 << 0,  /* detach now, finish when the last user is gone */
+	SHMFS_UMOUNT_QUIET = 1 << 1, /* fusermount3 says nothing on failure */
 };
 
 /*

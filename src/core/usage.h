@@ -24,13 +24,13 @@
 #define SHMFS_USAGE_CHEAP_MS 10
 
 struct shmfs_usage {
-	pthread_mutex_t lock;	/* guards every field below */
-	pthread_cond_t cond;	/* a walk is done */
+	pthread_mutex_t lock; /* guards every field below */
+	pthread_cond_t cond;  /* a walk is done */
 	bool walking;
-	bool valid;		/* last holds a result */
-	unsigned long generation;	/* walks done */
-	struct timespec end;	/* when the last walk ended (CLOCK_MONOTONIC) */
-	long cost_ms;		/* how long it took */
+	bool valid;		  /* last holds a result */
+	unsigned long generation; /* walks done */
+	struct timespec end;	  /* when the last walk ended (CLOCK_MONOTONIC) */
+	long cost_ms;		  /* how long it took */
 	struct shmfs_tree_usage last;
 };
 

@@ -38,24 +38,24 @@ enum shmfs_walk_opts {
 
 /* What shmfs_walk_next() hands out. */
 enum shmfs_walk_event {
-	SHMFS_WALK_ENTRY = 1,	/* an entry of the current directory */
-	SHMFS_WALK_LEFT = 2,	/* a directory done (SHMFS_WALK_REMOVING) */
+	SHMFS_WALK_ENTRY = 1, /* an entry of the current directory */
+	SHMFS_WALK_LEFT = 2,  /* a directory done (SHMFS_WALK_REMOVING) */
 };
 
 struct shmfs_walk_level {
-	dev_t dev;	/* the parent, checked on the way back up */
+	dev_t dev; /* the parent, checked on the way back up */
 	ino_t ino;
-	long off;	/* telldir() of the parent after the entry gone into */
+	long off; /* telldir() of the parent after the entry gone into */
 };
 
 struct shmfs_walk {
-	struct shmfs_walk_level *up;	/* the directories above dp */
+	struct shmfs_walk_level *up; /* the directories above dp */
 	size_t depth, cap;
-	DIR *dp;			/* the directory being read */
+	DIR *dp; /* the directory being read */
 	unsigned int opts;
-	char *path;			/* dp's path below the top: "" at the top */
-	size_t len, pathcap;		/* of path, without and with its NUL */
-	char left[NAME_MAX + 1];	/* the directory just done */
+	char *path;		 /* dp's path below the top: "" at the top */
+	size_t len, pathcap;	 /* of path, without and with its NUL */
+	char left[NAME_MAX + 1]; /* the directory just done */
 };
 
 /* Start at the directory open at top (which stays the caller's). 0 or -errno. */

@@ -90,8 +90,10 @@ static int check_not_shmfs(const char *mp)
 		fprintf(stderr, "shmfs: detached the dead mount at '%s'\n", mp);
 	}
 	if (state == SHMFS_MOUNT_LIVE) {
-		fprintf(stderr, "shmfs: '%s' is already mounted by a live shmfs daemon "
-			"('shmfs umount %s' ends it)\n", mp, mp);
+		fprintf(stderr,
+			"shmfs: '%s' is already mounted by a live shmfs daemon "
+			"('shmfs umount %s' ends it)\n",
+			mp, mp);
 		return 1;
 	}
 	return 0;
@@ -179,7 +181,8 @@ static int background(void)
 		if (n > 0)
 			fprintf(stderr, "shmfs: %s\n", msg);
 		else if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
-			fprintf(stderr, "shmfs: the daemon died (%s)\n", strsignal(WTERMSIG(status)));
+			fprintf(stderr, "shmfs: the daemon died (%s)\n",
+				strsignal(WTERMSIG(status)));
 		else
 			fprintf(stderr, "shmfs: the daemon stopped before the mount was ready\n");
 		exit(1);
@@ -230,7 +233,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transp
 	    o->transport.passthrough != SHMFS_PASSTHROUGH_OFF) {
 		/* Passthrough writes would bypass the daemon's size accounting. */
 		if (o->transport.passthrough == SHMFS_PASSTHROUGH_ON) {
-			fprintf(stderr, "shmfs: passthrough=on cannot enforce size= on a "
+			fprintf(stderr,
+				"shmfs: passthrough=on cannot enforce size= on a "
 				"directory store; use the default store or passthrough=off\n");
 			goto out_store;
 		}
@@ -239,7 +243,8 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transp
 	}
 	if (fs->store.quota && (o->xattr || o->acl)) {
 		/* The filesystem under the store keeps attributes outside any count. */
-		fprintf(stderr, "shmfs: %s cannot be bounded by size= or nr_inodes= on a "
+		fprintf(stderr,
+			"shmfs: %s cannot be bounded by size= or nr_inodes= on a "
 			"directory store; use the default store, or no limits\n",
 			o->acl ? "acl" : "xattr");
 		goto out_store;
@@ -249,7 +254,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transp
 		fprintf(stderr, "shmfs: cannot read the store's root: %s\n", strerror(-err));
 		goto out_store;
 	}
-	fs->store.rootfd = -1;	/* now owned by the table's root entry */
+	fs->store.rootfd = -1; /* now owned by the table's root entry */
 	ops = shmfs_ops;
 	shmfs_transport_ops_tmpfile(&ops, shmfs_op_tmpfile);
 	fs->se = fuse_session_new(&o->fuse_args, &ops, sizeof(ops), fs);
@@ -282,7 +287,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transp
 	fuse_session_destroy(fs->se);
 	shmfs_inode_table_release(&fs->inodes);
 	shmfs_store_release(&fs->store);
-	if (fs->ready_fd >= 0 || fs->failed)	/* INIT never came, or failed */
+	if (fs->ready_fd >= 0 || fs->failed) /* INIT never came, or failed */
 		return 1;
 	/*
 	 * libfuse's loop returns the number of the signal that ended it
@@ -360,7 +365,8 @@ static void fd_budget(struct shmfs_fs *fs)
 int shmfs_daemon_main(int argc, char **argv)
 {
 	struct shmfs_options o;
-	struct shmfs_fs fs = { .ready_fd = -1, .timeout = ENTRY_TIMEOUT,
+	struct shmfs_fs fs = { .ready_fd = -1,
+			       .timeout = ENTRY_TIMEOUT,
 			       .names_lock = PTHREAD_RWLOCK_INITIALIZER };
 	struct shmfs_transport_config tc;
 	char line[SHMFS_TRANSPORT_WHY_MAX];
@@ -396,10 +402,10 @@ int shmfs_daemon_main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	umask(0);	/* modes from the kernel are final */
+	umask(0); /* modes from the kernel are final */
 	fs.opts = &o;
 	fs.mountpoint = o.mountpoint;
-	fs.can_chown = geteuid() == 0;	/* CAP_CHOWN, strictly; checked by fchown itself */
+	fs.can_chown = geteuid() == 0; /* CAP_CHOWN, strictly; checked by fchown itself */
 	rc = run(&fs, &o, &tc);
 out:
 	shmfs_options_release(&o);

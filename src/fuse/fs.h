@@ -27,10 +27,10 @@ struct shmfs_fs {
 	bool passthrough;
 	struct fuse_session *se;
 	const char *mountpoint;
-	int ready_fd;		/* tells the waiting parent the outcome of INIT */
-	bool failed;		/* INIT found the mount unusable */
-	bool can_chown;		/* the daemon may give files to their creators */
-	double timeout;		/* entry and attribute cache lifetime, seconds */
+	int ready_fd;	/* tells the waiting parent the outcome of INIT */
+	bool failed;	/* INIT found the mount unusable */
+	bool can_chown; /* the daemon may give files to their creators */
+	double timeout; /* entry and attribute cache lifetime, seconds */
 	/*
 	 * Held for reading by every request that makes, renames or removes
 	 * a name in the store, for writing by a removal the daemon makes of

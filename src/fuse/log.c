@@ -12,7 +12,7 @@
 
 static bool log_syslog;
 static bool log_debug;
-static bool log_midline;	/* libfuse writes some lines in pieces */
+static bool log_midline; /* libfuse writes some lines in pieces */
 
 static int syslog_priority(enum fuse_log_level level)
 {

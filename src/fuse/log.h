@@ -20,17 +20,16 @@ void shmfs_log(enum fuse_log_level level, const char *fmt, ...)
 #define shmfs_err(fmt, ...) shmfs_log(FUSE_LOG_ERR, fmt "\n", ##__VA_ARGS__)
 #define shmfs_warn(fmt, ...) shmfs_log(FUSE_LOG_WARNING, fmt "\n", ##__VA_ARGS__)
 #define shmfs_info(fmt, ...) shmfs_log(FUSE_LOG_INFO, fmt "\n", ##__VA_ARGS__)
-#define shmfs_debug(fmt, ...)                                                  \
-	do {                                                                   \
-		if (shmfs_log_debug_enabled())                                 \
-			shmfs_log(FUSE_LOG_DEBUG, fmt "\n", ##__VA_ARGS__);    \
+#define shmfs_debug(fmt, ...)                                               \
+	do {                                                                \
+		if (shmfs_log_debug_enabled())                              \
+			shmfs_log(FUSE_LOG_DEBUG, fmt "\n", ##__VA_ARGS__); \
 	} while (0)
 /* The same, with the text of a (positive or negative) errno appended. */
-#define shmfs_err_errno(err, fmt, ...)                                         \
-	shmfs_log(FUSE_LOG_ERR, fmt ": %s\n", ##__VA_ARGS__,                   \
-		  strerror((err) < 0 ? -(err) : (err)))
-#define shmfs_warn_errno(err, fmt, ...)                                        \
-	shmfs_log(FUSE_LOG_WARNING, fmt ": %s\n", ##__VA_ARGS__,               \
+#define shmfs_err_errno(err, fmt, ...) \
+	shmfs_log(FUSE_LOG_ERR, fmt ": %s\n", ##__VA_ARGS__, strerror((err) < 0 ? -(err) : (err)))
+#define shmfs_warn_errno(err, fmt, ...)                          \
+	shmfs_log(FUSE_LOG_WARNING, fmt ": %s\n", ##__VA_ARGS__, \
 		  strerror((err) < 0 ? -(err) : (err)))
 
 #endif

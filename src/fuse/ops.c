@@ -45,8 +45,8 @@ int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e)
 	return 0;
 }
 
-int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
-		       const char *name, struct fuse_entry_param *e)
+int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
+		       struct fuse_entry_param *e)
 {
 	int pfd = shmfs_inode_fd_get(&fs->inodes, parent), fd;
 
@@ -94,7 +94,7 @@ int shmfs_owner_set(fuse_req_t req, struct shmfs_inode *parent, const char *name
 	if (obj < 0)
 		return obj;
 	if (psb.st_mode & S_ISGID)
-		gid = (gid_t)-1;	/* the store already gave the directory's group */
+		gid = (gid_t)-1; /* the store already gave the directory's group */
 	/*
 	 * A change of owner clears the set-ID bits: put back those the store
 	 * gave (the kernel already dropped any the creator may not have).
@@ -118,7 +118,7 @@ void shmfs_umask_set(fuse_req_t req)
 	static __thread bool own_umask;
 
 	if (!shmfs_req_fs(req)->opts->acl)
-		return;		/* the kernel applied it; the daemon's is 0 */
+		return; /* the kernel applied it; the daemon's is 0 */
 	/* umask() is per process: give this thread a umask of its own, once. */
 	if (!own_umask && !unshare(CLONE_FS))
 		own_umask = true;
@@ -166,7 +166,8 @@ static void shmfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (fs->opts->acl) {
-		if (!(conn->capable & FUSE_CAP_POSIX_ACL) || !(conn->capable & FUSE_CAP_DONT_MASK)) {
+		if (!(conn->capable & FUSE_CAP_POSIX_ACL) ||
+		    !(conn->capable & FUSE_CAP_DONT_MASK)) {
 			shmfs_fs_report_ready(fs, "acl, but the kernel does not offer POSIX ACLs");
 			fuse_session_exit(fs->se);
 			return;
@@ -294,7 +295,7 @@ static int set_mode(struct shmfs_inode *inode, int fd, mode_t mode)
 }
 
 static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
-			  struct fuse_file_info *fi)
+			     struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);

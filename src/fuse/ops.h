@@ -76,8 +76,8 @@ static inline int shmfs_req_fd_get(fuse_req_t req, struct shmfs_inode *inode)
  */
 int shmfs_entry_from_fd(struct shmfs_fs *fs, int fd, struct fuse_entry_param *e);
 /* Look parent/name up and fill the entry. 0 or -errno. */
-int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent,
-		       const char *name, struct fuse_entry_param *e);
+int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent, const char *name,
+		       struct fuse_entry_param *e);
 /*
  * Drop n of the kernel's lookups of inode; when none remain, give back its
  * passthrough registration and free it.
@@ -112,8 +112,8 @@ void shmfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const
 void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name);
 void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void shmfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
-void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     fuse_ino_t newparent, const char *newname, unsigned int flags);
+void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned int flags);
 void shmfs_op_readlink(fuse_req_t req, fuse_ino_t ino);
 
 void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -121,15 +121,15 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 void shmfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi);
-void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-		    off_t off, struct fuse_file_info *fi);
+void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi);
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
-void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-			off_t length, struct fuse_file_info *fi);
+void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			struct fuse_file_info *fi);
 /* Truncate ino's backing file (for setattr). 0 or -errno. */
-int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
-			struct fuse_file_info *fi, off_t size);
+int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi,
+			off_t size);
 
 void shmfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -138,8 +138,8 @@ void shmfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 			  struct fuse_file_info *fi);
 void shmfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
-void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-		       const char *value, size_t size, int flags);
+void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		       size_t size, int flags);
 void shmfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void shmfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);

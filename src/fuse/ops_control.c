@@ -20,15 +20,15 @@ static int status_fds(struct shmfs_fs *fs, char *buf, size_t len)
 	struct rlimit rl = { 0, 0 };
 
 	getrlimit(RLIMIT_NOFILE, &rl);
-	return snprintf(buf, len,
-			"cached_inodes=%zu\ninode_fds=%s%s\ninode_fds_open=%u\n"
-			"inode_fds_max=%u\ninode_fd_reopens=%" PRIuFAST64 "\nfd_limit=%llu\n",
-			shmfs_inode_table_count(&fs->inodes),
-			c->bounded ? "bounded" : "one per inode: ",
-			c->bounded ? "" : c->why_unbounded,
-			atomic_load_explicit(&c->nr_open, memory_order_relaxed), c->max,
-			atomic_load_explicit(&c->nr_reopen, memory_order_relaxed),
-			(unsigned long long)rl.rlim_cur);
+	return snprintf(
+		buf, len,
+		"cached_inodes=%zu\ninode_fds=%s%s\ninode_fds_open=%u\n"
+		"inode_fds_max=%u\ninode_fd_reopens=%" PRIuFAST64 "\nfd_limit=%llu\n",
+		shmfs_inode_table_count(&fs->inodes),
+		c->bounded ? "bounded" : "one per inode: ", c->bounded ? "" : c->why_unbounded,
+		atomic_load_explicit(&c->nr_open, memory_order_relaxed), c->max,
+		atomic_load_explicit(&c->nr_reopen, memory_order_relaxed),
+		(unsigned long long)rl.rlim_cur);
 }
 
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
@@ -51,9 +51,8 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 		     (int)getpid(), fs->mountpoint, fs->passthrough ? "passthrough" : "cached",
 		     fs->store.path, fs->store.kind->name, u.files, u.file_bytes,
 		     (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize,
-		     (uint64_t)sv.f_blocks * sv.f_frsize,
-		     (uint64_t)(sv.f_files - sv.f_ffree), (uint64_t)sv.f_files,
-		     atomic_load_explicit(&fs->nr_open, memory_order_relaxed),
+		     (uint64_t)sv.f_blocks * sv.f_frsize, (uint64_t)(sv.f_files - sv.f_ffree),
+		     (uint64_t)sv.f_files, atomic_load_explicit(&fs->nr_open, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_read, memory_order_relaxed),
 		     atomic_load_explicit(&fs->nr_write, memory_order_relaxed),
 		     fs->opts->xattr ? "on" : "off");

@@ -16,8 +16,8 @@
 
 struct dir_handle {
 	DIR *dp;
-	off_t offset;		/* where dp stands */
-	struct dirent *entry;	/* read ahead, not yet sent; NULL if none */
+	off_t offset;	      /* where dp stands */
+	struct dirent *entry; /* read ahead, not yet sent; NULL if none */
 };
 
 void shmfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -57,8 +57,8 @@ out_err:
 	fuse_reply_err(req, err);
 }
 
-static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent *de,
-			char *p, size_t rem, bool plus, int *err)
+static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent *de, char *p,
+			size_t rem, bool plus, int *err)
 {
 	struct fuse_entry_param e;
 	struct stat sb = { .st_ino = de->d_ino, .st_mode = (mode_t)de->d_type << 12 };
@@ -75,7 +75,7 @@ static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent *
 	if (*err)
 		return 0;
 	n = fuse_add_direntry_plus(req, p, rem, de->d_name, &e, de->d_off);
-	if (n > rem)	/* did not fit: the kernel will not learn of it */
+	if (n > rem) /* did not fit: the kernel will not learn of it */
 		shmfs_forget_inode(shmfs_req_fs(req), shmfs_req_inode(req, e.ino), 1);
 	return n;
 }
@@ -110,7 +110,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			}
 		}
 		n = add_entry(req, dir, d->entry, p, rem, plus, &err);
-		if (err == -ENOENT) {	/* gone since readdir: skip it */
+		if (err == -ENOENT) { /* gone since readdir: skip it */
 			err = 0;
 			d->offset = d->entry->d_off;
 			d->entry = NULL;

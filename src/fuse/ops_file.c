@@ -64,8 +64,8 @@ void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
  * none, or by opening one; a read-only one is replaced by a writable one
  * when an open wants to write and no open holds it. Inode lock held.
  */
-static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
-		    bool write, int fd)
+static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode, bool write,
+		    int fd)
 {
 	bool rw = true;
 	int id = 0;
@@ -80,7 +80,7 @@ static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *ino
 	if (fd < 0)
 		return fd;
 	if (inode->data_fd >= 0 && !rw) {
-		close(fd);	/* no better than the one it has */
+		close(fd); /* no better than the one it has */
 		return 0;
 	}
 	if (fs->passthrough) {
@@ -170,7 +170,7 @@ static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *in
 	}
 out:
 	if (err && !idle && inode->nopen == 0)
-		shmfs_data_put(fs, inode);	/* made for this open: not kept */
+		shmfs_data_put(fs, inode); /* made for this open: not kept */
 	pthread_mutex_unlock(&inode->lock);
 	return err;
 }
@@ -281,8 +281,8 @@ void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-		    off_t off, struct fuse_file_info *fi)
+void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
@@ -353,8 +353,8 @@ static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_f
  * opened for it (*own, which data_unlock() closes). The descriptor, or
  * -errno with the inode unlocked.
  */
-static int data_lock(struct shmfs_fs *fs, struct shmfs_inode *inode,
-		     struct fuse_file_info *fi, int *own)
+static int data_lock(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi,
+		     int *own)
 {
 	int fd;
 	bool rw;
@@ -379,8 +379,8 @@ static void data_unlock(struct shmfs_inode *inode, int own)
 		close(own);
 }
 
-void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-			off_t length, struct fuse_file_info *fi)
+void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
@@ -395,8 +395,8 @@ void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, -err);
 }
 
-int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode,
-			struct fuse_file_info *fi, off_t size)
+int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi,
+			off_t size)
 {
 	struct shmfs_segment seg;
 	int own, fd, err;

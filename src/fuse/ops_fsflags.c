@@ -72,7 +72,7 @@ static int flags_open(struct shmfs_fs *fs, struct shmfs_inode *inode)
 		return pfd;
 	shmfs_proc_path(path, pfd);
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-		  (inode->type == S_IFDIR ? O_DIRECTORY : 0));
+				(inode->type == S_IFDIR ? O_DIRECTORY : 0));
 	if (fd < 0)
 		fd = -errno;
 	shmfs_inode_fd_put(&fs->inodes, inode, pfd);
@@ -109,7 +109,7 @@ int shmfs_fsflags_may_write(struct shmfs_fs *fs, struct shmfs_inode *inode, bool
 	int guard;
 
 	if (made)
-		inode->fsflags = 0;	/* tmpfs gives a new file neither flag */
+		inode->fsflags = 0; /* tmpfs gives a new file neither flag */
 	guard = guard_get(fs, inode);
 	if (guard < 0)
 		return guard;
@@ -143,7 +143,7 @@ union flags_arg {
 static size_t arg_size(unsigned int cmd)
 {
 	return cmd == FS_IOC_GETFLAGS || cmd == FS_IOC_SETFLAGS ? sizeof(unsigned int)
-								 : sizeof(struct fsxattr);
+								: sizeof(struct fsxattr);
 }
 
 /* The FS_*_FL bits that a is about, of those tmpfs keeps. */
@@ -152,8 +152,10 @@ static unsigned int arg_flags(const union flags_arg *a, bool fsx)
 	static const struct {
 		unsigned int xflag, flag;
 	} map[] = {
-		{ FS_XFLAG_IMMUTABLE, FS_IMMUTABLE_FL }, { FS_XFLAG_APPEND, FS_APPEND_FL },
-		{ FS_XFLAG_NODUMP, FS_NODUMP_FL }, { FS_XFLAG_NOATIME, FS_NOATIME_FL },
+		{ FS_XFLAG_IMMUTABLE, FS_IMMUTABLE_FL },
+		{ FS_XFLAG_APPEND, FS_APPEND_FL },
+		{ FS_XFLAG_NODUMP, FS_NODUMP_FL },
+		{ FS_XFLAG_NOATIME, FS_NOATIME_FL },
 	};
 	unsigned int flags = 0;
 
@@ -168,8 +170,8 @@ static unsigned int arg_flags(const union flags_arg *a, bool fsx)
 /* Does new change anything of old besides the flags tmpfs lets change? */
 static bool changes_other(const union flags_arg *old, const union flags_arg *new, bool fsx)
 {
-	const unsigned int keep = FS_XFLAG_IMMUTABLE | FS_XFLAG_APPEND | FS_XFLAG_NODUMP |
-				  FS_XFLAG_NOATIME;
+	const unsigned int keep =
+		FS_XFLAG_IMMUTABLE | FS_XFLAG_APPEND | FS_XFLAG_NODUMP | FS_XFLAG_NOATIME;
 
 	if (!fsx)
 		return (old->flags ^ new->flags) & ~TMPFS_FL_MODIFIABLE;
@@ -180,8 +182,8 @@ static bool changes_other(const union flags_arg *old, const union flags_arg *new
 }
 
 /* May the caller change the flags of the object open as fd from old to new? */
-static int may_set(fuse_req_t req, int fd, const union flags_arg *old,
-		   const union flags_arg *new, bool fsx)
+static int may_set(fuse_req_t req, int fd, const union flags_arg *old, const union flags_arg *new,
+		   bool fsx)
 {
 	struct stat sb;
 

@@ -42,7 +42,7 @@ static void set_transient(fuse_req_t req, fuse_ino_t ino, const void *in_buf, si
 				 on ? SHMFS_XATTR_TRANSIENT_VALUE : NULL,
 				 on ? sizeof(SHMFS_XATTR_TRANSIENT_VALUE) - 1 : 0, 0);
 	if (!on && err == ENODATA)
-		err = 0;	/* it was not marked */
+		err = 0; /* it was not marked */
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -60,10 +60,7 @@ void shmfs_op_ioctl_dispatch(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, v
 	case FS_IOC_FSSETXATTR:
 		shmfs_fsflags_ioctl(req, ino, cmd, in_buf, in_bufsz, out_bufsz);
 		break;
-	case SHMFS_IOC_SET_TRANSIENT:
-		set_transient(req, ino, in_buf, in_bufsz);
-		break;
-	default:
-		shmfs_op_ioctl(req, ino, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+	case SHMFS_IOC_SET_TRANSIENT: set_transient(req, ino, in_buf, in_bufsz); break;
+	default: shmfs_op_ioctl(req, ino, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
 	}
 }

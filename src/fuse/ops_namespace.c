@@ -19,8 +19,8 @@
  * Borrow the descriptors of a and b for a request: false, and the request
  * answered with the error, when either cannot be had.
  */
-static bool fds_get(fuse_req_t req, struct shmfs_inode_table *t, struct shmfs_inode *a,
-		    int *fa, struct shmfs_inode *b, int *fb)
+static bool fds_get(fuse_req_t req, struct shmfs_inode_table *t, struct shmfs_inode *a, int *fa,
+		    struct shmfs_inode *b, int *fb)
 {
 	*fa = shmfs_req_fd_get(req, a);
 	if (*fa < 0)
@@ -35,20 +35,17 @@ static bool fds_get(fuse_req_t req, struct shmfs_inode_table *t, struct shmfs_in
 
 /* What make_name() makes. */
 struct new_name {
-	mode_t mode;		/* S_IFDIR, S_IFLNK, or mknod's mode */
+	mode_t mode; /* S_IFDIR, S_IFLNK, or mknod's mode */
 	dev_t rdev;
-	const char *link;	/* a symlink's target */
+	const char *link; /* a symlink's target */
 };
 
 static int store_make(int pfd, const char *name, const struct new_name *n)
 {
 	switch (n->mode & S_IFMT) {
-	case S_IFDIR:
-		return mkdirat(pfd, name, n->mode & 07777);
-	case S_IFLNK:
-		return symlinkat(n->link, pfd, name);
-	default:
-		return mknodat(pfd, name, n->mode, n->rdev);
+	case S_IFDIR: return mkdirat(pfd, name, n->mode & 07777);
+	case S_IFLNK: return symlinkat(n->link, pfd, name);
+	default: return mknodat(pfd, name, n->mode, n->rdev);
 	}
 }
 
@@ -57,8 +54,7 @@ static int store_make(int pfd, const char *name, const struct new_name *n)
  * Directories and symlinks keep no set-ID bits a change of owner could
  * clear; other objects get theirs back (shmfs_owner_set).
  */
-static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      const struct new_name *n)
+static void make_name(fuse_req_t req, fuse_ino_t parent, const char *name, const struct new_name *n)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
@@ -102,8 +98,7 @@ out_put:
 		fuse_reply_entry(req, &e);
 }
 
-void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		    dev_t rdev)
+void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct new_name n = { .mode = mode, .rdev = rdev };
 
@@ -186,8 +181,8 @@ void shmfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_name(req, parent, name, AT_REMOVEDIR);
 }
 
-void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     fuse_ino_t newparent, const char *newname, unsigned int flags)
+void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned int flags)
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode_table *t = &fs->inodes;

@@ -34,7 +34,7 @@ static int tmpfile_make(fuse_req_t req, struct shmfs_inode *parent, mode_t mode)
 	err = fd < 0 ? -errno : shmfs_owner_set(req, parent, NULL, fd, mode);
 	shmfs_inode_fd_put(&fs->inodes, parent, pfd);
 	if (err && fd >= 0)
-		close(fd);		/* it goes with its last descriptor */
+		close(fd); /* it goes with its last descriptor */
 	return err ? err : fd;
 }
 

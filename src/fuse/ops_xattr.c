@@ -137,7 +137,7 @@ static ssize_t list_all(const char *path, char **buf)
 		return -ENOMEM;
 	n = listxattr(path, *buf, (size_t)n);
 	if (n < 0)
-		return errno == ERANGE ? -EAGAIN : -errno;	/* it grew meanwhile */
+		return errno == ERANGE ? -EAGAIN : -errno; /* it grew meanwhile */
 	return n;
 }
 
@@ -217,8 +217,8 @@ int shmfs_xattr_change(fuse_req_t req, struct shmfs_inode *inode, const char *na
 	return err;
 }
 
-void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-		       const char *value, size_t size, int flags)
+void shmfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		       size_t size, int flags)
 {
 	if (!shmfs_req_fs(req)->opts->xattr)
 		fuse_reply_err(req, ENOSYS);
@@ -232,6 +232,6 @@ void shmfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (!shmfs_req_fs(req)->opts->xattr)
 		fuse_reply_err(req, ENOSYS);
 	else
-		fuse_reply_err(req, shmfs_xattr_change(req, shmfs_req_inode(req, ino), name,
-						       NULL, 0, 0));
+		fuse_reply_err(
+			req, shmfs_xattr_change(req, shmfs_req_inode(req, ino), name, NULL, 0, 0));
 }

@@ -19,7 +19,10 @@ enum {
 	KEY_MOUNT_FLAG,
 };
 
-#define DAEMON_OPT(t, field, v) { t, offsetof(struct shmfs_options, field), v }
+#define DAEMON_OPT(t, field, v)                             \
+	{                                                   \
+		t, offsetof(struct shmfs_options, field), v \
+	}
 
 static const struct fuse_opt daemon_opts[] = {
 	DAEMON_OPT("-f", foreground, 1),
@@ -86,13 +89,11 @@ static int daemon_option(void *data, const char *arg, int key, struct fuse_args 
 
 	(void)outargs;
 	switch (key) {
-	case FUSE_OPT_KEY_NONOPT:
-		return daemon_positional(o, arg);
-	case KEY_MOUNT_FLAG:
-		return fuse_opt_add_opt(&o->mount_flags, arg);
+	case FUSE_OPT_KEY_NONOPT: return daemon_positional(o, arg);
+	case KEY_MOUNT_FLAG: return fuse_opt_add_opt(&o->mount_flags, arg);
 	}
 	if (!strncmp(arg, "x-", 2))
-		return 0;	/* for other programs (x-systemd.*, x-gvfs-*) */
+		return 0; /* for other programs (x-systemd.*, x-gvfs-*) */
 	if (arg[0] == '-')
 		fprintf(stderr, "shmfs: unknown flag '%s'\n", arg);
 	else
@@ -117,7 +118,7 @@ int shmfs_options_parse(struct shmfs_options *o, int argc, char **argv)
 	if (o->debug)
 		o->foreground = 1;
 	if (o->acl)
-		o->xattr = 1;	/* the kernel reads ACLs with GETXATTR */
+		o->xattr = 1; /* the kernel reads ACLs with GETXATTR */
 	if (!o->mountpoint) {
 		fprintf(stderr, "shmfs: no mountpoint given (try 'shmfs --help')\n");
 		return 2;

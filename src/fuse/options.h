@@ -13,28 +13,28 @@
 #include <fuse_opt.h>
 
 #include "store.h"
-#include "transport.h"	/* the passthrough= and uring= modes */
+#include "transport.h" /* the passthrough= and uring= modes */
 
 struct shmfs_transport_options {
 	enum shmfs_passthrough_mode passthrough;
 	enum shmfs_uring_mode uring;
-	unsigned int busy_poll;	/* microseconds of polling /dev/fuse, 0 = off */
+	unsigned int busy_poll; /* microseconds of polling /dev/fuse, 0 = off */
 };
 
 /* The flags are int, as fuse_opt stores them. */
 struct shmfs_options {
-	char *source;		/* first of two positional arguments, unused */
-	char *mountpoint;	/* absolute, resolved */
-	char *mount_flags;	/* noexec,nosuid,...: for the kernel mount */
+	char *source;	   /* first of two positional arguments, unused */
+	char *mountpoint;  /* absolute, resolved */
+	char *mount_flags; /* noexec,nosuid,...: for the kernel mount */
 	struct shmfs_store_config store;
 	struct shmfs_transport_options transport;
 	int foreground;
-	int debug;		/* -d: trace every request (implies foreground) */
+	int debug; /* -d: trace every request (implies foreground) */
 	int read_only;
 	int allow_other;
-	int xattr;		/* reading extended attributes (costs every write a round trip) */
-	int acl;		/* POSIX ACLs, enforced by the kernel (implies xattr) */
-	struct fuse_args fuse_args;	/* what goes on to fuse_session_new */
+	int xattr; /* reading extended attributes (costs every write a round trip) */
+	int acl;   /* POSIX ACLs, enforced by the kernel (implies xattr) */
+	struct fuse_args fuse_args; /* what goes on to fuse_session_new */
 };
 
 /*

@@ -38,11 +38,11 @@
 #define REAP_INTERVAL_MS 500
 
 struct transient_entry {
-	int fd;			/* O_PATH, owned; -1 once removed */
+	int fd; /* O_PATH, owned; -1 once removed */
 	dev_t dev;
 	ino_t ino;
-	bool mapped;		/* some process maps it (reaper only) */
-	char *name;		/* the name to drop from the kernel's cache, after removal */
+	bool mapped; /* some process maps it (reaper only) */
+	char *name;  /* the name to drop from the kernel's cache, after removal */
 	fuse_ino_t parent;
 	struct transient_entry *next;
 };
@@ -52,7 +52,7 @@ static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t list_cond = PTHREAD_COND_INITIALIZER;
 static struct transient_entry *list;
 static bool stopping;
-static bool fresh;		/* an entry came since the reaper last looked */
+static bool fresh; /* an entry came since the reaper last looked */
 
 /* The device of the mount itself, once mountinfo shows it (0 until then). */
 static dev_t mount_dev(struct shmfs_fs *fs)
@@ -124,8 +124,8 @@ static void remove_segment(struct shmfs_fs *fs, int fd, struct transient_entry *
 		goto out;
 	shmfs_debug("removed transient segment '%s'", f.base);
 	/* Only the number is used: a stale one makes the kernel look up again. */
-	parent = fstat(f.dirfd, &sb) ? NULL :
-		 shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);
+	parent = fstat(f.dirfd, &sb) ? NULL
+				     : shmfs_inode_table_find(&fs->inodes, sb.st_dev, sb.st_ino);
 	if (parent) {
 		e->parent = parent == &fs->inodes.root ? FUSE_ROOT_ID : (uintptr_t)parent;
 		e->name = f.base;
@@ -209,7 +209,7 @@ static void reap(struct shmfs_fs *fs)
 	for (; e; e = next) {
 		next = e->next;
 		if (e->fd >= 0 && shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
-			entry_free(e);	/* open again: its release decides */
+			entry_free(e); /* open again: its release decides */
 			continue;
 		}
 		e->next = waiting;

@@ -123,8 +123,7 @@ static int store_option(void *data, const char *arg, int key, struct fuse_args *
 		if (err == -ENOMEM)
 			return -1;
 		break;
-	default:
-		return 1;	/* another module's, or nobody's: kept for the next parser */
+	default: return 1; /* another module's, or nobody's: kept for the next parser */
 	}
 	return err ? shmfs_options_reject(arg) : 0;
 }

@@ -27,7 +27,8 @@ static int parse_auto_on_off(const char *s, int *out)
 	static const char *const words[] = { "auto", "on", "off" };
 
 	_Static_assert(SHMFS_PASSTHROUGH_AUTO == 0 && SHMFS_PASSTHROUGH_ON == 1 &&
-		       SHMFS_PASSTHROUGH_OFF == 2, "passthrough modes");
+			       SHMFS_PASSTHROUGH_OFF == 2,
+		       "passthrough modes");
 	_Static_assert(SHMFS_URING_AUTO == 0 && SHMFS_URING_ON == 1 && SHMFS_URING_OFF == 2,
 		       "uring modes");
 	for (int i = 0; i < 3; i++) {
@@ -67,11 +68,8 @@ static int transport_option(void *data, const char *arg, int key, struct fuse_ar
 		if (!err)
 			t->uring = (enum shmfs_uring_mode)mode;
 		break;
-	case KEY_BUSY_POLL:
-		err = parse_busy_poll(val + 1, &t->busy_poll);
-		break;
-	default:
-		return 1;	/* another module's, or nobody's: kept for the next parser */
+	case KEY_BUSY_POLL: err = parse_busy_poll(val + 1, &t->busy_poll); break;
+	default: return 1; /* another module's, or nobody's: kept for the next parser */
 	}
 	return err ? shmfs_options_reject(arg) : 0;
 }
@@ -79,7 +77,7 @@ static int transport_option(void *data, const char *arg, int key, struct fuse_ar
 int shmfs_transport_options_parse(struct fuse_args *args, struct shmfs_transport_options *t)
 {
 	t->passthrough = SHMFS_PASSTHROUGH_AUTO;
-	t->uring = SHMFS_URING_OFF;	/* opt-in while it is new */
+	t->uring = SHMFS_URING_OFF; /* opt-in while it is new */
 	t->busy_poll = 0;
 	return fuse_opt_parse(args, t, transport_opts, transport_option);
 }

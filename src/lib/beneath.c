@@ -31,7 +31,7 @@ static int step(int fd, const char *comp, bool mkdirs)
 		if (next < 0 && errno == ENOENT && mkdirs) {
 			if (mkdirat(fd, comp, 0777) && errno != EEXIST)
 				return -errno;
-			continue;	/* made, or made by another process */
+			continue; /* made, or made by another process */
 		}
 		if (next < 0)
 			return -errno;

@@ -19,14 +19,9 @@ int shmfs_segment_lock(struct shmfs_segment *seg, int mode, bool nonblock)
 	int op;
 
 	switch (mode) {
-	case SHMFS_LOCK_SHARED:
-		op = LOCK_SH;
-		break;
-	case SHMFS_LOCK_EXCLUSIVE:
-		op = LOCK_EX;
-		break;
-	default:
-		return -EINVAL;
+	case SHMFS_LOCK_SHARED: op = LOCK_SH; break;
+	case SHMFS_LOCK_EXCLUSIVE: op = LOCK_EX; break;
+	default: return -EINVAL;
 	}
 	if (nonblock)
 		op |= LOCK_NB;

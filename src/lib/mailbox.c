@@ -70,7 +70,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MAILBOX_MAGIC 0x424d4853u	/* "SHMB" in little-endian order */
+#define MAILBOX_MAGIC 0x424d4853u /* "SHMB" in little-endian order */
 #define MAILBOX_VERSION 3
 #define MAILBOX_SLOTS 3
 #define MAILBOX_SLOTS_MAX 16
@@ -82,20 +82,20 @@
 struct mailbox_shared {
 	_Atomic uint32_t magic;
 	uint16_t version;
-	uint16_t header_size;		/* SHMFS_MAILBOX_HEADER_SIZE */
-	uint64_t capacity;		/* message bytes per slot, a multiple
+	uint16_t header_size; /* SHMFS_MAILBOX_HEADER_SIZE */
+	uint64_t capacity;    /* message bytes per slot, a multiple
 					 * of 64 */
 	uint32_t slots;
 	uint32_t reserved0;
-	_Atomic uint64_t latest;	/* the newest whole message; 0: none */
-	_Atomic uint32_t futex;		/* low 32 bits of latest */
-	_Atomic uint32_t cpu;		/* the publisher's CPU + 1; 0 unknown */
+	_Atomic uint64_t latest; /* the newest whole message; 0: none */
+	_Atomic uint32_t futex;	 /* low 32 bits of latest */
+	_Atomic uint32_t cpu;	 /* the publisher's CPU + 1; 0 unknown */
 	uint64_t reserved[3];
 };
 
 /* A slot: its counter and length on a line of their own, then the bytes. */
 struct mailbox_slot {
-	_Atomic uint64_t seq;		/* 2n: message n whole; 2n - 1: being
+	_Atomic uint64_t seq; /* 2n: message n whole; 2n - 1: being
 					 * written */
 	_Atomic uint64_t length;
 	uint64_t reserved[6];
@@ -133,8 +133,8 @@ static struct mailbox_slot *slot_of(const struct shmfs_mailbox *mb, uint64_t n)
 {
 	unsigned char *base = (unsigned char *)mb->sh + SHMFS_MAILBOX_HEADER_SIZE;
 
-	return (struct mailbox_slot *)(void *)(base + (n % mb->slots) *
-					       (SLOT_HEADER + mb->capacity));
+	return (struct mailbox_slot *)(void *)(base +
+					       (n % mb->slots) * (SLOT_HEADER + mb->capacity));
 }
 
 /* The segment size for SLOTS slots of CAPACITY bytes (a multiple of 64). */
@@ -157,14 +157,12 @@ static void header_init(struct mailbox_shared *sh, uint64_t size)
 
 static int header_check(const struct mailbox_shared *sh, uint64_t seg_size)
 {
-	if (atomic_load_explicit(&sh->magic, memory_order_acquire) !=
-	    MAILBOX_MAGIC)
+	if (atomic_load_explicit(&sh->magic, memory_order_acquire) != MAILBOX_MAGIC)
 		return -EPROTO;
 	if (sh->version != MAILBOX_VERSION)
 		return -EPROTONOSUPPORT;
-	if (sh->header_size != SHMFS_MAILBOX_HEADER_SIZE || sh->capacity % 64 ||
-	    sh->slots < 2 || sh->slots > MAILBOX_SLOTS_MAX ||
-	    sh->capacity > seg_size ||
+	if (sh->header_size != SHMFS_MAILBOX_HEADER_SIZE || sh->capacity % 64 || sh->slots < 2 ||
+	    sh->slots > MAILBOX_SLOTS_MAX || sh->capacity > seg_size ||
 	    mailbox_size(sh->capacity, sh->slots) > seg_size)
 		return -EPROTO;
 	return 0;
@@ -174,8 +172,7 @@ static int header_check(const struct mailbox_shared *sh, uint64_t seg_size)
  * new and we may. Runs under the segment's flock(). */
 static int mailbox_attach(struct shmfs_mailbox *mb, uint64_t want, bool may_init)
 {
-	int prot = (mb->seg->flags & SHMFS_RDONLY) ?
-		PROT_READ : PROT_READ | PROT_WRITE;
+	int prot = (mb->seg->flags & SHMFS_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
 	uint64_t size;
 	int err;
 
@@ -207,8 +204,7 @@ static int mailbox_attach(struct shmfs_mailbox *mb, uint64_t want, bool may_init
 	return 0;
 }
 
-int shmfs_mailbox_open(const char *name, size_t capacity, int flags,
-		       struct shmfs_mailbox **mbp)
+int shmfs_mailbox_open(const char *name, size_t capacity, int flags, struct shmfs_mailbox **mbp)
 {
 	bool may_init = capacity && !(flags & SHMFS_RDONLY);
 	uint64_t size = 0;
@@ -216,21 +212,19 @@ int shmfs_mailbox_open(const char *name, size_t capacity, int flags,
 	int err;
 
 	if (capacity) {
-		if (capacity > (SIZE_MAX - SHMFS_MAILBOX_HEADER_SIZE) /
-		    MAILBOX_SLOTS - SLOT_HEADER - 63)
+		if (capacity >
+		    (SIZE_MAX - SHMFS_MAILBOX_HEADER_SIZE) / MAILBOX_SLOTS - SLOT_HEADER - 63)
 			return -EFBIG;
-		size = mailbox_size((capacity + 63) & ~(uint64_t)63,
-				    MAILBOX_SLOTS);
+		size = mailbox_size((capacity + 63) & ~(uint64_t)63, MAILBOX_SLOTS);
 	}
 	mb = calloc(1, sizeof(*mb));
 	if (!mb)
 		return -ENOMEM;
-	err = shmfs_segment_open(name, (flags & SHMFS_RDONLY) ? 0 : size, flags,
-				 &mb->seg);
+	err = shmfs_segment_open(name, (flags & SHMFS_RDONLY) ? 0 : size, flags, &mb->seg);
 	if (err)
 		goto out_free;
-	err = shmfs_segment_lock(mb->seg, may_init ? SHMFS_LOCK_EXCLUSIVE :
-				 SHMFS_LOCK_SHARED, false);
+	err = shmfs_segment_lock(mb->seg, may_init ? SHMFS_LOCK_EXCLUSIVE : SHMFS_LOCK_SHARED,
+				 false);
 	if (err)
 		goto out_close;
 	err = mailbox_attach(mb, capacity, may_init);
@@ -268,8 +262,7 @@ struct shmfs_segment *shmfs_mailbox_segment(const struct shmfs_mailbox *mb)
 	return mb->seg;
 }
 
-int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf,
-			  size_t len, uint64_t *seqp)
+int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf, size_t len, uint64_t *seqp)
 {
 	struct mailbox_shared *sh = mb->sh;
 	struct mailbox_slot *slot;
@@ -281,7 +274,7 @@ int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf,
 		return -EMSGSIZE;
 	n = atomic_load_explicit(&sh->latest, memory_order_relaxed) + 1;
 	if (n == 0 || n > UINT64_MAX / 2)
-		return -EBADMSG;	/* no publisher counted this far */
+		return -EBADMSG; /* no publisher counted this far */
 	slot = slot_of(mb, n);
 	atomic_store_explicit(&slot->seq, 2 * n - 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
@@ -314,8 +307,8 @@ static int read_stalled(long long *since, unsigned int *tries)
 }
 
 /* Find the newest whole message: its number, slot and length. */
-static int read_start(struct shmfs_mailbox *mb, uint64_t *np,
-		      struct mailbox_slot **slotp, uint64_t *lenp)
+static int read_start(struct shmfs_mailbox *mb, uint64_t *np, struct mailbox_slot **slotp,
+		      uint64_t *lenp)
 {
 	long long since = 0;
 	unsigned int tries = 0;
@@ -353,8 +346,8 @@ static bool read_unchanged(const struct mailbox_slot *slot, uint64_t n)
 	return atomic_load_explicit(&slot->seq, memory_order_relaxed) == 2 * n;
 }
 
-int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap,
-		       size_t *lenp, uint64_t *seqp)
+int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap, size_t *lenp,
+		       uint64_t *seqp)
 {
 	struct mailbox_slot *slot;
 	long long since = 0;
@@ -385,8 +378,8 @@ int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap,
 	return len > cap ? -EMSGSIZE : 0;
 }
 
-int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb, const void **datap,
-			     size_t *lenp, struct shmfs_mailbox_token *tok)
+int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb, const void **datap, size_t *lenp,
+			     struct shmfs_mailbox_token *tok)
 {
 	struct mailbox_slot *slot;
 	long long since = 0;
@@ -415,17 +408,14 @@ int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb, const void **datap,
 	return 0;
 }
 
-int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
-				const struct shmfs_mailbox_token *tok)
+int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb, const struct shmfs_mailbox_token *tok)
 {
-	if (tok->seq == 0 || tok->seq > UINT64_MAX / 2 ||
-	    tok->counter != 2 * tok->seq)
+	if (tok->seq == 0 || tok->seq > UINT64_MAX / 2 || tok->counter != 2 * tok->seq)
 		return -ESTALE;
 	return read_unchanged(slot_of(mb, tok->seq), tok->seq) ? 0 : -ESTALE;
 }
 
-int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
-		       int timeout_ms)
+int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq, int timeout_ms)
 {
 	struct mailbox_shared *sh = mb->sh;
 	long long deadline = shmfs_deadline(timeout_ms);
@@ -437,8 +427,7 @@ int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq,
 	if (timeout_ms == 0)
 		return -ETIMEDOUT;
 	if (last_seq < UINT64_MAX &&
-	    shmfs_spin_worth(atomic_load_explicit(&sh->cpu,
-						  memory_order_relaxed)) &&
+	    shmfs_spin_worth(atomic_load_explicit(&sh->cpu, memory_order_relaxed)) &&
 	    shmfs_spin_until(&sh->latest, last_seq + 1, deadline))
 		return 0;
 	while (!err) {

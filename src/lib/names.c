@@ -25,8 +25,7 @@ static int component_validate(const char *comp, size_t len)
 		return -EINVAL;
 	if (len > SHMFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	if ((len == 1 && comp[0] == '.') ||
-	    (len == 2 && comp[0] == '.' && comp[1] == '.'))
+	if ((len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.'))
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)comp[i];

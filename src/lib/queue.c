@@ -70,15 +70,13 @@ static unsigned char *ring_at(const struct shmfs_queue *q, uint64_t pos)
 }
 
 /* Are HEAD and TAIL positions of a ring of our capacity? */
-static bool positions_ok(const struct shmfs_queue *q, uint64_t head,
-			 uint64_t tail)
+static bool positions_ok(const struct shmfs_queue *q, uint64_t head, uint64_t tail)
 {
 	return !((head | tail) & 7) && tail - head <= q->capacity;
 }
 
 /* The length of the message at HEAD, checked against the bytes in use. */
-static int record_length(const struct shmfs_queue *q, uint64_t head,
-			 uint64_t tail, uint64_t *lenp)
+static int record_length(const struct shmfs_queue *q, uint64_t head, uint64_t tail, uint64_t *lenp)
 {
 	_Atomic uint32_t *hdr = (_Atomic uint32_t *)(void *)ring_at(q, head);
 	uint64_t len = atomic_load_explicit(hdr, memory_order_relaxed);
@@ -91,8 +89,7 @@ static int record_length(const struct shmfs_queue *q, uint64_t head,
 
 /* ---------------------------------------------------------- lifecycle */
 
-static void header_init(struct queue_shared *sh, uint64_t capacity,
-			uint32_t header_size)
+static void header_init(struct queue_shared *sh, uint64_t capacity, uint32_t header_size)
 {
 	sh->version = QUEUE_VERSION;
 	sh->header_size = header_size;
@@ -100,17 +97,14 @@ static void header_init(struct queue_shared *sh, uint64_t capacity,
 	atomic_store_explicit(&sh->magic, QUEUE_MAGIC, memory_order_release);
 }
 
-static int header_check(const struct queue_shared *sh, uint64_t seg_size,
-			uint64_t page)
+static int header_check(const struct queue_shared *sh, uint64_t seg_size, uint64_t page)
 {
-	if (atomic_load_explicit(&sh->magic, memory_order_acquire) !=
-	    QUEUE_MAGIC)
+	if (atomic_load_explicit(&sh->magic, memory_order_acquire) != QUEUE_MAGIC)
 		return -EPROTO;
 	if (sh->version != QUEUE_VERSION)
 		return -EPROTONOSUPPORT;
-	if (sh->header_size < sizeof(*sh) || sh->header_size % page ||
-	    sh->header_size > seg_size || !sh->capacity ||
-	    sh->capacity % page || sh->capacity > QUEUE_CAPACITY_MAX ||
+	if (sh->header_size < sizeof(*sh) || sh->header_size % page || sh->header_size > seg_size ||
+	    !sh->capacity || sh->capacity % page || sh->capacity > QUEUE_CAPACITY_MAX ||
 	    sh->capacity > seg_size - sh->header_size)
 		return -EPROTO;
 	return 0;
@@ -125,15 +119,14 @@ static int queue_map(struct shmfs_queue *q, uint64_t header_size, int prot)
 	int fd = q->seg->fd;
 
 	q->map_len = (size_t)header_size + 2 * ring;
-	base = mmap(NULL, q->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		    -1, 0);
+	base = mmap(NULL, q->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
 	q->map = base;
-	if (mmap(base, (size_t)header_size + ring, prot, MAP_SHARED | MAP_FIXED,
-		 fd, 0) == MAP_FAILED ||
-	    mmap(base + header_size + ring, ring, prot, MAP_SHARED | MAP_FIXED,
-		 fd, (off_t)header_size) == MAP_FAILED)
+	if (mmap(base, (size_t)header_size + ring, prot, MAP_SHARED | MAP_FIXED, fd, 0) ==
+		    MAP_FAILED ||
+	    mmap(base + header_size + ring, ring, prot, MAP_SHARED | MAP_FIXED, fd,
+		 (off_t)header_size) == MAP_FAILED)
 		return -errno;
 	q->sh = (struct queue_shared *)(void *)base;
 	q->ring = base + header_size;
@@ -146,8 +139,7 @@ static int queue_attach(struct shmfs_queue *q, uint64_t want, bool may_init)
 {
 	uint64_t size, page = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct queue_shared *sh;
-	int prot = (q->seg->flags & SHMFS_RDONLY) ?
-		PROT_READ : PROT_READ | PROT_WRITE;
+	int prot = (q->seg->flags & SHMFS_RDONLY) ? PROT_READ : PROT_READ | PROT_WRITE;
 	int err;
 
 	err = shmfs_segment_size(q->seg, &size);
@@ -164,8 +156,7 @@ static int queue_attach(struct shmfs_queue *q, uint64_t want, bool may_init)
 		if (!may_init)
 			err = -EAGAIN;
 		else
-			header_init(sh, (size - page) / page * page,
-				    (uint32_t)page);
+			header_init(sh, (size - page) / page * page, (uint32_t)page);
 	}
 	if (!err)
 		err = header_check(sh, size, page);
@@ -181,8 +172,7 @@ static int queue_attach(struct shmfs_queue *q, uint64_t want, bool may_init)
 	return err;
 }
 
-int shmfs_queue_open(const char *name, size_t capacity, int flags,
-		     struct shmfs_queue **qp)
+int shmfs_queue_open(const char *name, size_t capacity, int flags, struct shmfs_queue **qp)
 {
 	bool may_init = capacity && !(flags & SHMFS_RDONLY);
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), size = 0;
@@ -198,12 +188,11 @@ int shmfs_queue_open(const char *name, size_t capacity, int flags,
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	err = shmfs_segment_open(name, (flags & SHMFS_RDONLY) ? 0 : size, flags,
-				 &q->seg);
+	err = shmfs_segment_open(name, (flags & SHMFS_RDONLY) ? 0 : size, flags, &q->seg);
 	if (err)
 		goto out_free;
-	err = shmfs_segment_lock(q->seg, may_init ? SHMFS_LOCK_EXCLUSIVE :
-				 SHMFS_LOCK_SHARED, false);
+	err = shmfs_segment_lock(q->seg, may_init ? SHMFS_LOCK_EXCLUSIVE : SHMFS_LOCK_SHARED,
+				 false);
 	if (err)
 		goto out_close;
 	err = queue_attach(q, capacity, may_init);
@@ -254,8 +243,7 @@ uint64_t shmfs_queue_lost(const struct shmfs_queue *q)
 /* ----------------------------------------------------------- producers */
 
 /* Lock the producer side, dropping what a dead producer left open. */
-static int producer_lock(struct shmfs_queue *q, long long deadline,
-			 bool nowait)
+static int producer_lock(struct shmfs_queue *q, long long deadline, bool nowait)
 {
 	struct queue_side *p = &q->sh->prod;
 	bool recovered;
@@ -279,8 +267,8 @@ static int producer_lock(struct shmfs_queue *q, long long deadline,
  * half the ring free, so that a full queue wakes its producer once per
  * half ring rather than once per message.
  */
-static uint64_t space_wanted(const struct shmfs_queue *q, uint64_t head,
-			     uint64_t tail, uint64_t need)
+static uint64_t space_wanted(const struct shmfs_queue *q, uint64_t head, uint64_t tail,
+			     uint64_t need)
 {
 	uint64_t want = tail + need - q->capacity, half = head + q->capacity / 2;
 
@@ -295,8 +283,8 @@ static uint64_t space_wanted(const struct shmfs_queue *q, uint64_t head,
  * loaded only when the one remembered does not do. The caller holds the
  * side's lock. Returns 0 with HEAD and TAIL, or a negative errno.
  */
-static int ring_ready(struct shmfs_queue *q, uint64_t need, int timeout_ms,
-		      long long deadline, uint64_t *headp, uint64_t *tailp)
+static int ring_ready(struct shmfs_queue *q, uint64_t need, int timeout_ms, long long deadline,
+		      uint64_t *headp, uint64_t *tailp)
 {
 	bool producer = need, fresh = false;
 	struct queue_side *mine = producer ? &q->sh->prod : &q->sh->cons;
@@ -309,23 +297,20 @@ static int ring_ready(struct shmfs_queue *q, uint64_t need, int timeout_ms,
 		own = atomic_load_explicit(&mine->pos, memory_order_relaxed);
 		head = producer ? hand->seen : own;
 		tail = producer ? own : hand->seen;
-		if (positions_ok(q, head, tail) && (producer ?
-		    q->capacity - (tail - head) >= need : head != tail))
+		if (positions_ok(q, head, tail) &&
+		    (producer ? q->capacity - (tail - head) >= need : head != tail))
 			break;
-		if (!fresh) {	/* what we knew of the other side does not do */
-			hand->seen = atomic_load_explicit(&other->pos,
-							  memory_order_acquire);
+		if (!fresh) { /* what we knew of the other side does not do */
+			hand->seen = atomic_load_explicit(&other->pos, memory_order_acquire);
 			fresh = true;
 			continue;
 		}
 		if (!positions_ok(q, head, tail))
 			return -EBADMSG;
-		err = timeout_ms == 0 ? -EAGAIN : shmfs_now_ns() >= deadline ?
-			-ETIMEDOUT : 0;
+		err = timeout_ms == 0 ? -EAGAIN : shmfs_now_ns() >= deadline ? -ETIMEDOUT : 0;
 		if (!err && producer)
 			err = shmfs_queue_wait(mine, other, tail + need - q->capacity,
-					       space_wanted(q, head, tail, need),
-					       deadline);
+					       space_wanted(q, head, tail, need), deadline);
 		else if (!err)
 			err = shmfs_queue_wait(mine, other, tail + RECORD_HEADER,
 					       tail + RECORD_HEADER, deadline);
@@ -338,8 +323,7 @@ static int ring_ready(struct shmfs_queue *q, uint64_t need, int timeout_ms,
 	return 0;
 }
 
-int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp,
-			int timeout_ms)
+int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp, int timeout_ms)
 {
 	long long deadline = shmfs_deadline(timeout_ms);
 	uint64_t head, tail;
@@ -357,8 +341,7 @@ int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp,
 		shmfs_queue_side_unlock(&q->sh->prod);
 		return err;
 	}
-	atomic_store_explicit(&q->sh->prod.inflight, tail | 1,
-			      memory_order_relaxed);
+	atomic_store_explicit(&q->sh->prod.inflight, tail | 1, memory_order_relaxed);
 	q->prod.open_pos = tail;
 	q->prod.open_len = len;
 	*bufp = ring_at(q, tail) + RECORD_HEADER;
@@ -370,8 +353,7 @@ int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp,
 static bool open_mine(struct queue_side *side, const struct queue_hand *h)
 {
 	return shmfs_queue_side_mine(side) &&
-		atomic_load_explicit(&side->inflight, memory_order_relaxed) ==
-		(h->open_pos | 1);
+	       atomic_load_explicit(&side->inflight, memory_order_relaxed) == (h->open_pos | 1);
 }
 
 int shmfs_queue_commit(struct shmfs_queue *q, size_t len)
@@ -385,8 +367,7 @@ int shmfs_queue_commit(struct shmfs_queue *q, size_t len)
 		return -EMSGSIZE;
 	hdr = (_Atomic uint32_t *)(void *)ring_at(q, q->prod.open_pos);
 	atomic_store_explicit(hdr, (uint32_t)len, memory_order_relaxed);
-	atomic_store_explicit(&p->pos, q->prod.open_pos + record_size(len),
-			      memory_order_release);
+	atomic_store_explicit(&p->pos, q->prod.open_pos + record_size(len), memory_order_release);
 	atomic_store_explicit(&p->inflight, 0, memory_order_relaxed);
 	shmfs_queue_wake(p, &q->sh->cons);
 	shmfs_queue_side_unlock(p);
@@ -404,8 +385,7 @@ int shmfs_queue_cancel(struct shmfs_queue *q)
 	return 0;
 }
 
-int shmfs_queue_send(struct shmfs_queue *q, const void *buf, size_t len,
-		     int timeout_ms)
+int shmfs_queue_send(struct shmfs_queue *q, const void *buf, size_t len, int timeout_ms)
 {
 	void *slot;
 	int err = shmfs_queue_reserve(q, len, &slot, timeout_ms);
@@ -419,8 +399,7 @@ int shmfs_queue_send(struct shmfs_queue *q, const void *buf, size_t len,
 /* ----------------------------------------------------------- consumers */
 
 /* Lock the consumer side; skip a message a dead consumer was reading. */
-static int consumer_lock(struct shmfs_queue *q, long long deadline,
-			 bool nowait)
+static int consumer_lock(struct shmfs_queue *q, long long deadline, bool nowait)
 {
 	struct queue_side *c = &q->sh->cons;
 	uint64_t head, tail, len = 0;
@@ -436,8 +415,7 @@ static int consumer_lock(struct shmfs_queue *q, long long deadline,
 	 * first. A match: the dead consumer had the message in hand. */
 	if (atomic_load(&c->inflight) == (atomic_load(&c->pos) | 1)) {
 		head = atomic_load_explicit(&c->pos, memory_order_relaxed);
-		tail = atomic_load_explicit(&q->sh->prod.pos,
-					    memory_order_acquire);
+		tail = atomic_load_explicit(&q->sh->prod.pos, memory_order_acquire);
 		err = positions_ok(q, head, tail) ? 0 : -EBADMSG;
 		if (!err && head != tail)
 			err = record_length(q, head, tail, &len);
@@ -472,8 +450,7 @@ static bool consumer_losses(struct shmfs_queue *q)
  * length. Reports losses first (-EOWNERDEAD, unlocked). On success the
  * lock is held.
  */
-static int consumer_next(struct shmfs_queue *q, int timeout_ms,
-			 uint64_t *posp, uint64_t *lenp)
+static int consumer_next(struct shmfs_queue *q, int timeout_ms, uint64_t *posp, uint64_t *lenp)
 {
 	long long deadline = shmfs_deadline(timeout_ms);
 	uint64_t tail;
@@ -484,8 +461,8 @@ static int consumer_next(struct shmfs_queue *q, int timeout_ms,
 	err = consumer_lock(q, deadline, timeout_ms == 0);
 	if (err)
 		return err;
-	err = consumer_losses(q) ? -EOWNERDEAD :
-		ring_ready(q, 0, timeout_ms, deadline, posp, &tail);
+	err = consumer_losses(q) ? -EOWNERDEAD
+				 : ring_ready(q, 0, timeout_ms, deadline, posp, &tail);
 	if (!err)
 		err = record_length(q, *posp, tail, lenp);
 	if (err)
@@ -498,15 +475,13 @@ static void consumer_advance(struct shmfs_queue *q, uint64_t pos, uint64_t len)
 {
 	struct queue_side *c = &q->sh->cons;
 
-	atomic_store_explicit(&c->pos, pos + record_size(len),
-			      memory_order_release);
+	atomic_store_explicit(&c->pos, pos + record_size(len), memory_order_release);
 	atomic_store_explicit(&c->inflight, 0, memory_order_relaxed);
 	shmfs_queue_wake(c, &q->sh->prod);
 	shmfs_queue_side_unlock(c);
 }
 
-int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap,
-		     size_t *lenp, int timeout_ms)
+int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap, size_t *lenp, int timeout_ms)
 {
 	uint64_t pos, len;
 	int err;
@@ -525,8 +500,7 @@ int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap,
 	return 0;
 }
 
-int shmfs_queue_read(struct shmfs_queue *q, const void **datap, size_t *lenp,
-		     int timeout_ms)
+int shmfs_queue_read(struct shmfs_queue *q, const void **datap, size_t *lenp, int timeout_ms)
 {
 	uint64_t pos, len;
 	int err;
@@ -534,8 +508,7 @@ int shmfs_queue_read(struct shmfs_queue *q, const void **datap, size_t *lenp,
 	err = consumer_next(q, timeout_ms, &pos, &len);
 	if (err)
 		return err;
-	atomic_store_explicit(&q->sh->cons.inflight, pos | 1,
-			      memory_order_relaxed);
+	atomic_store_explicit(&q->sh->cons.inflight, pos | 1, memory_order_relaxed);
 	q->cons.open_pos = pos;
 	q->cons.open_len = len;
 	*datap = ring_at(q, pos) + RECORD_HEADER;

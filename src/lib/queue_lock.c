@@ -107,7 +107,7 @@ static bool owner_dead(uint32_t tid, uint32_t start)
 {
 	uint32_t now;
 
-	if (tid > 4194304)		/* above PID_MAX_LIMIT: no thread */
+	if (tid > 4194304) /* above PID_MAX_LIMIT: no thread */
 		return true;
 	if (kill((pid_t)tid, 0) < 0 && errno == ESRCH)
 		return true;
@@ -117,8 +117,7 @@ static bool owner_dead(uint32_t tid, uint32_t start)
 	return now && now != start;
 }
 
-int shmfs_queue_side_lock(struct queue_side *side, long long deadline,
-			  bool *recovered)
+int shmfs_queue_side_lock(struct queue_side *side, long long deadline, bool *recovered)
 {
 	const struct owner *o = me();
 	uint32_t want = o->tid, cur, tid;
@@ -131,9 +130,8 @@ int shmfs_queue_side_lock(struct queue_side *side, long long deadline,
 		if (atomic_compare_exchange_strong(&side->lock, &cur, want))
 			break;
 		tid = cur & ~LOCK_WAITERS;
-		if (!tid) {	/* a stray waiters bit: it is free */
-			if (atomic_compare_exchange_strong(&side->lock, &cur,
-							   want | LOCK_WAITERS))
+		if (!tid) { /* a stray waiters bit: it is free */
+			if (atomic_compare_exchange_strong(&side->lock, &cur, want | LOCK_WAITERS))
 				break;
 			continue;
 		}
@@ -147,7 +145,7 @@ int shmfs_queue_side_lock(struct queue_side *side, long long deadline,
 		if (now >= next_check) {
 			if (owner_dead(tid, atomic_load(&side->owner_start)) &&
 			    atomic_compare_exchange_strong(&side->lock, &cur,
-					want | (cur & LOCK_WAITERS))) {
+							   want | (cur & LOCK_WAITERS))) {
 				*recovered = true;
 				break;
 			}
@@ -156,8 +154,7 @@ int shmfs_queue_side_lock(struct queue_side *side, long long deadline,
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		if (!(cur & LOCK_WAITERS) &&
-		    !atomic_compare_exchange_strong(&side->lock, &cur,
-						    cur | LOCK_WAITERS))
+		    !atomic_compare_exchange_strong(&side->lock, &cur, cur | LOCK_WAITERS))
 			continue;
 		/* Others may sleep too: whoever gets it next wakes one. */
 		want = o->tid | LOCK_WAITERS;
@@ -195,23 +192,20 @@ void shmfs_queue_wake(struct queue_side *mine, struct queue_side *other)
 	 * message moved meanwhile. Only the mover that reached WANT marks
 	 * it, so a new wait, with a new WANT, is never marked by mistake. */
 	want = atomic_load_explicit(&other->want, memory_order_relaxed);
-	if ((want & WANT_WOKEN) ||
-	    atomic_load_explicit(&mine->pos, memory_order_relaxed) < want ||
-	    !atomic_compare_exchange_strong(&other->want, &want,
-					    want | WANT_WOKEN))
+	if ((want & WANT_WOKEN) || atomic_load_explicit(&mine->pos, memory_order_relaxed) < want ||
+	    !atomic_compare_exchange_strong(&other->want, &want, want | WANT_WOKEN))
 		return;
 	atomic_fetch_add(&mine->wake, 1);
 	shmfs_futex_wake(&mine->wake, INT_MAX);
 }
 
-int shmfs_queue_wait(struct queue_side *mine, struct queue_side *other,
-		     uint64_t want, uint64_t sleep_want, long long deadline)
+int shmfs_queue_wait(struct queue_side *mine, struct queue_side *other, uint64_t want,
+		     uint64_t sleep_want, long long deadline)
 {
 	uint32_t word;
 	int err = 0;
 
-	if (shmfs_spin_worth(atomic_load_explicit(&other->cpu,
-						  memory_order_relaxed)) &&
+	if (shmfs_spin_worth(atomic_load_explicit(&other->cpu, memory_order_relaxed)) &&
 	    shmfs_spin_until(&other->pos, want, deadline))
 		return 0;
 	atomic_store(&mine->want, sleep_want);

@@ -22,15 +22,14 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define SHMFS_OPEN_ALL (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL | \
-			SHMFS_TRANSIENT | SHMFS_RDONLY)
+#define SHMFS_OPEN_ALL (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL | SHMFS_TRANSIENT | SHMFS_RDONLY)
 
 /* Open the last component of P as FLAGS ask; *created tells whether this
  * call made it. */
 static int open_last(const struct shmfs_parent *p, int flags, bool *created)
 {
-	int oflags = O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
-		     ((flags & SHMFS_RDONLY) ? O_RDONLY : O_RDWR);
+	int oflags =
+		O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | ((flags & SHMFS_RDONLY) ? O_RDONLY : O_RDWR);
 	bool creating = flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL);
 	int fd;
 
@@ -108,8 +107,7 @@ static int segment_new(const char *name, const char *path, int fd, int flags,
 	return 0;
 }
 
-int shmfs_segment_open(const char *name, uint64_t size, int flags,
-		       struct shmfs_segment **segp)
+int shmfs_segment_open(const char *name, uint64_t size, int flags, struct shmfs_segment **segp)
 {
 	char path[PATH_MAX];
 	struct shmfs_segment tmp;
@@ -119,14 +117,12 @@ int shmfs_segment_open(const char *name, uint64_t size, int flags,
 	int fd, err;
 
 	if ((flags & ~SHMFS_OPEN_ALL) ||
-	    ((flags & SHMFS_RDONLY) &&
-	     (flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL))))
+	    ((flags & SHMFS_RDONLY) && (flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL))))
 		return -EINVAL;
 	err = shmfs_name_resolve(name, path, sizeof(path));
 	if (err)
 		return err;
-	err = shmfs_parent_open(&parent, name,
-				flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL));
+	err = shmfs_parent_open(&parent, name, flags & (SHMFS_OPEN_CREATE | SHMFS_OPEN_EXCL));
 	if (err)
 		goto out_parent;
 	fd = open_last(&parent, flags, &created);
@@ -254,8 +250,7 @@ static void name_printable(const char *name, char *out, size_t len)
 }
 
 /* The message for ERR about segment NAME, shown as SHOWN. */
-static int error_print(const char *name, const char *shown, int err,
-		       char *buf, size_t len)
+static int error_print(const char *name, const char *shown, int err, char *buf, size_t len)
 {
 	const char *dir = shmfs_name_dir();
 	char ebuf[128];
@@ -264,36 +259,29 @@ static int error_print(const char *name, const char *shown, int err,
 	switch (err) {
 	case ENOENT:
 		if (stat(dir, &st) < 0)
-			return snprintf(buf, len, "cannot reach segment '%s': "
+			return snprintf(buf, len,
+					"cannot reach segment '%s': "
 					"'%s' does not exist (is shmfs mounted?)",
 					shown, dir);
 		return snprintf(buf, len, "segment '%s' does not exist", shown);
-	case EEXIST:
-		return snprintf(buf, len, "segment '%s' already exists", shown);
+	case EEXIST: return snprintf(buf, len, "segment '%s' already exists", shown);
 	case EINVAL:
 		if (!shmfs_name_validate(name))
 			break;
 		return snprintf(buf, len, "invalid segment name '%s'", shown);
-	case ENAMETOOLONG:
-		return snprintf(buf, len, "segment name '%s' is too long", shown);
+	case ENAMETOOLONG: return snprintf(buf, len, "segment name '%s' is too long", shown);
 	case EACCES:
-	case EPERM:
-		return snprintf(buf, len, "permission denied for segment '%s'",
-				shown);
-	case EISDIR:
-		return snprintf(buf, len, "'%s' is a directory, not a segment",
-				shown);
-	case ENOSPC:
-		return snprintf(buf, len, "no space left for segment '%s'",
-				shown);
-	case EPROTO:
-		return snprintf(buf, len, "segment '%s' is not a mailbox", shown);
+	case EPERM: return snprintf(buf, len, "permission denied for segment '%s'", shown);
+	case EISDIR: return snprintf(buf, len, "'%s' is a directory, not a segment", shown);
+	case ENOSPC: return snprintf(buf, len, "no space left for segment '%s'", shown);
+	case EPROTO: return snprintf(buf, len, "segment '%s' is not a mailbox", shown);
 	case ELOOP:
-		return snprintf(buf, len, "segment '%s' is reached through a symbolic "
-				"link, which is never followed", shown);
+		return snprintf(buf, len,
+				"segment '%s' is reached through a symbolic "
+				"link, which is never followed",
+				shown);
 	}
-	return snprintf(buf, len, "segment '%s': %s", shown,
-			strerror_r(err, ebuf, sizeof(ebuf)));
+	return snprintf(buf, len, "segment '%s': %s", shown, strerror_r(err, ebuf, sizeof(ebuf)));
 }
 
 int shmfs_segment_error(const char *name, int err, char *buf, size_t len)

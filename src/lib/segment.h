@@ -14,7 +14,7 @@
 
 struct shmfs_segment {
 	int fd;
-	int flags;	/* enum shmfs_open_flags given to open */
+	int flags; /* enum shmfs_open_flags given to open */
 	char *name;
 	char *path;
 };
@@ -25,7 +25,7 @@ struct shmfs_segment {
  * component (pointing into the name).
  */
 struct shmfs_parent {
-	int dirfd;	/* O_PATH */
+	int dirfd; /* O_PATH */
 	const char *last;
 };
 

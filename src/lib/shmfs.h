@@ -147,8 +147,7 @@ SHMFS_PUBLIC int shmfs_segment_unlink(const char *name);
  * "segment 'MemoryFile' does not exist". Always NUL-terminates (len > 0).
  * Returns 0, or -ENAMETOOLONG if the message was cut short.
  */
-SHMFS_PUBLIC int shmfs_segment_error(const char *name, int err, char *buf,
-				     size_t len);
+SHMFS_PUBLIC int shmfs_segment_error(const char *name, int err, char *buf, size_t len);
 
 /* ----------------------------------------------------------------- view */
 
@@ -171,8 +170,7 @@ enum shmfs_prot {
  * segment as it is now, -EBADF for a writable view of a read-only segment,
  * -EINVAL for unknown PROT bits, or an errno of mmap().
  */
-SHMFS_PUBLIC int shmfs_view_map(struct shmfs_segment *seg, uint64_t offset,
-				size_t length, int prot,
+SHMFS_PUBLIC int shmfs_view_map(struct shmfs_segment *seg, uint64_t offset, size_t length, int prot,
 				struct shmfs_view **viewp);
 
 /* Unmap the view and free it. NULL is fine. */
@@ -187,10 +185,8 @@ SHMFS_PUBLIC size_t shmfs_view_length(const struct shmfs_view *view);
  * from the view into BUF (read). Returns 0, -ERANGE if [OFF, OFF+LEN) is not
  * inside the view, or -EBADF when writing to a read-only view.
  */
-SHMFS_PUBLIC int shmfs_view_write(struct shmfs_view *view, size_t off,
-				  const void *buf, size_t len);
-SHMFS_PUBLIC int shmfs_view_read(const struct shmfs_view *view, size_t off,
-				 void *buf, size_t len);
+SHMFS_PUBLIC int shmfs_view_write(struct shmfs_view *view, size_t off, const void *buf, size_t len);
+SHMFS_PUBLIC int shmfs_view_read(const struct shmfs_view *view, size_t off, void *buf, size_t len);
 
 /*
  * Strings in a view are stored length-prefixed: a 32-bit unsigned byte
@@ -208,11 +204,9 @@ SHMFS_PUBLIC int shmfs_view_read(const struct shmfs_view *view, size_t off,
  * needed, without the NUL), or -EILSEQ if the bytes are not valid UTF-8 or
  * contain a NUL.
  */
-SHMFS_PUBLIC int shmfs_view_write_string(struct shmfs_view *view, size_t off,
-					 const char *str);
-SHMFS_PUBLIC int shmfs_view_read_string(const struct shmfs_view *view,
-					size_t off, char *buf, size_t cap,
-					size_t *lenp);
+SHMFS_PUBLIC int shmfs_view_write_string(struct shmfs_view *view, size_t off, const char *str);
+SHMFS_PUBLIC int shmfs_view_read_string(const struct shmfs_view *view, size_t off, char *buf,
+					size_t cap, size_t *lenp);
 
 /* Check that buf[0..len) is valid UTF-8 (no overlong forms, surrogates or
  * code points above U+10FFFF). Returns 0 or -EILSEQ. */
@@ -258,8 +252,8 @@ struct shmfs_mailbox;
  * CAPACITY, -EAGAIN if it is not initialised yet and this opener cannot do
  * it (SHMFS_RDONLY, or CAPACITY 0).
  */
-SHMFS_PUBLIC int shmfs_mailbox_open(const char *name, size_t capacity,
-				    int flags, struct shmfs_mailbox **mbp);
+SHMFS_PUBLIC int shmfs_mailbox_open(const char *name, size_t capacity, int flags,
+				    struct shmfs_mailbox **mbp);
 
 /* Unmap and close the mailbox. NULL is fine. */
 SHMFS_PUBLIC void shmfs_mailbox_close(struct shmfs_mailbox *mb);
@@ -268,8 +262,7 @@ SHMFS_PUBLIC void shmfs_mailbox_close(struct shmfs_mailbox *mb);
 SHMFS_PUBLIC size_t shmfs_mailbox_capacity(const struct shmfs_mailbox *mb);
 
 /* The segment under the mailbox (for shmfs_segment_lock() and the like). */
-SHMFS_PUBLIC struct shmfs_segment *
-shmfs_mailbox_segment(const struct shmfs_mailbox *mb);
+SHMFS_PUBLIC struct shmfs_segment *shmfs_mailbox_segment(const struct shmfs_mailbox *mb);
 
 /*
  * Publish buf[0..len) as the new message and wake every waiter (one
@@ -282,8 +275,7 @@ shmfs_mailbox_segment(const struct shmfs_mailbox *mb);
  * -EBADMSG if the header's message number is past any real count. If seqp
  * is not NULL it receives the new message's sequence number.
  */
-SHMFS_PUBLIC int shmfs_mailbox_publish(struct shmfs_mailbox *mb,
-				       const void *buf, size_t len,
+SHMFS_PUBLIC int shmfs_mailbox_publish(struct shmfs_mailbox *mb, const void *buf, size_t len,
 				       uint64_t *seqp);
 
 /*
@@ -297,8 +289,8 @@ SHMFS_PUBLIC int shmfs_mailbox_publish(struct shmfs_mailbox *mb,
  * protocol), or -EAGAIN if no copy came out whole for a second (a
  * publisher that publishes faster than this reader copies, for that long).
  */
-SHMFS_PUBLIC int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf,
-				    size_t cap, size_t *lenp, uint64_t *seqp);
+SHMFS_PUBLIC int shmfs_mailbox_read(struct shmfs_mailbox *mb, void *buf, size_t cap, size_t *lenp,
+				    uint64_t *seqp);
 
 /* What shmfs_mailbox_read_begin() saw; SEQ is the message's number. */
 struct shmfs_mailbox_token {
@@ -316,14 +308,13 @@ struct shmfs_mailbox_token {
  * it says so (copy what you need, validate, then use the copy).
  * Returns 0, -ENOMSG, -EBADMSG or -EAGAIN as shmfs_mailbox_read() does.
  */
-SHMFS_PUBLIC int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb,
-					  const void **datap, size_t *lenp,
-					  struct shmfs_mailbox_token *tok);
+SHMFS_PUBLIC int shmfs_mailbox_read_begin(struct shmfs_mailbox *mb, const void **datap,
+					  size_t *lenp, struct shmfs_mailbox_token *tok);
 
 /* 0 if the publisher has not come round to the message's slot since the
  * read_begin() that filled TOK, else -ESTALE (read again). */
 SHMFS_PUBLIC int shmfs_mailbox_read_validate(struct shmfs_mailbox *mb,
-				const struct shmfs_mailbox_token *tok);
+					     const struct shmfs_mailbox_token *tok);
 
 /* The sequence number of the newest complete message (0: none yet). */
 SHMFS_PUBLIC uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb);
@@ -338,8 +329,7 @@ SHMFS_PUBLIC uint64_t shmfs_mailbox_seq(const struct shmfs_mailbox *mb);
  * Returns 0 if a newer message is there, -ETIMEDOUT, or -EINTR if a signal
  * handler ran.
  */
-SHMFS_PUBLIC int shmfs_mailbox_wait(struct shmfs_mailbox *mb,
-				    uint64_t last_seq, int timeout_ms);
+SHMFS_PUBLIC int shmfs_mailbox_wait(struct shmfs_mailbox *mb, uint64_t last_seq, int timeout_ms);
 
 /* The FNV-1a 64-bit hash of buf[0..len) (the checksum of mailbox format 1,
  * kept for programs that used it; mailboxes no longer compute it). */
@@ -386,8 +376,8 @@ struct shmfs_queue;
  * -EFBIG if its ring is smaller than CAPACITY, -EAGAIN if it is not set up
  * yet and this opener cannot do it (SHMFS_RDONLY, or CAPACITY 0).
  */
-SHMFS_PUBLIC int shmfs_queue_open(const char *name, size_t capacity,
-				  int flags, struct shmfs_queue **qp);
+SHMFS_PUBLIC int shmfs_queue_open(const char *name, size_t capacity, int flags,
+				  struct shmfs_queue **qp);
 
 /* Unmap and close the queue. NULL is fine. */
 SHMFS_PUBLIC void shmfs_queue_close(struct shmfs_queue *q);
@@ -397,8 +387,7 @@ SHMFS_PUBLIC size_t shmfs_queue_capacity(const struct shmfs_queue *q);
 SHMFS_PUBLIC size_t shmfs_queue_max_message(const struct shmfs_queue *q);
 
 /* The segment under the queue. */
-SHMFS_PUBLIC struct shmfs_segment *
-shmfs_queue_segment(const struct shmfs_queue *q);
+SHMFS_PUBLIC struct shmfs_segment *shmfs_queue_segment(const struct shmfs_queue *q);
 
 /* How many messages dead producers and consumers have lost on this queue
  * since it was created. */
@@ -409,8 +398,8 @@ SHMFS_PUBLIC uint64_t shmfs_queue_lost(const struct shmfs_queue *q);
  * shmfs_queue_max_message()), -EAGAIN, -ETIMEDOUT, -EINTR, -EBADF (opened
  * read-only), -EDEADLK (this thread has a reservation open) or -EBADMSG.
  */
-SHMFS_PUBLIC int shmfs_queue_send(struct shmfs_queue *q, const void *buf,
-				  size_t len, int timeout_ms);
+SHMFS_PUBLIC int shmfs_queue_send(struct shmfs_queue *q, const void *buf, size_t len,
+				  int timeout_ms);
 
 /*
  * Take the oldest message: copy it into buf[0..cap) and set *lenp (if not
@@ -420,8 +409,8 @@ SHMFS_PUBLIC int shmfs_queue_send(struct shmfs_queue *q, const void *buf,
  * looked; nothing is taken, call again), -EINTR, -EBADF (read-only),
  * -EDEADLK (this thread has a zero-copy read open) or -EBADMSG.
  */
-SHMFS_PUBLIC int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap,
-				  size_t *lenp, int timeout_ms);
+SHMFS_PUBLIC int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap, size_t *lenp,
+				  int timeout_ms);
 
 /*
  * Zero-copy send: wait for room for a message of up to LEN bytes and point
@@ -430,8 +419,8 @@ SHMFS_PUBLIC int shmfs_queue_recv(struct shmfs_queue *q, void *buf, size_t cap,
  * shmfs_queue_cancel() to drop it. Other producers wait meanwhile; the
  * same thread must commit or cancel. Errors as shmfs_queue_send().
  */
-SHMFS_PUBLIC int shmfs_queue_reserve(struct shmfs_queue *q, size_t len,
-				     void **bufp, int timeout_ms);
+SHMFS_PUBLIC int shmfs_queue_reserve(struct shmfs_queue *q, size_t len, void **bufp,
+				     int timeout_ms);
 SHMFS_PUBLIC int shmfs_queue_commit(struct shmfs_queue *q, size_t len);
 SHMFS_PUBLIC int shmfs_queue_cancel(struct shmfs_queue *q);
 
@@ -441,8 +430,8 @@ SHMFS_PUBLIC int shmfs_queue_cancel(struct shmfs_queue *q);
  * until shmfs_queue_release() consumes it (same thread). Errors as
  * shmfs_queue_recv(), except -EMSGSIZE.
  */
-SHMFS_PUBLIC int shmfs_queue_read(struct shmfs_queue *q, const void **datap,
-				  size_t *lenp, int timeout_ms);
+SHMFS_PUBLIC int shmfs_queue_read(struct shmfs_queue *q, const void **datap, size_t *lenp,
+				  int timeout_ms);
 SHMFS_PUBLIC int shmfs_queue_release(struct shmfs_queue *q);
 
 /* ----------------------------------------------------------------- lock */
@@ -463,8 +452,7 @@ enum shmfs_lock_mode {
  * Returns 0, -EWOULDBLOCK (NONBLOCK and the lock is busy), -EINTR, or
  * -EINVAL for a bad mode.
  */
-SHMFS_PUBLIC int shmfs_segment_lock(struct shmfs_segment *seg, int mode,
-				    bool nonblock);
+SHMFS_PUBLIC int shmfs_segment_lock(struct shmfs_segment *seg, int mode, bool nonblock);
 SHMFS_PUBLIC int shmfs_segment_unlock(struct shmfs_segment *seg);
 
 /*

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 struct shmfs_view {
-	void *map;		/* the mapping, page aligned */
+	void *map; /* the mapping, page aligned */
 	size_t map_len;
-	unsigned char *addr;	/* the segment's byte OFFSET, inside map */
+	unsigned char *addr; /* the segment's byte OFFSET, inside map */
 	size_t length;
 	int prot;
 };
@@ -29,16 +29,16 @@ static int view_prot(const struct shmfs_segment *seg, int prot)
 	if (prot & ~(SHMFS_PROT_READ | SHMFS_PROT_WRITE))
 		return -EINVAL;
 	if (!prot)
-		return (seg->flags & SHMFS_RDONLY) ?
-			SHMFS_PROT_READ : SHMFS_PROT_READ | SHMFS_PROT_WRITE;
+		return (seg->flags & SHMFS_RDONLY) ? SHMFS_PROT_READ
+						   : SHMFS_PROT_READ | SHMFS_PROT_WRITE;
 	if ((prot & SHMFS_PROT_WRITE) && (seg->flags & SHMFS_RDONLY))
 		return -EBADF;
 	/* A writable mapping is readable on every machine Linux runs on. */
 	return prot | SHMFS_PROT_READ;
 }
 
-int shmfs_view_map(struct shmfs_segment *seg, uint64_t offset, size_t length,
-		   int prot, struct shmfs_view **viewp)
+int shmfs_view_map(struct shmfs_segment *seg, uint64_t offset, size_t length, int prot,
+		   struct shmfs_view **viewp)
 {
 	uint64_t size, page = (uint64_t)sysconf(_SC_PAGESIZE), start;
 	struct shmfs_view *view;
@@ -64,8 +64,7 @@ int shmfs_view_map(struct shmfs_segment *seg, uint64_t offset, size_t length,
 		return -ENOMEM;
 	start = offset - offset % page;
 	view->map_len = (size_t)(offset - start) + length;
-	view->map = mmap(NULL, view->map_len, prot, MAP_SHARED, seg->fd,
-			 (off_t)start);
+	view->map = mmap(NULL, view->map_len, prot, MAP_SHARED, seg->fd, (off_t)start);
 	if (view->map == MAP_FAILED) {
 		err = -errno;
 		free(view);
@@ -102,8 +101,7 @@ static bool view_holds(const struct shmfs_view *view, size_t off, size_t len)
 	return off <= view->length && len <= view->length - off;
 }
 
-int shmfs_view_write(struct shmfs_view *view, size_t off, const void *buf,
-		     size_t len)
+int shmfs_view_write(struct shmfs_view *view, size_t off, const void *buf, size_t len)
 {
 	if (!(view->prot & SHMFS_PROT_WRITE))
 		return -EBADF;
@@ -113,8 +111,7 @@ int shmfs_view_write(struct shmfs_view *view, size_t off, const void *buf,
 	return 0;
 }
 
-int shmfs_view_read(const struct shmfs_view *view, size_t off, void *buf,
-		    size_t len)
+int shmfs_view_read(const struct shmfs_view *view, size_t off, void *buf, size_t len)
 {
 	if (!view_holds(view, off, len))
 		return -ERANGE;
@@ -151,18 +148,15 @@ int shmfs_utf8_validate(const void *buf, size_t len)
 				return -EILSEQ;
 		/* Overlong three- and four-byte forms, surrogates, and code
 		 * points past U+10FFFF all show in the second byte. */
-		if ((s[i] == 0xe0 && s[i + 1] < 0xa0) ||
-		    (s[i] == 0xed && s[i + 1] > 0x9f) ||
-		    (s[i] == 0xf0 && s[i + 1] < 0x90) ||
-		    (s[i] == 0xf4 && s[i + 1] > 0x8f))
+		if ((s[i] == 0xe0 && s[i + 1] < 0xa0) || (s[i] == 0xed && s[i + 1] > 0x9f) ||
+		    (s[i] == 0xf0 && s[i + 1] < 0x90) || (s[i] == 0xf4 && s[i + 1] > 0x8f))
 			return -EILSEQ;
 		i += (size_t)n;
 	}
 	return 0;
 }
 
-int shmfs_view_write_string(struct shmfs_view *view, size_t off,
-			    const char *str)
+int shmfs_view_write_string(struct shmfs_view *view, size_t off, const char *str)
 {
 	size_t len = strlen(str);
 	unsigned char prefix[STRING_PREFIX];
@@ -173,8 +167,7 @@ int shmfs_view_write_string(struct shmfs_view *view, size_t off,
 		return -EILSEQ;
 	if (!view_holds(view, off, STRING_PREFIX))
 		return -ERANGE;
-	if (len > UINT32_MAX ||
-	    !view_holds(view, off + STRING_PREFIX, len))
+	if (len > UINT32_MAX || !view_holds(view, off + STRING_PREFIX, len))
 		return -EMSGSIZE;
 	for (int i = 0; i < STRING_PREFIX; i++)
 		prefix[i] = (unsigned char)(len >> (8 * i));
@@ -183,8 +176,8 @@ int shmfs_view_write_string(struct shmfs_view *view, size_t off,
 	return 0;
 }
 
-int shmfs_view_read_string(const struct shmfs_view *view, size_t off,
-			   char *buf, size_t cap, size_t *lenp)
+int shmfs_view_read_string(const struct shmfs_view *view, size_t off, char *buf, size_t cap,
+			   size_t *lenp)
 {
 	unsigned char prefix[STRING_PREFIX];
 	size_t len = 0;

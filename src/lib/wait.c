@@ -35,7 +35,7 @@ static inline void cpu_relax(void)
 
 uint32_t shmfs_cpu_mark(void)
 {
-	int cpu = sched_getcpu();	/* glibc reads it from rseq: no call */
+	int cpu = sched_getcpu(); /* glibc reads it from rseq: no call */
 
 	return cpu < 0 ? 0 : (uint32_t)cpu + 1;
 }
@@ -50,8 +50,7 @@ long long shmfs_deadline(int timeout_ms)
 	return timeout_ms < 0 ? LLONG_MAX : shmfs_now_ns() + timeout_ms * 1000000LL;
 }
 
-bool shmfs_spin_until(const _Atomic uint64_t *word, uint64_t want,
-		      long long deadline)
+bool shmfs_spin_until(const _Atomic uint64_t *word, uint64_t want, long long deadline)
 {
 	long long end = shmfs_now_ns() + SHMFS_SPIN_NS;
 
@@ -69,12 +68,10 @@ bool shmfs_spin_until(const _Atomic uint64_t *word, uint64_t want,
 
 int shmfs_futex_wait(_Atomic uint32_t *word, uint32_t val, long long deadline)
 {
-	struct timespec ts = { (time_t)(deadline / 1000000000LL),
-			       (long)(deadline % 1000000000LL) };
+	struct timespec ts = { (time_t)(deadline / 1000000000LL), (long)(deadline % 1000000000LL) };
 
-	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val,
-		    deadline == LLONG_MAX ? NULL : &ts, NULL,
-		    FUTEX_BITSET_MATCH_ANY) == 0)
+	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, deadline == LLONG_MAX ? NULL : &ts,
+		    NULL, FUTEX_BITSET_MATCH_ANY) == 0)
 		return 0;
 	if (errno == EAGAIN || errno == ETIMEDOUT)
 		return 0;

@@ -46,8 +46,7 @@ long long shmfs_deadline(int timeout_ms);
  * past DEADLINE. True if it got there. The word is shared and may hold
  * anything: only the clock ends the spin.
  */
-bool shmfs_spin_until(const _Atomic uint64_t *word, uint64_t want,
-		      long long deadline);
+bool shmfs_spin_until(const _Atomic uint64_t *word, uint64_t want, long long deadline);
 
 /*
  * Sleep on the shared futex WORD while it holds VAL, until DEADLINE (ns,

@@ -63,7 +63,7 @@ static void check_lookups(struct shmfs_inode_table *t, int top)
 	again = shmfs_inode_table_forget(t, e, 5);
 	CHECK(again == e, "more forgotten than looked up: it leaves");
 	CHECK(shmfs_inode_table_find(t, sb.st_dev, sb.st_ino) == NULL, "gone from the table");
-	if (again)	/* never one the table still holds */
+	if (again) /* never one the table still holds */
 		shmfs_inode_free(t, e);
 	CHECK(shmfs_inode_table_count(t) == 1, "the root alone");
 }

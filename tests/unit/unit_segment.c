@@ -15,7 +15,7 @@
 
 #define PAGE 4096
 
-static bool can_allocate;	/* the scratch file system has fallocate */
+static bool can_allocate; /* the scratch file system has fallocate */
 
 static off_t length(int fd)
 {
@@ -60,8 +60,9 @@ static void check_punch(const struct shmfs_segment *s)
 	char c = 'x';
 
 	CHECK(pwrite(s->fd, &c, 1, 2 * PAGE) == 1, "a byte to punch");
-	CHECK_ERR(shmfs_segment_fallocate(s, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					  2 * PAGE, PAGE), 0);
+	CHECK_ERR(shmfs_segment_fallocate(s, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * PAGE,
+					  PAGE),
+		  0);
 	CHECK(pread(s->fd, &c, 1, 2 * PAGE) == 1 && c == 0, "the hole reads zeros");
 	CHECK(reserved(s->fd), "and keeps its pages");
 }
@@ -80,10 +81,10 @@ static void check_max_length(struct shmfs_segment s)
 	CHECK_ERR(shmfs_segment_truncate(&s, 8 * PAGE + 1), -EFBIG);
 	CHECK_ERR(shmfs_segment_truncate(&s, 8 * PAGE), 0);
 	CHECK(ftruncate(s.fd, 12 * PAGE) == 0, "longer than the mount, from before");
-	CHECK_ERR(shmfs_segment_truncate(&s, 10 * PAGE), 0);	/* a shrink is no growth */
+	CHECK_ERR(shmfs_segment_truncate(&s, 10 * PAGE), 0); /* a shrink is no growth */
 	CHECK_ERR(shmfs_segment_truncate(&s, 11 * PAGE), -EFBIG);
 	s.max_length = 0;
-	CHECK_ERR(shmfs_segment_truncate(&s, 100 * PAGE), 0);	/* no size, no limit */
+	CHECK_ERR(shmfs_segment_truncate(&s, 100 * PAGE), 0); /* no size, no limit */
 }
 
 int main(int argc, char **argv)

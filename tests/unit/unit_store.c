@@ -123,7 +123,7 @@ static void check_store_paths(bool root)
 	check_refused("open/s", -EPERM, "any user may replace what");
 	CHECK(!exists(at("open/s")), "nothing made under a refused path");
 	REQUIRE_ERR(chmod(at("open"), 01777), 0);
-	CHECK_ERR(open_at(&st, "open/s", &c, &why), 0);	/* sticky: nobody swaps it */
+	CHECK_ERR(open_at(&st, "open/s", &c, &why), 0); /* sticky: nobody swaps it */
 	shmfs_store_release(&st);
 	if (!root)
 		return;

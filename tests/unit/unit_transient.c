@@ -102,9 +102,9 @@ static void check_mark(struct shmfs_inode_table *t, int top, bool root)
 		CHECK_ERR(shmfs_transient_may_mark(t, f, &cb), 0);
 	}
 	CHECK_ERR(linkat(d, "f", d, "f2", 0), 0);
-	CHECK_ERR(shmfs_transient_may_mark(t, f, &ca), -EPERM);	/* two names */
+	CHECK_ERR(shmfs_transient_may_mark(t, f, &ca), -EPERM); /* two names */
 	CHECK_ERR(unlinkat(d, "f2", 0), 0);
-	CHECK_ERR(shmfs_transient_may_mark(t, &t->root, &ca), -EPERM);	/* not a segment */
+	CHECK_ERR(shmfs_transient_may_mark(t, &t->root, &ca), -EPERM); /* not a segment */
 	close(d);
 }
 

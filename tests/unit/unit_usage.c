@@ -110,12 +110,11 @@ static void dear_tree_is_walked_seldom(int top)
 	}
 	gen = c.generation;
 	CHECK_ERR(shmfs_usage_get(&c, d, &u), 0);
-	CHECK(u.files == BIG + 1, "during a walk: %ju files, want %d", (uintmax_t)u.files,
-	      BIG + 1);
+	CHECK(u.files == BIG + 1, "during a walk: %ju files, want %d", (uintmax_t)u.files, BIG + 1);
 	pthread_join(t, NULL);
 	CHECK_ERR(a.err, 0);
-	CHECK(c.generation == gen + 1, "one walk for two askers: %lu walks, want %lu",
-	      c.generation, gen + 1);
+	CHECK(c.generation == gen + 1, "one walk for two askers: %lu walks, want %lu", c.generation,
+	      gen + 1);
 out:
 	shmfs_usage_release(&c);
 	close(d);
@@ -135,20 +134,20 @@ static void own_mapping_is_found(int top)
 	fstat(fd, &sb);
 	close(fd);
 	memset(keys, 0, sizeof(keys));
-	keys[0].dev = sb.st_dev;	/* not mapped: no such inode */
+	keys[0].dev = sb.st_dev; /* not mapped: no such inode */
 	keys[0].ino = 1;
-	keys[1].dev = sb.st_dev;	/* mapped */
+	keys[1].dev = sb.st_dev; /* mapped */
 	keys[1].ino = sb.st_ino;
-	keys[2].dev = makedev(4095, 4095);	/* the same inode, on another device */
+	keys[2].dev = makedev(4095, 4095); /* the same inode, on another device */
 	keys[2].ino = sb.st_ino;
 	CHECK_ERR(shmfs_mapscan(keys, 3, 0), 0);
-	CHECK(!keys[0].mapped && keys[1].mapped && !keys[2].mapped,
-	      "scan: %d %d %d, want 0 1 0", keys[0].mapped, keys[1].mapped, keys[2].mapped);
+	CHECK(!keys[0].mapped && keys[1].mapped && !keys[2].mapped, "scan: %d %d %d, want 0 1 0",
+	      keys[0].mapped, keys[1].mapped, keys[2].mapped);
 	/* As another device names it (a passthrough mapping shows as the FUSE file). */
 	keys[1].dev = makedev(4095, 4094);
 	CHECK_ERR(shmfs_mapscan(keys, 3, sb.st_dev), 0);
-	CHECK(keys[1].mapped && keys[2].mapped, "scan with the other device: %d %d",
-	      keys[1].mapped, keys[2].mapped);
+	CHECK(keys[1].mapped && keys[2].mapped, "scan with the other device: %d %d", keys[1].mapped,
+	      keys[2].mapped);
 	munmap(p, 4096);
 	keys[1].dev = sb.st_dev;
 	CHECK_ERR(shmfs_mapscan(keys, 3, 0), 0);

@@ -34,13 +34,13 @@ static int mkdir_open(int parent, const char *name)
 static int fd_count(void)
 {
 	DIR *d = opendir("/proc/self/fd");
-	int n = -1;	/* d's own */
+	int n = -1; /* d's own */
 
 	while (d && readdir(d))
 		n++;
 	if (d)
 		closedir(d);
-	return n - 2;	/* "." and ".." */
+	return n - 2; /* "." and ".." */
 }
 
 static int by_name(const void *a, const void *b)

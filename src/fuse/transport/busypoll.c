@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHORT_IO (64u << 10)	/* reads and writes up to this are short */
+#define SHORT_IO (64u << 10) /* reads and writes up to this are short */
 
 _Static_assert(offsetof(struct fuse_read_in, size) == offsetof(struct fuse_write_in, size),
 	       "one look at the size of a read or a write");
@@ -32,9 +32,9 @@ static unsigned int poll_us;
 static pthread_mutex_t role_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t role_free = PTHREAD_COND_INITIALIZER;
 static bool role_taken;
-static bool ended;		/* the session is over: everyone reads, and fails */
+static bool ended; /* the session is over: everyone reads, and fails */
 static __thread bool is_reader;
-static pthread_key_t reader_key;	/* non-NULL while this thread is the reader */
+static pthread_key_t reader_key; /* non-NULL while this thread is the reader */
 
 static void role_give(bool end);
 
@@ -47,7 +47,7 @@ static void reader_exits(void *arg)
 void shmfs_busypoll_enable(unsigned int usec)
 {
 	if (usec && pthread_key_create(&reader_key, reader_exits))
-		usec = 0;	/* no way to hand the role on at thread exit: no polling */
+		usec = 0; /* no way to hand the role on at thread exit: no polling */
 	poll_us = usec;
 }
 
@@ -113,7 +113,7 @@ static bool is_short(const void *buf, size_t n)
 		return false;
 	argsz = n - sizeof(*in);
 	switch (in->opcode) {
-	case FUSE_SETATTR: {	/* a change of size frees or reserves memory */
+	case FUSE_SETATTR: { /* a change of size frees or reserves memory */
 		struct fuse_setattr_in a;
 
 		if (argsz < sizeof(a))
@@ -121,7 +121,7 @@ static bool is_short(const void *buf, size_t n)
 		memcpy(&a, arg, sizeof(a));
 		return !(a.valid & FATTR_SIZE);
 	}
-	case FUSE_OPEN: {	/* O_TRUNC frees memory */
+	case FUSE_OPEN: { /* O_TRUNC frees memory */
 		struct fuse_open_in a;
 
 		if (argsz < sizeof(a))
@@ -130,7 +130,7 @@ static bool is_short(const void *buf, size_t n)
 		return !(a.flags & O_TRUNC);
 	}
 	case FUSE_READ:
-	case FUSE_WRITE: {	/* fuse_read_in and fuse_write_in agree up to size */
+	case FUSE_WRITE: { /* fuse_read_in and fuse_write_in agree up to size */
 		struct fuse_read_in a;
 
 		if (argsz < offsetof(struct fuse_read_in, size) + sizeof(a.size))
@@ -139,16 +139,33 @@ static bool is_short(const void *buf, size_t n)
 		       sizeof(a.size));
 		return a.size <= SHORT_IO;
 	}
-	case FUSE_LOOKUP: case FUSE_GETATTR: case FUSE_READLINK: case FUSE_SYMLINK:
-	case FUSE_MKNOD: case FUSE_MKDIR: case FUSE_UNLINK: case FUSE_RMDIR:
-	case FUSE_RENAME: case FUSE_LINK: case FUSE_STATFS: case FUSE_RELEASE:
-	case FUSE_FSYNC: case FUSE_SETXATTR: case FUSE_GETXATTR: case FUSE_LISTXATTR:
-	case FUSE_REMOVEXATTR: case FUSE_FLUSH: case FUSE_OPENDIR: case FUSE_RELEASEDIR:
-	case FUSE_FSYNCDIR: case FUSE_ACCESS: case FUSE_CREATE: case FUSE_INTERRUPT:
-	case FUSE_RENAME2: case FUSE_LSEEK:
-		return true;
-	default:
-		return false;
+	case FUSE_LOOKUP:
+	case FUSE_GETATTR:
+	case FUSE_READLINK:
+	case FUSE_SYMLINK:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+	case FUSE_RENAME:
+	case FUSE_LINK:
+	case FUSE_STATFS:
+	case FUSE_RELEASE:
+	case FUSE_FSYNC:
+	case FUSE_SETXATTR:
+	case FUSE_GETXATTR:
+	case FUSE_LISTXATTR:
+	case FUSE_REMOVEXATTR:
+	case FUSE_FLUSH:
+	case FUSE_OPENDIR:
+	case FUSE_RELEASEDIR:
+	case FUSE_FSYNCDIR:
+	case FUSE_ACCESS:
+	case FUSE_CREATE:
+	case FUSE_INTERRUPT:
+	case FUSE_RENAME2:
+	case FUSE_LSEEK: return true;
+	default: return false;
 	}
 }
 
@@ -169,12 +186,12 @@ ssize_t shmfs_busypoll_read(int fd, void *buf, size_t len)
 
 	if (!is_reader)
 		role_take();
-	if (!is_reader)		/* the session is over */
+	if (!is_reader) /* the session is over */
 		return read(fd, buf, len);
 	until = now_us() + poll_us;
 	do {
 		if (poll(&p, 1, 0) != 0)
-			break;	/* a request, or an error that read will tell */
+			break; /* a request, or an error that read will tell */
 	} while (now_us() < until);
 	n = read(fd, buf, len);
 	if (n < 0) {

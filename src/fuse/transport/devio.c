@@ -24,8 +24,7 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 
 	if (n >= (ssize_t)sizeof(*in) && h->request)
 		h->request(in);
-	if (n >= (ssize_t)(sizeof(*in) + sizeof(struct fuse_init_in)) &&
-	    in->opcode == FUSE_INIT) {
+	if (n >= (ssize_t)(sizeof(*in) + sizeof(struct fuse_init_in)) && in->opcode == FUSE_INIT) {
 		devio_init_unique = in->unique;
 		if (h->init_request)
 			h->init_request((const struct fuse_init_in *)(in + 1));
@@ -66,8 +65,8 @@ static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata
 	return res;
 }
 
-static ssize_t devio_splice_send(int fdin, off_t *offin, int fdout, off_t *offout,
-				 size_t len, unsigned int flags, void *userdata)
+static ssize_t devio_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+				 unsigned int flags, void *userdata)
 {
 	return splice(fdin, offin, fdout, offout, len, flags);
 }

@@ -29,10 +29,10 @@
 
 /* INIT flags, as one 64-bit set: the high half travels in flags2 (7.36). */
 #ifndef FUSE_PASSTHROUGH
-#define FUSE_PASSTHROUGH (1ULL << 37)		/* open replies may name a backing file */
+#define FUSE_PASSTHROUGH (1ULL << 37) /* open replies may name a backing file */
 #endif
 #ifndef FUSE_OVER_IO_URING
-#define FUSE_OVER_IO_URING (1ULL << 41)		/* requests may come through io_uring */
+#define FUSE_OVER_IO_URING (1ULL << 41) /* requests may come through io_uring */
 #endif
 
 /* An open reply that names a backing file in backing_id (7.40). */
@@ -48,7 +48,7 @@
 #ifndef FUSE_DEV_IOC_BACKING_OPEN
 struct fuse_backing_map {
 	int32_t fd;
-	uint32_t flags;		/* none defined: 0 */
+	uint32_t flags; /* none defined: 0 */
 	uint64_t padding;
 };
 #define FUSE_DEV_IOC_BACKING_OPEN _IOW(FUSE_DEV_IOC_MAGIC, 1, struct fuse_backing_map)
@@ -68,8 +68,8 @@ struct fuse_backing_map {
 
 struct fuse_uring_ent_in_out {
 	uint64_t flags;
-	uint64_t commit_id;	/* names the entry in the reply's commit */
-	uint32_t payload_sz;	/* bytes of the payload buffer in use */
+	uint64_t commit_id;  /* names the entry in the reply's commit */
+	uint32_t payload_sz; /* bytes of the payload buffer in use */
 	uint32_t padding;
 	uint64_t reserved;
 };
@@ -84,14 +84,14 @@ struct fuse_uring_req_header {
 enum fuse_uring_cmd {
 	FUSE_IO_URING_CMD_INVALID = 0,
 	FUSE_IO_URING_CMD_REGISTER = 1,		/* give the kernel an entry, wait for a request */
-	FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2,	/* send a reply, wait for the next request */
+	FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2, /* send a reply, wait for the next request */
 };
 
 /* In the 80-byte command area of a 128-byte SQE. */
 struct fuse_uring_cmd_req {
 	uint64_t flags;
 	uint64_t commit_id;
-	uint16_t qid;		/* the queue: one per possible CPU, numbered as they are */
+	uint16_t qid; /* the queue: one per possible CPU, numbered as they are */
 	uint8_t padding[6];
 };
 #endif

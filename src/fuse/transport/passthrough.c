@@ -72,8 +72,8 @@ void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, int id)
 	ioctl(pt->devfd, FUSE_DEV_IOC_BACKING_CLOSE, &arg);
 }
 
-void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt,
-				     struct fuse_file_info *fi, int backing_id)
+void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt, struct fuse_file_info *fi,
+				     int backing_id)
 {
 	fi->keep_cache = 0;
 	fi->direct_io = 0;

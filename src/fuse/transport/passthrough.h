@@ -26,10 +26,10 @@
 
 struct shmfs_passthrough {
 	enum shmfs_passthrough_mode mode;
-	bool possible;		/* not off, and the daemon may: INIT decides */
-	bool active;		/* negotiated with the kernel at INIT */
-	const char *why_not;	/* when not active: why, for the log */
-	int devfd;		/* the session's /dev/fuse descriptor */
+	bool possible;	     /* not off, and the daemon may: INIT decides */
+	bool active;	     /* negotiated with the kernel at INIT */
+	const char *why_not; /* when not active: why, for the log */
+	int devfd;	     /* the session's /dev/fuse descriptor */
 };
 
 /*
@@ -52,7 +52,7 @@ bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt, struct fuse_conn_
 int shmfs_passthrough_backing_open(struct shmfs_passthrough *pt, int fd);
 void shmfs_passthrough_backing_close(struct shmfs_passthrough *pt, int id);
 /* Make fi, which this thread replies with next, a passthrough open of backing_id. */
-void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt,
-				     struct fuse_file_info *fi, int backing_id);
+void shmfs_passthrough_prepare_reply(struct shmfs_passthrough *pt, struct fuse_file_info *fi,
+				     int backing_id);
 
 #endif

@@ -29,8 +29,8 @@
  */
 #define COMPAT_STACK_DEPTH 1
 
-static bool compat_offered;	/* in the INIT request */
-static bool compat_wanted;	/* in the INIT reply */
+static bool compat_offered; /* in the INIT request */
+static bool compat_wanted;  /* in the INIT reply */
 static __thread int compat_pending_id;
 
 bool shmfs_passthrough_shim_needs_devio(void)

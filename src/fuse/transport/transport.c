@@ -25,7 +25,7 @@ struct shmfs_transport {
 	const struct shmfs_transport_config *cfg;
 	struct fuse_session *se;
 	struct shmfs_passthrough pt;
-	const char *uring_why;	/* why requests do not come by io_uring */
+	const char *uring_why; /* why requests do not come by io_uring */
 };
 
 /* One session per daemon. */
@@ -87,8 +87,8 @@ static bool needs_devio(const struct shmfs_transport_config *cfg)
 }
 
 struct shmfs_transport *shmfs_transport_attach(struct fuse_session *se,
-					       const struct shmfs_transport_config *cfg,
-					       char *why, size_t len)
+					       const struct shmfs_transport_config *cfg, char *why,
+					       size_t len)
 {
 	struct shmfs_transport *t = &transport;
 	int err;
@@ -113,8 +113,8 @@ struct shmfs_transport *shmfs_transport_attach(struct fuse_session *se,
 	return t;
 }
 
-bool shmfs_transport_negotiate(struct shmfs_transport *t, struct fuse_conn_info *conn,
-			       char *why, size_t len)
+bool shmfs_transport_negotiate(struct shmfs_transport *t, struct fuse_conn_info *conn, char *why,
+			       size_t len)
 {
 	if (!shmfs_passthrough_negotiate(&t->pt, conn)) {
 		snprintf(why, len, "passthrough=on, but %s", t->pt.why_not);

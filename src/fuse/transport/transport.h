@@ -54,8 +54,8 @@ struct shmfs_transport_config {
 	/* With passthrough off: why, when not by passthrough=off (for the log). */
 	const char *passthrough_off_why;
 	enum shmfs_uring_mode uring;
-	unsigned int busy_poll_us;	/* 0: off */
-	const char *mountpoint;		/* for the log */
+	unsigned int busy_poll_us; /* 0: off */
+	const char *mountpoint;	   /* for the log */
 	/* Tell whoever waits for the mount: "ok", or a line that fails it. */
 	void (*report_ready)(void *arg, const char *msg);
 	void *arg;
@@ -71,14 +71,14 @@ int shmfs_transport_check(const struct shmfs_transport_config *cfg, char *why, s
  * when the configuration cannot be had.
  */
 struct shmfs_transport *shmfs_transport_attach(struct fuse_session *se,
-					       const struct shmfs_transport_config *cfg,
-					       char *why, size_t len);
+					       const struct shmfs_transport_config *cfg, char *why,
+					       size_t len);
 /*
  * From init(): settle with the kernel what this connection uses. false,
  * with a line in why, when an option that says "on" cannot be had.
  */
-bool shmfs_transport_negotiate(struct shmfs_transport *t, struct fuse_conn_info *conn,
-			       char *why, size_t len);
+bool shmfs_transport_negotiate(struct shmfs_transport *t, struct fuse_conn_info *conn, char *why,
+			       size_t len);
 /* At the end of init(): log what was settled, report ready (see above). */
 void shmfs_transport_ready(struct shmfs_transport *t);
 /* After the loop and the unmount: let the transports' threads go. */

@@ -26,8 +26,7 @@ void fuse_log(enum fuse_log_level level, const char *fmt, ...)
 #define shmfs_tlog_info(fmt, ...) shmfs_tlog(FUSE_LOG_INFO, fmt, ##__VA_ARGS__)
 #define shmfs_tlog_debug(fmt, ...) shmfs_tlog(FUSE_LOG_DEBUG, fmt, ##__VA_ARGS__)
 /* The same as an error, with the text of a (positive or negative) errno. */
-#define shmfs_tlog_errno(err, fmt, ...)                                        \
-	fuse_log(FUSE_LOG_ERR, fmt ": %s\n", ##__VA_ARGS__,                    \
-		 strerror((err) < 0 ? -(err) : (err)))
+#define shmfs_tlog_errno(err, fmt, ...) \
+	fuse_log(FUSE_LOG_ERR, fmt ": %s\n", ##__VA_ARGS__, strerror((err) < 0 ? -(err) : (err)))
 
 #endif

@@ -38,16 +38,25 @@
  */
 #define QUEUE_DEPTH 1
 
-enum queue_state { Q_SETUP, Q_READY, Q_FAILED, Q_REGISTERED };
-enum phase { PHASE_SETUP, PHASE_GO, PHASE_ABORT };
+enum queue_state {
+	Q_SETUP,
+	Q_READY,
+	Q_FAILED,
+	Q_REGISTERED
+};
+enum phase {
+	PHASE_SETUP,
+	PHASE_GO,
+	PHASE_ABORT
+};
 
 struct uring_queue;
 
 struct ring_ent {
 	struct uring_queue *q;
 	struct fuse_uring_req_header *hdr;
-	char *payload;		/* a page after hdr: room for the headers before it */
-	uint64_t unique;	/* of the request being served */
+	char *payload;	 /* a page after hdr: room for the headers before it */
+	uint64_t unique; /* of the request being served */
 	uint64_t commit_id;
 	struct iovec iov[2];
 };
@@ -59,7 +68,7 @@ struct uring_queue {
 	bool ring_made;
 	atomic_bool exited;
 	atomic_uint_fast64_t requests;
-	enum queue_state state;	/* under qs.lock */
+	enum queue_state state; /* under qs.lock */
 	int err;
 	struct io_uring ring;
 	void *buf;
@@ -77,7 +86,7 @@ static struct {
 	bool serving;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	enum phase phase;	/* under lock */
+	enum phase phase; /* under lock */
 	atomic_bool stopping;
 	atomic_uint_fast64_t requests;
 } qs = {
@@ -134,7 +143,7 @@ static void queue_release(struct uring_queue *q)
 	if (q->buf)
 		munmap(q->buf, q->buf_len);
 	if (q->ring_made)
-		io_uring_queue_exit(&q->ring);	/* cancels what is still registered */
+		io_uring_queue_exit(&q->ring); /* cancels what is still registered */
 	q->buf = NULL;
 	q->ring_made = false;
 }
@@ -197,10 +206,10 @@ static int prep_cmd(struct uring_queue *q, struct ring_ent *e, uint32_t op, uint
 	struct fuse_uring_cmd_req req = { .commit_id = e->commit_id, .qid = qid };
 
 	if (!sqe)
-		return -EBUSY;	/* one command per entry: cannot happen */
+		return -EBUSY; /* one command per entry: cannot happen */
 	memset(sqe, 0, SQE128_SIZE);
 	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, qs.devfd, e->iov, 2, 0);
-	sqe->cmd_op = op;	/* shares its place with off: after prep_rw */
+	sqe->cmd_op = op; /* shares its place with off: after prep_rw */
 	io_uring_sqe_set_data(sqe, e);
 	/* Into the command area of the 128-byte SQE (cmd has no size of its own). */
 	memcpy((char *)sqe + offsetof(struct io_uring_sqe, cmd), &req, sizeof(req));
@@ -273,7 +282,8 @@ static void serve_one(struct uring_queue *q, struct ring_ent *e)
 	if (in.len < sizeof(in) + (size_t)psz ||
 	    in.len - sizeof(in) - psz > FUSE_URING_OP_IN_OUT_SZ || psz > qs.payload_len) {
 		shmfs_tlog_err("io_uring queue %u: malformed request (opcode %u, len %u, "
-			       "payload %u)", q->qid, in.opcode, in.len, psz);
+			       "payload %u)",
+			       q->qid, in.opcode, in.len, psz);
 		commit(e, -EIO, 0);
 		return;
 	}
@@ -312,7 +322,8 @@ static void queue_serve(struct uring_queue *q)
 			shmfs_tlog_errno(err, "io_uring queue %u", q->qid);
 			return;
 		}
-		io_uring_for_each_cqe(&q->ring, head, cqe) {
+		io_uring_for_each_cqe(&q->ring, head, cqe)
+		{
 			struct ring_ent *e = io_uring_cqe_get_data(cqe);
 			int res = cqe->res;
 
@@ -347,8 +358,7 @@ static int queue_register(struct uring_queue *q)
 		prep_cmd(q, &poison, FUSE_IO_URING_CMD_REGISTER, UINT16_MAX);
 	} else {
 		for (unsigned int i = 0; i < QUEUE_DEPTH && !err; i++)
-			err = prep_cmd(q, &q->ent[i], FUSE_IO_URING_CMD_REGISTER,
-				       (uint16_t)q->qid);
+			err = prep_cmd(q, &q->ent[i], FUSE_IO_URING_CMD_REGISTER, (uint16_t)q->qid);
 	}
 	submitted = io_uring_submit(&q->ring);
 	if (submitted < 0 && !err)
@@ -422,7 +432,7 @@ static void join_queues(void)
 	}
 	qs.serving = false;
 	if (leaked)
-		return;	/* a detached thread still uses its queue */
+		return; /* a detached thread still uses its queue */
 	free(qs.queues);
 	qs.queues = NULL;
 	qs.nr_queues = 0;
@@ -456,7 +466,7 @@ int shmfs_uring_queues_setup(struct fuse_session *se, void (*request)(struct fus
 	qs.request = request;
 	qs.devfd = fuse_session_fd(se);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = wake_handler;	/* no SA_RESTART: io_uring_enter returns */
+	sa.sa_handler = wake_handler; /* no SA_RESTART: io_uring_enter returns */
 	sigemptyset(&sa.sa_mask);
 	sigaction(stop_signal(), &sa, NULL);
 	qs.queues = calloc(n, sizeof(*qs.queues));
@@ -535,9 +545,9 @@ void shmfs_uring_queues_each(char *buf, size_t len)
 	if (len)
 		buf[0] = '\0';
 	for (unsigned int i = 0; qs.serving && i < qs.nr_queues && n < len; i++) {
-		int k = snprintf(buf + n, len - n, "%s%" PRIuFAST64, i ? "," : "",
-				 atomic_load_explicit(&qs.queues[i].requests,
-						      memory_order_relaxed));
+		int k = snprintf(
+			buf + n, len - n, "%s%" PRIuFAST64, i ? "," : "",
+			atomic_load_explicit(&qs.queues[i].requests, memory_order_relaxed));
 
 		if (k < 0)
 			break;
