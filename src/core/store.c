@@ -12,6 +12,7 @@
 #include "caps.h"
 #include "walk.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -69,26 +70,45 @@ static bool is_mountpoint(const char *path)
 	return a.st_dev != b.st_dev;
 }
 
+/* What tmpfs cannot do on a remount, said once: -EINVAL. */
+static int remount_refused(struct shmfs_store *st, const char *what)
+{
+	snprintf(st->why, sizeof(st->why), "the store's tmpfs at '%s' %s (discarding the store, "
+		 "and its segments, lets a new one have it)", st->path, what);
+	return -EINVAL;
+}
+
 /*
  * The store's tmpfs is mounted already, and is to be remounted with the
  * data that tmpfs_data() made: an option not given keeps its value, as
- * tmpfs has it. noswap cannot be turned on again, and Linux 6.4 refused
- * a remount of a noswap tmpfs that did not say noswap once more.
+ * tmpfs has it. Two changes tmpfs does not make on a remount are refused
+ * rather than left undone: noswap turned on, and mpol=default over
+ * another policy. And Linux 6.4 refused a remount of a noswap tmpfs that
+ * did not say noswap once more, so noswap is always said.
  */
 static int tmpfs_remount_data(struct shmfs_store *st, const struct shmfs_store_config *o,
 			      char *data, size_t n, size_t len)
 {
-	char now[256];
+	char now[256], what[sizeof(now) + 80];
+	const char *mpol, *end;
 	bool noswap_now;
 
 	if (!shmfs_tmpfs_options_shown(st->path, now, sizeof(now)))
 		return (int)n;
 	noswap_now = strstr(now, "noswap") != NULL;	/* no huge= or mpol= value holds it */
-	if (o->tmpfs.noswap && !noswap_now) {
-		snprintf(st->why, sizeof(st->why), "the store's tmpfs at '%s' was mounted without "
-			 "noswap, which tmpfs cannot turn on later (discarding the store, and its "
-			 "segments, lets a new one have it)", st->path);
-		return -EINVAL;
+	if (o->tmpfs.noswap && !noswap_now)
+		return remount_refused(st, "was mounted without noswap, which tmpfs cannot turn "
+				       "on later");
+	mpol = strstr(now, "mpol=");
+	if (mpol && o->tmpfs.mpol && !strcmp(o->tmpfs.mpol, "default")) {
+		/* Its value ends at the first comma not followed by a node number. */
+		for (end = strchr(mpol, ','); end && isdigit((unsigned char)end[1]);
+		     end = strchr(end + 1, ','))
+			;
+		snprintf(what, sizeof(what), "has %.*s, which tmpfs does not set back to "
+			 "mpol=default on a remount", end ? (int)(end - mpol) : (int)strlen(mpol),
+			 mpol);
+		return remount_refused(st, what);
 	}
 	return noswap_now ? shmfs_tmpfs_options_append(&o->tmpfs, true, data, n, len) : (int)n;
 }
