@@ -13,10 +13,10 @@
  *                          is mapped by huge pages
  *   t_thp check PATH LEN   read PATH with read(2) and check the pattern
  *
- * A huge page can only map 2 MiB of the file at a 2 MiB boundary of
- * memory, and a FUSE file gets no such address from mmap(2) of its own:
- * so the program reserves a larger range and maps the file over its
- * aligned part. Exit status 0, 1 on a wrong word, 2 if it could not run.
+ * A huge page maps 2 MiB of the file at a 2 MiB boundary of memory only:
+ * so that the test does not depend on where mmap(2) places the mapping of
+ * a FUSE file, the program reserves a larger range and maps the file over
+ * its aligned part. Exit status 0, 1 on a wrong word, 2 if it could not run.
  */
 #include <errno.h>
 #include <fcntl.h>
