@@ -49,13 +49,7 @@ teardown() {
 
 # The default store of the mountpoint $1 (shmfs.8, FILES), without a mount.
 store_of() {
-	python3 -c '
-import sys
-out = ""
-for c in sys.argv[1].lstrip("/").encode():
-    ch = chr(c)
-    out += "-" if ch == "/" else ch if ch.isascii() and (ch.isalnum() or ch in "_.") else "\\x%02x" % c
-print("/run/shmfs/" + out)' "$1"
+	echo "/run/shmfs/$(store_key "$1")"
 }
 
 # The superblock options of the store's tmpfs of the mount at MNT, found

@@ -17,6 +17,16 @@ setup() {
 	NUM='[0-9]+\.[0-9]'
 }
 
+# run-bench unmounted everything it mounted under BATS_TEST_TMPDIR, and removed its directory.
+assert_bench_left_nothing() {
+	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
+	assert_failure 1
+	assert_output 0
+	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-bench.*'
+	assert_success
+	assert_output ""
+}
+
 @test "seq: write, read, re-read of 1 MiB-class blocks, every word checked" {
 	shmfs_mount
 	run "$BENCH" "${TINY[@]}" -w seq "$MNT"
@@ -140,12 +150,7 @@ setup() {
 	assert_line --regexp "^A pipe round trip between two processes takes $NUM us here \($NUM us with both on one CPU\)"
 	refute_line --regexp "^\| wake"
 
-	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
-	assert_failure 1
-	assert_output 0
-	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-bench.*'
-	assert_success
-	assert_output ""
+	assert_bench_left_nothing
 }
 
 @test "run-bench -w rand: 4 KiB pages and huge=within_size, each against its own tmpfs, then nothing left" {
@@ -162,12 +167,7 @@ setup() {
 		assert_line --regexp '^\| rand-pmd-huge \| % \| [0-9,.]+ \|'
 	fi
 	assert_line --regexp '^rand8, rand-pmd: over 8m, '
-	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
-	assert_failure 1
-	assert_output 0
-	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-bench.*'
-	assert_success
-	assert_output ""
+	assert_bench_left_nothing
 }
 
 @test "msgbench: mailbox, queue and zero-copy queue against socketpair, pipe, mq and memcpy, every message checked" {

@@ -119,7 +119,7 @@ int shmfs_tmpfs_mpol_check(const char *s)
 	return nodelist_check(nodes);
 }
 
-/* Append ",KEYVAL" (no comma first) to buf, n bytes used of len. */
+/* Append KEY and VAL to the n bytes used of buf (of len), after a comma unless first. */
 static int append(char *buf, size_t *n, size_t len, const char *key, const char *val)
 {
 	int m = snprintf(buf + *n, len - *n, "%s%s%s", *n ? "," : "", key, val);
@@ -193,8 +193,8 @@ int shmfs_tmpfs_options_probe(const struct shmfs_tmpfs_options *t, char *why, si
 /* Whether the n bytes at s are one of our options. */
 static bool ours(const char *s, size_t n)
 {
-	return (n == 6 && !strncmp(s, "noswap", 6)) || !strncmp(s, "huge=", 5) ||
-	       !strncmp(s, "mpol=", 5);
+	return (n == 6 && !strncmp(s, "noswap", 6)) ||
+	       (n > 5 && (!strncmp(s, "huge=", 5) || !strncmp(s, "mpol=", 5)));
 }
 
 void shmfs_tmpfs_options_filter(const char *opts, char *buf, size_t len)
