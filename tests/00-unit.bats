@@ -47,6 +47,11 @@ unit() {
 	[ "$(id -u)" != 0 ] || refute_output --partial "not root"
 }
 
+@test "unit: tmpfs options: huge= and mpol= as tmpfs reads them, the kernel's verdict, read back" {
+	unit tmpfs_options
+	[ "$(id -u)" != 0 ] || refute_output --partial "not root"
+}
+
 @test "unit: walk: links not followed, deeper than PATH_MAX, removals and moves under the walk" {
 	unit walk
 }

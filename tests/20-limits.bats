@@ -370,13 +370,7 @@ open: ENOSPC"
 @test "shmfs status: data path, store, segments, bytes, limit and open handles follow the mount" {
 	mount_limited tmpfs size=2m
 	local key
-	key=$(python3 -c '
-import sys
-out = ""
-for c in sys.argv[1].lstrip("/").encode():
-    ch = chr(c)
-    out += "-" if ch == "/" else ch if ch.isascii() and (ch.isalnum() or ch in "_.") else "\\x%02x" % c
-print(out)' "$MNT")
+	key=$(store_key "$MNT")
 	run "$SHMFS" status --raw "$MNT"
 	assert_success
 	assert_line "pid=$SHMFS_PID"

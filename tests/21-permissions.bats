@@ -46,17 +46,6 @@ t_io() {
 	"$SHMFS_TEST_BIN/t_io" "$@"
 }
 
-# The store's name for a mountpoint, as src/core/store.c makes it.
-store_key() {
-	python3 -c '
-import sys
-out = ""
-for c in sys.argv[1].lstrip("/").encode():
-    ch = chr(c)
-    out += "-" if ch == "/" else ch if ch.isascii() and (ch.isalnum() or ch in "_.") else "\\x%02x" % c
-print(out)' "$1"
-}
-
 status_of() {
 	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
 }

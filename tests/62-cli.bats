@@ -76,7 +76,7 @@ teardown() {
 		[ -z "$stderr" ]
 		for word in "shmfs mount" "shmfs umount" "shmfs status" "shmfs discard" \
 			"shmfs create" "shmfs ls" "shmfs rm" "shmfs send" "shmfs recv" size= nr_inodes= mode= uid= gid= \
-			store= passthrough= allow_other --version; do
+			store= huge= noswap mpol= passthrough= allow_other --version; do
 			assert_output --partial "$word"
 		done
 	done
@@ -342,8 +342,8 @@ complete_line() {
 	run complete_line "shmfs mount -o "
 	assert_success
 	assert_output "$(printf '%s\n' allow_other gid= mode= nr_inodes= passthrough= ro rw \
-		size= store= uid= uring= busy_poll= xattr acl nosuid nodev noexec noatime suid dev exec atime |
-		sort)"
+		size= store= huge= noswap mpol= uid= uring= busy_poll= xattr acl nosuid nodev noexec \
+		noatime suid dev exec atime | sort)"
 	run complete_line "shmfs mount -o pass"
 	assert_success
 	assert_output passthrough=
@@ -356,13 +356,19 @@ complete_line() {
 	assert_output --raw
 }
 
-@test "completion: passthrough=, uid= and gid= values" {
+@test "completion: passthrough=, huge=, mpol=, uid= and gid= values" {
 	run complete_line "shmfs mount -o passthrough="
 	assert_success
 	assert_output "$(printf '%s\n' auto off on)"
 	run complete_line "shmfs mount -o ro,passthrough=o"
 	assert_success
 	assert_output "$(printf '%s\n' off on)"
+	run complete_line "shmfs mount -o huge=w"
+	assert_success
+	assert_output within_size
+	run complete_line "shmfs mount -o size=1g,mpol=b"
+	assert_success
+	assert_output bind:
 	run complete_line "shmfs mount -o uid=roo"
 	assert_success
 	assert_output root

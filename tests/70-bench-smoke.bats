@@ -17,6 +17,16 @@ setup() {
 	NUM='[0-9]+\.[0-9]'
 }
 
+# run-bench unmounted everything it mounted under BATS_TEST_TMPDIR, and removed its directory.
+assert_bench_left_nothing() {
+	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
+	assert_failure 1
+	assert_output 0
+	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-bench.*'
+	assert_success
+	assert_output ""
+}
+
 @test "seq: write, read, re-read of 1 MiB-class blocks, every word checked" {
 	shmfs_mount
 	run "$BENCH" "${TINY[@]}" -w seq "$MNT"
@@ -66,6 +76,21 @@ setup() {
 	assert_output ""
 }
 
+@test "rand: random 8-byte loads over a mapping, each checked, and its share of huge pages" {
+	shmfs_mount
+	run "$BENCH" "${TINY[@]}" --rand-size 4m -w rand "$MNT"
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 --regexp "^rand8 +$NUM loads/s +[1-9][0-9]* random 8-byte loads over 4 MiB, all checked"
+	assert_line --index 1 --regexp "^rand-pmd +$NUM % +of the mapping in huge pages$"
+	run ls -A "$MNT"
+	assert_success
+	assert_output ""
+	run "$BENCH" --rand-size 3m -w rand "$MNT"
+	assert_failure 2
+	assert_output --partial "--rand-size of 2m"
+}
+
 @test "all workloads in one run print twelve figures" {
 	shmfs_mount
 	run "$BENCH" "${TINY[@]}" "$MNT"
@@ -73,7 +98,7 @@ setup() {
 	assert_equal "${#lines[@]}" 12
 	run "$BENCH" --list
 	assert_success
-	assert_output $'seq\nsmall\nmmap\nmsg\ncreate\nwake'
+	assert_output $'seq\nsmall\nmmap\nmsg\ncreate\nwake\nrand'
 }
 
 @test "wake: a pipe round trip placed by the scheduler, then on one CPU" {
@@ -87,8 +112,8 @@ setup() {
 @test "a corrupted byte fails each data workload with status 3" {
 	shmfs_mount
 	local w
-	for w in seq small mmap msg; do
-		run "$BENCH" "${TINY[@]}" --inject-fault -w "$w" "$MNT"
+	for w in seq small mmap msg rand; do
+		run "$BENCH" "${TINY[@]}" --rand-size 4m --inject-fault -w "$w" "$MNT"
 		assert_failure 3
 		assert_output --partial "wrong data"
 	done
@@ -125,12 +150,24 @@ setup() {
 	assert_line --regexp "^A pipe round trip between two processes takes $NUM us here \($NUM us with both on one CPU\)"
 	refute_line --regexp "^\| wake"
 
-	run grep -c "$BATS_TEST_TMPDIR/shmfs-bench" /proc/self/mountinfo
-	assert_failure 1
-	assert_output 0
-	run find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'shmfs-bench.*'
+	assert_bench_left_nothing
+}
+
+@test "run-bench -w rand: 4 KiB pages and huge=within_size, each against its own tmpfs, then nothing left" {
+	[ "$SHMFS_TEST_MODE" = cached ] || skip "run in the cached-mode pass only"
+	SHMFS_BENCH=$BENCH TMPDIR=$BATS_TEST_TMPDIR run \
+		"$BATS_TEST_DIRNAME/../contrib/bench/run-bench" --quick -w rand --rand-size 8m \
+		--duration 0.02 --markdown
 	assert_success
-	assert_output ""
+	assert_line --regexp '^\| rand8 \| loads/s \| [0-9,.]+ \| .* \| - \| - \|$'
+	assert_line --regexp '^\| rand-pmd \| % \| [0-9,.]+ \|'
+	if [ "$(id -u)" = 0 ] && grep -qw within_size \
+		/sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null; then
+		assert_line --regexp '^\| rand8-huge \| loads/s \| [0-9,.]+ \| [0-9,.]+ \| [0-9.]+ \| - \| - \|$'
+		assert_line --regexp '^\| rand-pmd-huge \| % \| [0-9,.]+ \|'
+	fi
+	assert_line --regexp '^rand8, rand-pmd: over 8m, '
+	assert_bench_left_nothing
 }
 
 @test "msgbench: mailbox, queue and zero-copy queue against socketpair, pipe, mq and memcpy, every message checked" {

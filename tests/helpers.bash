@@ -228,6 +228,18 @@ wait_gone() {
 	return 1
 }
 
+# store_key MOUNTPOINT: the name of MOUNTPOINT's default store in its
+# directory (/run/shmfs for root), as src/core/store_path.c makes it.
+store_key() {
+	python3 -c '
+import sys
+out = ""
+for c in sys.argv[1].lstrip("/").encode():
+    ch = chr(c)
+    out += "-" if ch == "/" else ch if ch.isascii() and (ch.isalnum() or ch in "_.") else "\\x%02x" % c
+print(out)' "$1"
+}
+
 shmfs_is_mounted() {
 	awk -v m="$1" '$5 == m && $0 ~ / - fuse\.shmfs / { found = 1 } END { exit !found }' \
 		/proc/self/mountinfo

@@ -23,16 +23,18 @@
 #include "bench.h"
 
 static const struct shmfs_bench_workload workloads[] = {
-	{ "seq", "sequential write, overwrite, read (page cache dropped), re-read",
-	  shmfs_bench_seq },
-	{ "small", "64-byte pwrite, then 64-byte pread, on one open descriptor",
-	  shmfs_bench_small },
-	{ "mmap", "MAP_SHARED stores to every byte, then a second process checks",
-	  shmfs_bench_mmap },
-	{ "msg", "26-byte cycle: open/write/close, open/read/close", shmfs_bench_msg },
-	{ "create", "create, size (4 KiB), close and unlink one segment", shmfs_bench_create },
+	{ "seq", "sequential write, overwrite, read (page cache dropped), re-read", shmfs_bench_seq,
+	  0 },
+	{ "small", "64-byte pwrite, then 64-byte pread, on one open descriptor", shmfs_bench_small,
+	  0 },
+	{ "mmap", "MAP_SHARED stores to every byte, then a second process checks", shmfs_bench_mmap,
+	  0 },
+	{ "msg", "26-byte cycle: open/write/close, open/read/close", shmfs_bench_msg, 0 },
+	{ "create", "create, size (4 KiB), close and unlink one segment", shmfs_bench_create, 0 },
 	{ "wake", "no file system: a pipe round trip between two processes, then on one CPU",
-	  shmfs_bench_wake },
+	  shmfs_bench_wake, 0 },
+	{ "rand", "random 8-byte loads over a mapping of --rand-size (only when named)",
+	  shmfs_bench_rand, 1 },
 };
 
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -101,22 +103,13 @@ int shmfs_bench_mismatch(const char *metric, const char *fmt, ...)
 	return SHMFS_BENCH_EXIT_DATA;
 }
 
-/*
- * Every aligned 64-bit word holds its file offset mixed with a seed, so a
- * byte that is stale, misplaced or from another run is caught.
- */
-static inline uint64_t bench_word(uint64_t off, uint64_t seed)
-{
-	return (off ^ seed) * 0x9e3779b97f4a7c15ULL;
-}
-
 void shmfs_bench_pattern_fill(void *buf, size_t len, uint64_t off, uint64_t seed)
 {
 	uint64_t *w = buf;
 	size_t i;
 
 	for (i = 0; i < len / 8; i++)
-		w[i] = bench_word(off + i * 8, seed);
+		w[i] = shmfs_bench_word(off + i * 8, seed);
 }
 
 /* Returns 0, or -1 with the offset of the first wrong word in *bad_off. */
@@ -127,7 +120,7 @@ int shmfs_bench_pattern_check(const void *buf, size_t len, uint64_t off, uint64_
 	size_t i;
 
 	for (i = 0; i < len / 8; i++) {
-		if (w[i] != bench_word(off + i * 8, seed)) {
+		if (w[i] != shmfs_bench_word(off + i * 8, seed)) {
 			*bad_off = off + i * 8;
 			return -1;
 		}
@@ -176,14 +169,17 @@ static void bench_usage(FILE *f)
 		   "Run file and shared-memory workloads in DIR and print one line per\n"
 		   "figure: METRIC VALUE UNIT NOTE. Every byte read back is checked.\n"
 		   "\n"
-		   "  -w, --workload LIST   comma-separated workloads (default: all)\n"
+		   "  -w, --workload LIST   comma-separated workloads (default, and all: every\n"
+		   "                        one but rand, which takes --rand-size of memory)\n"
 		   "  -t, --duration SECS   seconds per looping measurement (default 1)\n"
 		   "  -n, --count N         run N iterations of each loop instead\n"
 		   "      --seq-size SIZE   bytes written and read by seq (default 1g)\n"
 		   "      --block SIZE      bytes per seq write/read (default 1m)\n"
 		   "      --mmap-size SIZE  bytes of the mapped segment (default 256m)\n"
+		   "      --rand-size SIZE  bytes of the segment rand loads from (default 4g,\n"
+		   "                        a multiple of 2m)\n"
 		   "      --small-file SIZE file size for 64-byte pwrite/pread (default 64k)\n"
-		   "      --quick           short run: seq 64m, mmap 32m, duration 0.1\n"
+		   "      --quick           short run: seq 64m, mmap 32m, rand 64m, duration 0.1\n"
 		   "      --inject-fault    corrupt one byte before each check, to prove\n"
 		   "                        that checks fail (exit status 3)\n"
 		   "  -l, --list            list the workloads\n"
@@ -198,6 +194,7 @@ enum {
 	OPT_SEQ_SIZE = 256,
 	OPT_BLOCK,
 	OPT_MMAP_SIZE,
+	OPT_RAND_SIZE,
 	OPT_SMALL_FILE,
 	OPT_QUICK,
 	OPT_INJECT,
@@ -210,6 +207,7 @@ static const struct option bench_options[] = {
 	{ "seq-size", required_argument, NULL, OPT_SEQ_SIZE },
 	{ "block", required_argument, NULL, OPT_BLOCK },
 	{ "mmap-size", required_argument, NULL, OPT_MMAP_SIZE },
+	{ "rand-size", required_argument, NULL, OPT_RAND_SIZE },
 	{ "small-file", required_argument, NULL, OPT_SMALL_FILE },
 	{ "quick", no_argument, NULL, OPT_QUICK },
 	{ "inject-fault", no_argument, NULL, OPT_INJECT },
@@ -229,7 +227,8 @@ static int bench_select(const char *list, int *sel)
 		return -ENOMEM;
 	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		for (i = 0; i < NR_WORKLOADS; i++) {
-			if (!strcmp(name, "all") || !strcmp(name, workloads[i].name))
+			if ((!strcmp(name, "all") && !workloads[i].by_name) ||
+			    !strcmp(name, workloads[i].name))
 				sel[i] = 1;
 		}
 		if (strcmp(name, "all")) {
@@ -297,6 +296,10 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 			if (bench_size_opt("mmap-size", optarg, &b->mmap_size) < 0)
 				return SHMFS_BENCH_EXIT_USAGE;
 			break;
+		case OPT_RAND_SIZE:
+			if (bench_size_opt("rand-size", optarg, &b->rand_size) < 0)
+				return SHMFS_BENCH_EXIT_USAGE;
+			break;
 		case OPT_SMALL_FILE:
 			if (bench_size_opt("small-file", optarg, &v) < 0)
 				return SHMFS_BENCH_EXIT_USAGE;
@@ -305,6 +308,7 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 		case OPT_QUICK:
 			b->seq_size = 64 << 20;
 			b->mmap_size = 32 << 20;
+			b->rand_size = 64 << 20;
 			b->duration = 0.1;
 			break;
 		case OPT_INJECT: b->inject_fault = 1; break;
@@ -321,14 +325,15 @@ static int bench_parse_args(struct shmfs_bench *b, int *sel, int argc, char **ar
 		return SHMFS_BENCH_EXIT_USAGE;
 	}
 	if (b->seq_block % 8 || b->seq_size % b->seq_block || b->mmap_size % 8 ||
-	    b->small_file < 64 || b->small_file % 64) {
-		fprintf(stderr, "shmfs-bench: --seq-size must be a multiple of --block, "
-				"--block and --mmap-size of 8, --small-file of 64\n");
+	    b->small_file < 64 || b->small_file % 64 || b->rand_size % (2 << 20)) {
+		fprintf(stderr,
+			"shmfs-bench: --seq-size must be a multiple of --block, "
+			"--block and --mmap-size of 8, --small-file of 64, --rand-size of 2m\n");
 		return SHMFS_BENCH_EXIT_USAGE;
 	}
 	if (!any)
 		for (c = 0; c < (int)NR_WORKLOADS; c++)
-			sel[c] = 1;
+			sel[c] = !workloads[c].by_name;
 	b->dir = argv[optind];
 	return 0;
 }
@@ -339,6 +344,7 @@ int main(int argc, char **argv)
 		.seq_size = 1ULL << 30,
 		.seq_block = 1 << 20,
 		.mmap_size = 256ULL << 20,
+		.rand_size = 4ULL << 30,
 		.small_file = 64 << 10,
 		.duration = 1.0,
 	};

@@ -4,7 +4,8 @@
  * tmpfs for reference). Each workload prints one line per figure and
  * checks every byte it reads back; wrong data is a failure, never a
  * figure. bench.c owns the command line, timing and output; bench_io.c
- * the read/write/open workloads; bench_mmap.c the mapping workload.
+ * the read/write/open workloads; bench_mmap.c the mapping workload;
+ * bench_rand.c random loads over a large mapping.
  */
 #ifndef SHMFS_BENCH_H
 #define SHMFS_BENCH_H
@@ -25,6 +26,7 @@ struct shmfs_bench {
 	uint64_t seq_size;  /* bytes written and read by "seq" */
 	size_t seq_block;   /* bytes per write() / read() */
 	uint64_t mmap_size; /* bytes of the mapped segment */
+	uint64_t rand_size; /* bytes of the segment that "rand" loads from */
 	size_t small_file;  /* file size for 64-byte pwrite/pread */
 	double duration;    /* seconds per time-bounded measurement */
 	uint64_t count;	    /* if not 0: iterations instead of duration */
@@ -36,6 +38,7 @@ struct shmfs_bench_workload {
 	const char *name;
 	const char *help;
 	int (*run)(struct shmfs_bench *b);
+	int by_name; /* left out of "all" and the default: run only when named */
 };
 
 double shmfs_bench_now(void);
@@ -48,6 +51,15 @@ int shmfs_bench_fail(const char *metric, const char *fmt, ...)
 int shmfs_bench_mismatch(const char *metric, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Every aligned 64-bit word holds its file offset mixed with a seed, so a
+ * byte that is stale, misplaced or from another run is caught.
+ */
+static inline uint64_t shmfs_bench_word(uint64_t off, uint64_t seed)
+{
+	return (off ^ seed) * 0x9e3779b97f4a7c15ULL;
+}
+
 /* Fill / check a buffer whose every 64-bit word encodes its file offset. */
 void shmfs_bench_pattern_fill(void *buf, size_t len, uint64_t off, uint64_t seed);
 int shmfs_bench_pattern_check(const void *buf, size_t len, uint64_t off, uint64_t seed,
@@ -58,6 +70,7 @@ int shmfs_bench_small(struct shmfs_bench *b);
 int shmfs_bench_msg(struct shmfs_bench *b);
 int shmfs_bench_create(struct shmfs_bench *b);
 int shmfs_bench_mmap(struct shmfs_bench *b);
+int shmfs_bench_rand(struct shmfs_bench *b);
 int shmfs_bench_wake(struct shmfs_bench *b);
 
 #endif

@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: MIT
 # bash completion for shmfs(8): subcommands, their flags, the names of the
-# -o options (and the values of passthrough=, uring=, uid=, gid=, store=), shmfs
-# mountpoints from /proc/mounts, segment names under $SHMFS_DIR, and the
-# command (then its files) that "shmfs exec" runs.
+# -o options (and the values of passthrough=, uring=, huge=, mpol=, uid=,
+# gid=, store=), shmfs mountpoints from /proc/mounts, segment names under
+# $SHMFS_DIR, and the command (then its files) that "shmfs exec" runs.
 # Needs nothing from the bash-completion package.
 
 _shmfs_commands=$'mount\numount\nstatus\ndiscard\ncreate\nls\nrm\nsend\nrecv\nexec'
-_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\npassthrough=\nuring=\nbusy_poll=\nxattr\nacl\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
+_shmfs_mount_options=$'size=\nnr_inodes=\nmode=\nuid=\ngid=\nstore=\nhuge=\nnoswap\nmpol=\npassthrough=\nuring=\nbusy_poll=\nxattr\nacl\nallow_other\nro\nrw\nnosuid\nnodev\nnoexec\nnoatime\nsuid\ndev\nexec\natime'
 
 # Set words[] and cword from COMP_WORDS, gluing back the pieces that bash
 # split at characters of COMP_WORDBREAKS ("size" "=" "1g" -> "size=1g"),
@@ -130,6 +130,8 @@ _shmfs_options()
 	val=${last#*=}
 	case $key in
 	passthrough | uring) _shmfs_match $'auto\non\noff' "$val" ;;
+	huge) _shmfs_match $'never\nalways\nwithin_size\nadvise' "$val" ;;
+	mpol) _shmfs_match $'default\nlocal\nprefer:\nbind:\ninterleave' "$val" ;;
 	uid) _shmfs_match "$(compgen -u)" "$val" ;;
 	gid) _shmfs_match "$(compgen -g)" "$val" ;;
 	store) _shmfs_dirs "$val" ;;

@@ -445,6 +445,11 @@ int shmfs_cmd_status(int argc, char **argv)
 	printf("%-14s %s\n", "data path:", status_get(&st, "data_path"));
 	printf("%-14s %s (%s)\n", "store:", status_get(&st, "store"),
 	       status_get(&st, "store_kind"));
+	if (strcmp(status_get(&st, "store_options"), "?"))
+		printf("%-14s %s\n", "store options:",
+		       *status_get(&st, "store_options")
+			       ? status_get(&st, "store_options")
+			       : "tmpfs's defaults (huge=never, mpol=default, swap)");
 	printf("%-14s %s\n", "segments:", status_get(&st, "segments"));
 	bytes_print("memory:", status_get(&st, "bytes_used"), status_get(&st, "bytes_limit"));
 	printf("%-14s %s of %s\n", "inodes:", status_get(&st, "inodes_used"),

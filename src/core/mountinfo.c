@@ -95,6 +95,11 @@ bool shmfs_mountinfo_owner(const char *path, uid_t *uid)
 	return false;
 }
 
+bool shmfs_mountinfo_options(const char *path, char *fstype, size_t tlen, char *opts, size_t olen)
+{
+	return lookup_all(path, NULL, 0, fstype, tlen, opts, olen);
+}
+
 bool shmfs_mountinfo_lookup(const char *path, char *fstype, size_t len)
 {
 	char dev[32];

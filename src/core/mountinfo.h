@@ -23,6 +23,11 @@ bool shmfs_mountinfo_device(const char *path, char *dev, size_t len);
  * root or fusermount3 sets): false when path is no such mount.
  */
 bool shmfs_mountinfo_owner(const char *path, uid_t *uid);
+/*
+ * The filesystem type and superblock options ("rw,size=...,huge=...") of
+ * the mount at path, as shmfs_mountinfo_lookup() finds it.
+ */
+bool shmfs_mountinfo_options(const char *path, char *fstype, size_t tlen, char *opts, size_t olen);
 
 /* Whether the topmost mount at path (absolute) is a shmfs mount, live or dead. */
 bool shmfs_mountinfo_is_shmfs(const char *path);

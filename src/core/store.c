@@ -12,6 +12,7 @@
 #include "caps.h"
 #include "walk.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -68,13 +69,82 @@ static bool is_mountpoint(const char *path)
 	return a.st_dev != b.st_dev;
 }
 
+/* What tmpfs cannot do on a remount, said once: -EINVAL. */
+static int remount_refused(struct shmfs_store *st, const char *what)
+{
+	snprintf(st->why, sizeof(st->why),
+		 "the store's tmpfs at '%s' %s (discarding the store, "
+		 "and its segments, lets a new one have it)",
+		 st->path, what);
+	return -EINVAL;
+}
+
+/*
+ * The store's tmpfs is mounted already, and is to be remounted with the
+ * data that tmpfs_data() made: an option not given keeps its value, as
+ * tmpfs has it. Two changes tmpfs does not make on a remount are refused
+ * rather than left undone: noswap turned on, and mpol=default over
+ * another policy. And Linux 6.4 refused a remount of a noswap tmpfs that
+ * did not say noswap once more, so noswap is always said.
+ */
+static int tmpfs_remount_data(struct shmfs_store *st, const struct shmfs_store_config *o,
+			      char *data, size_t n, size_t len)
+{
+	char now[256], what[sizeof(now) + 80];
+	const char *mpol, *end;
+	bool noswap_now;
+
+	if (!shmfs_tmpfs_options_shown(st->path, now, sizeof(now)))
+		return (int)n;
+	noswap_now = strstr(now, "noswap") != NULL; /* no huge= or mpol= value holds it */
+	if (o->tmpfs.noswap && !noswap_now)
+		return remount_refused(st, "was mounted without noswap, which tmpfs cannot turn "
+					   "on later");
+	mpol = strstr(now, "mpol=");
+	if (mpol && o->tmpfs.mpol && !strcmp(o->tmpfs.mpol, "default")) {
+		/* Its value ends at the first comma not followed by a node number. */
+		for (end = strchr(mpol, ','); end && isdigit((unsigned char)end[1]);
+		     end = strchr(end + 1, ','))
+			;
+		snprintf(what, sizeof(what),
+			 "has %.*s, which tmpfs does not set back to "
+			 "mpol=default on a remount",
+			 end ? (int)(end - mpol) : (int)strlen(mpol), mpol);
+		return remount_refused(st, what);
+	}
+	return noswap_now ? shmfs_tmpfs_options_append(&o->tmpfs, true, data, n, len) : (int)n;
+}
+
+/*
+ * The mount(2) data for the store's tmpfs: its length, 0 when it is
+ * mounted already and nothing is asked of it, or -errno.
+ */
+static int tmpfs_data(struct shmfs_store *st, const struct shmfs_store_config *o, bool mounted,
+		      char *data, size_t len)
+{
+	int n = 0;
+
+	data[0] = '\0';
+	if (!mounted)
+		n += snprintf(data + n, len - (size_t)n, "mode=0700");
+	if (o->size_set)
+		n += snprintf(data + n, len - (size_t)n, "%ssize=%" PRIu64, n ? "," : "", o->size);
+	if (o->nr_inodes_set)
+		n += snprintf(data + n, len - (size_t)n, "%snr_inodes=%" PRIu64, n ? "," : "",
+			      o->nr_inodes ? o->nr_inodes + STORE_OWN_INODES : 0);
+	/* Those three always fit in the caller's buffer; the rest are checked. */
+	n = shmfs_tmpfs_options_append(&o->tmpfs, false, data, (size_t)n, len);
+	if (n > 0 && mounted)
+		n = tmpfs_remount_data(st, o, data, (size_t)n, len);
+	return n;
+}
+
 static int tmpfs_prepare(struct shmfs_store *st, const struct shmfs_store_config *o)
 {
-	char data[128];
-	size_t n = 0;
+	char data[128 + SHMFS_TMPFS_MPOL_MAX + 64]; /* all of tmpfs_data() */
 	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	bool mounted;
-	int err;
+	int err, n;
 
 	err = mkdir_private(SHMFS_STORE_RUN_DIR);
 	if (!err)
@@ -82,20 +152,20 @@ static int tmpfs_prepare(struct shmfs_store *st, const struct shmfs_store_config
 	if (err)
 		return err;
 	mounted = is_mountpoint(st->path);
-	data[0] = '\0';
-	if (!mounted)
-		n += snprintf(data + n, sizeof(data) - n, "mode=0700");
-	if (o->size_set)
-		n += snprintf(data + n, sizeof(data) - n, "%ssize=%" PRIu64, n ? "," : "", o->size);
-	if (o->nr_inodes_set)
-		n += snprintf(data + n, sizeof(data) - n, "%snr_inodes=%" PRIu64, n ? "," : "",
-			      o->nr_inodes ? o->nr_inodes + STORE_OWN_INODES : 0);
+	n = tmpfs_data(st, o, mounted, data, sizeof(data));
+	if (n < 0)
+		return n;
 	if (mounted && !n)
 		return 0;
 	if (mounted)
 		flags |= MS_REMOUNT;
-	if (mount("shmfs-store", st->path, "tmpfs", flags, data))
-		return -errno;
+	if (mount("shmfs-store", st->path, "tmpfs", flags, data)) {
+		err = -errno;
+		snprintf(st->why, sizeof(st->why),
+			 "cannot %s the store's tmpfs at '%s' with '%s': %s",
+			 mounted ? "remount" : "mount", st->path, data, strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -281,6 +351,26 @@ static const struct shmfs_store_kind *store_kind_for(const struct shmfs_store_co
 	return (!o->dir && shmfs_caps_sys_admin()) ? &store_tmpfs : &store_dir;
 }
 
+/*
+ * huge=, noswap and mpol= need a tmpfs of the store's own, and one that
+ * takes them: checked before anything is made.
+ */
+static int check_tmpfs_options(struct shmfs_store *st, const struct shmfs_store_config *o)
+{
+	char first[SHMFS_TMPFS_MPOL_MAX + 8];
+
+	if (!shmfs_tmpfs_options_any(&o->tmpfs))
+		return 0;
+	if (st->kind == &store_tmpfs)
+		return shmfs_tmpfs_options_probe(&o->tmpfs, st->why, sizeof(st->why));
+	shmfs_tmpfs_options_first(&o->tmpfs, first, sizeof(first));
+	snprintf(st->why, sizeof(st->why), "'%s' is an option of the store's own tmpfs, which %s",
+		 first,
+		 o->dir ? "a directory store (store=DIR) does not have"
+			: "a mount without CAP_SYS_ADMIN does not get (its store is a directory)");
+	return -EINVAL;
+}
+
 int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		     const char *mountpoint, const char **why)
 {
@@ -293,6 +383,9 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 	st->kind = store_kind_for(o);
 	st->size = o->size;
 	*why = st->why;
+	err = check_tmpfs_options(st, o);
+	if (err)
+		return err;
 	if (o->dir) {
 		err = shmfs_store_path_check(st, o->dir);
 		if (err)
@@ -362,6 +455,12 @@ int shmfs_store_usage(struct shmfs_store *st, struct shmfs_tree_usage *u)
 int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv)
 {
 	return st->kind->statfs(st, sv);
+}
+
+bool shmfs_store_tmpfs_options(struct shmfs_store *st, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return st->kind == &store_tmpfs && shmfs_tmpfs_options_shown(st->path, buf, len);
 }
 
 int shmfs_store_discard(const char *path)

@@ -24,6 +24,7 @@
 
 #include "quota.h"
 #include "segment.h"
+#include "tmpfs_options.h"
 #include "usage.h"
 
 /*
@@ -38,6 +39,7 @@ struct shmfs_store_config {
 	uid_t uid;
 	gid_t gid;
 	bool size_set, nr_inodes_set, mode_set, uid_set, gid_set;
+	struct shmfs_tmpfs_options tmpfs; /* huge=, noswap, mpol=: a tmpfs store's only */
 };
 struct shmfs_store;
 
@@ -83,6 +85,11 @@ int shmfs_store_open(struct shmfs_store *st, const struct shmfs_store_config *o,
 		     const char *mountpoint, const char **why);
 void shmfs_store_release(struct shmfs_store *st);
 int shmfs_store_statfs(struct shmfs_store *st, struct statvfs *sv);
+/*
+ * The huge=, mpol= and noswap options that the store's tmpfs has now
+ * (tmpfs_options.h), "" for tmpfs's defaults; false for a directory store.
+ */
+bool shmfs_store_tmpfs_options(struct shmfs_store *st, char *buf, size_t len);
 /*
  * What the store's root holds: a walk, or a recent one's result when
  * walking is dear (usage.h), so any user may ask. 0 or -errno.

@@ -31,6 +31,16 @@ static int status_fds(struct shmfs_fs *fs, char *buf, size_t len)
 		(unsigned long long)rl.rlim_cur);
 }
 
+/* tmpfs's huge=, mpol= and noswap, as the store's tmpfs has them now; absent for a directory. */
+static int status_tmpfs(struct shmfs_fs *fs, char *buf, size_t len)
+{
+	char opts[256];
+
+	if (!shmfs_store_tmpfs_options(&fs->store, opts, sizeof(opts)))
+		return 0;
+	return snprintf(buf, len, "store_options=%s\n", opts);
+}
+
 static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 {
 	struct shmfs_tree_usage u;
@@ -64,6 +74,10 @@ static size_t status_text(struct shmfs_fs *fs, char *buf, size_t len)
 	}
 	if ((size_t)n < len) {
 		m = status_fds(fs, buf + n, len - (size_t)n);
+		n += m > 0 ? m : 0;
+	}
+	if ((size_t)n < len) {
+		m = status_tmpfs(fs, buf + n, len - (size_t)n);
 		n += m > 0 ? m : 0;
 	}
 	return (size_t)n < len ? (size_t)n + 1 : len;

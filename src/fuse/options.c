@@ -131,6 +131,7 @@ void shmfs_options_release(struct shmfs_options *o)
 	free(o->source);
 	free(o->mountpoint);
 	free(o->store.dir);
+	free(o->store.tmpfs.mpol);
 	free(o->mount_flags);
 	fuse_opt_free_args(&o->fuse_args);
 }

@@ -2,10 +2,10 @@
 /*
  * The options of "shmfs mount", each concern with its own fuse_opt table:
  * the store's (store_options.c: tmpfs's size=, nr_inodes=, mode=, uid=,
- * gid=, and store=), the transport's (transport_options.c:
- * passthrough=, uring=, busy_poll=) and the daemon's (options.c: -f, -d,
- * ro/rw, allow_other, xattr, acl, the kernel mount's flags, and the
- * fstab-only words that mount(8) passes on).
+ * gid=, huge=, noswap, mpol=, and store=), the transport's
+ * (transport/transport_options.c: passthrough=, uring=, busy_poll=) and
+ * the daemon's (options.c: -f, -d, ro/rw, allow_other, xattr, acl, the
+ * kernel mount's flags, and the fstab-only words that mount(8) passes on).
  */
 #ifndef SHMFS_OPTIONS_H
 #define SHMFS_OPTIONS_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The store's mount options, tmpfs's vocabulary: size=, nr_inodes=,
- * mode=, uid=, gid=, and shmfs's store=. They fill the core's struct
+ * mode=, uid=, gid=, huge=, noswap, mpol=, and shmfs's store=. They fill the core's struct
  * shmfs_store_config; the table lives here because the core knows
  * nothing of libfuse.
  */

@@ -2,7 +2,8 @@
 /*
  * Unit test of the store (core/store.h, store_path.h): a directory store
  * opened, locked against a second daemon, counted under size= and
- * nr_inodes=, discarded whatever its depth; and the checks that refuse a
+ * nr_inodes=, discarded whatever its depth, tmpfs's huge=, noswap and
+ * mpol= refused before it is made; and the checks that refuse a
  * path or a directory another user controls or could swap. The checks on
  * another user's objects need root (to make them), and are left out
  * without it.
@@ -78,6 +79,29 @@ static void check_open(void)
 	      (uintmax_t)sv.f_ffree, (uintmax_t)sv.f_files);
 	CHECK_ERR(shmfs_store_discard(at("s1")), -EBUSY);
 	shmfs_store_release(&a);
+}
+
+/* huge=, noswap and mpol= are refused on a directory store, before it is made. */
+static void check_tmpfs_options(void)
+{
+	struct shmfs_store_config c = { .tmpfs = { .huge = "within_size" } };
+	struct shmfs_store st;
+	const char *why;
+
+	CHECK_ERR(open_at(&st, "s-huge", &c, &why), -EINVAL);
+	CHECK(strstr(why, "'huge=within_size'") && strstr(why, "directory store"), "why: %s", why);
+	CHECK(!exists(at("s-huge")), "nothing made");
+	shmfs_store_release(&st);
+	c.tmpfs.huge = NULL;
+	c.tmpfs.noswap = true;
+	CHECK_ERR(open_at(&st, "s-huge", &c, &why), -EINVAL);
+	CHECK(strstr(why, "'noswap'"), "why: %s", why);
+	shmfs_store_release(&st);
+	c.tmpfs.noswap = false;
+	c.tmpfs.mpol = "local";
+	CHECK_ERR(open_at(&st, "s-huge", &c, &why), -EINVAL);
+	CHECK(strstr(why, "'mpol=local'") && !exists(at("s-huge")), "why: %s", why);
+	shmfs_store_release(&st);
 }
 
 /* A store 300 directories deep, with a file at each level, goes whole. */
@@ -198,6 +222,7 @@ int main(int argc, char **argv)
 	free(real);
 	umask(022);
 	check_open();
+	check_tmpfs_options();
 	check_discard();
 	check_store_paths(root);
 	check_user_store(root);
