@@ -57,10 +57,6 @@ for c in sys.argv[1].lstrip("/").encode():
 print(out)' "$1"
 }
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 @test "root's mount: the root is 1777 and the kernel mount has allow_other and default_permissions" {
 	shmfs_mount
 	run stat -c '%a %U %G' "$MNT"
