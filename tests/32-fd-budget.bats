@@ -220,3 +220,32 @@ removed_held() {
 	assert_equal "$HOLD_STATUS" 0
 	assert_fds_below "$DAEMON_BOUND"
 }
+
+@test "a user mapping 6,000 transient segments it closed: the daemon waits for them without a descriptor each, then removes them" {
+	mount_capped 4096:4096
+	mkdir "$MNT/a" "$MNT/b"
+	chown "$UA:$UA" "$MNT/a"
+	chown "$UB:$UB" "$MNT/b"
+
+	hold "$UA" "$MNT/a" 6000 mapped
+	assert_line --index 0 "holding 6000 of 6000"
+	assert_fds_below "$DAEMON_BOUND"
+	work "$UB" "$MNT/b"
+	assert_fds_below "$DAEMON_BOUND"
+	# Still mapped: none is removed yet.
+	run ls "$MNT/a"
+	assert_success
+	assert_equal "${#lines[@]}" 6000
+
+	end_hold
+	assert_line --index 1 "intact 6000"
+	assert_equal "$HOLD_STATUS" 0
+	for ((i = 0; i < 200; i++)); do
+		[ -z "$(ls -A "$MNT/a")" ] && break
+		sleep 0.05
+	done
+	run ls -A "$MNT/a"
+	assert_success
+	assert_output ""
+	assert_fds_below "$DAEMON_BOUND"
+}

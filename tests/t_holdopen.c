@@ -3,15 +3,17 @@
  * Holds many segments open at once, as a user who wants to use up the
  * daemon's descriptors would.
  *
- *   t_holdopen DIR N [unlink | tmpfile | dirs]
+ *   t_holdopen DIR N [unlink | tmpfile | dirs | mapped]
  *	Raises its own descriptor limit to the hard one, then creates
  *	DIR/h0 ... DIR/h(N-1), writes to each a pattern of its own (4 KiB)
  *	and keeps every one open; with "unlink" it also removes each name
  *	after its open; with "tmpfile" each is an unnamed segment in DIR
  *	(O_TMPFILE) instead; with "dirs" each is a directory holding one segment
- *	of that pattern, hI/s, and the directory is kept open. Prints
+ *	of that pattern, hI/s, and the directory is kept open; with "mapped"
+ *	each segment is marked transient, mapped and closed, and only the
+ *	mapping is kept (then unmapped after the check). Prints
  *	  holding K of N            K opened (K < N: the first failure follows)
- *	  open DIR/hK: ENAME        the open that failed
+ *	  open DIR/hK: ENAME        the open (or mark, or map) that failed
  *	  unlink DIR/hK: ENAME      a removal that failed (with "unlink")
  *	then waits until its standard input ends, and checks every segment it
  *	holds: reads the pattern back, writes a second one, doubles the
@@ -32,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,20 +79,7 @@ static int put(int fd, long i, int round)
 
 static const char *ename(int err)
 {
-	static char buf[32];
-
-	switch (err) {
-	case EMFILE: return "EMFILE";
-	case ENFILE: return "ENFILE";
-	case EBUSY: return "EBUSY";
-	case ENOSPC: return "ENOSPC";
-	case EIO: return "EIO";
-	case EACCES: return "EACCES";
-	case ESTALE: return "ESTALE";
-	case ENOENT: return "ENOENT";
-	}
-	snprintf(buf, sizeof(buf), "errno %d", err);
-	return buf;
+	return strerrorname_np(err) ?: "E?";
 }
 
 /* Does the directory open as fd list s alone, with segment i's bytes? 0 or -errno. */
@@ -157,6 +148,42 @@ static int dir_make(const char *path, long i)
 	return fd;
 }
 
+/* The daemon's ABI (src/core/transient_mark.h), spelt out so that a change to it shows. */
+#define SHMFS_IOC_SET_TRANSIENT _IOW('S', 0x52, int)
+
+/* Mark segment i, open as fd, transient and map it; close fd. The mapping or NULL. */
+static char *map_transient(int fd, int *err)
+{
+	int on = 1;
+	char *p = NULL;
+
+	if (ioctl(fd, SHMFS_IOC_SET_TRANSIENT, &on))
+		*err = errno;
+	else if ((p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		*err = errno;
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Check the held mappings after standard input ends, and unmap them; the count intact. */
+static long check_maps(const char *dir, char **maps, long held)
+{
+	char want[LEN + 1], c;
+
+	while (read(0, &c, 1) > 0)
+		;
+	for (long i = 0; i < held; i++) {
+		fill(want, i, 0);
+		if (memcmp(maps[i], want, LEN)) {
+			printf("wrong %s/h%ld: EIO\n", dir, i);
+			return i;
+		}
+		munmap(maps[i], LEN);
+	}
+	printf("intact %ld\n", held);
+	return held;
+}
+
 /* Check the held segments after standard input ends; the count intact. */
 static long check(const char *dir, const int *fds, long held)
 {
@@ -190,19 +217,22 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	char path[4096];
 	long n, held = 0;
-	bool drop, dirs, unnamed;
+	bool drop, dirs, unnamed, mapped;
 	int *fds, err = 0;
+	char **maps;
 
 	drop = argc == 4 && !strcmp(argv[3], "unlink");
 	dirs = argc == 4 && !strcmp(argv[3], "dirs");
 	unnamed = argc == 4 && !strcmp(argv[3], "tmpfile");
-	if (argc < 3 || argc > 4 || (argc == 4 && !drop && !dirs && !unnamed)) {
-		fprintf(stderr, "usage: t_holdopen DIR N [unlink | tmpfile | dirs]\n");
+	mapped = argc == 4 && !strcmp(argv[3], "mapped");
+	if (argc < 3 || argc > 4 || (argc == 4 && !drop && !dirs && !unnamed && !mapped)) {
+		fprintf(stderr, "usage: t_holdopen DIR N [unlink | tmpfile | dirs | mapped]\n");
 		return 2;
 	}
 	n = strtol(argv[2], NULL, 10);
 	fds = calloc(n > 0 ? (size_t)n : 1, sizeof(*fds));
-	if (n <= 0 || !fds || getrlimit(RLIMIT_NOFILE, &rl))
+	maps = calloc(n > 0 ? (size_t)n : 1, sizeof(*maps));
+	if (n <= 0 || !fds || !maps || getrlimit(RLIMIT_NOFILE, &rl))
 		return 2;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
@@ -231,6 +261,12 @@ int main(int argc, char **argv)
 			close(fds[held]);
 			break;
 		}
+		if (mapped) {
+			maps[held] = map_transient(fds[held], &err);
+			if (!maps[held])
+				break;
+			continue;
+		}
 		if (drop && unlink(path)) {
 			err = errno;
 			printf("holding %ld of %ld\nunlink %s: %s\n", held, n, path, ename(err));
@@ -243,5 +279,7 @@ int main(int argc, char **argv)
 		printf("open %s: %s\n", path, ename(err));
 	if (dirs)
 		return check_dirs(argv[1], fds, held) == n ? 0 : 1;
+	if (mapped)
+		return check_maps(argv[1], maps, held) == n ? 0 : 1;
 	return check(argv[1], fds, held) == n ? 0 : 1;
 }
