@@ -99,6 +99,16 @@ work() {
 	assert_output "worked"
 }
 
+# wait_status_opens N: wait until the daemon counts N open handles.
+wait_status_opens() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(status_of open_handles)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "open_handles is $(status_of open_handles), not $1"
+}
+
 # The daemon's bound: the O_PATH cache (a quarter of 4096) and the data
 # descriptors (an eighth), with room for requests in flight.
 DAEMON_BOUND=2048
@@ -248,4 +258,43 @@ removed_held() {
 	assert_success
 	assert_output ""
 	assert_fds_below "$DAEMON_BOUND"
+}
+
+@test "cached: a user past its share of pins does not cost another user the bytes of a removed segment both hold open" {
+	[ "$SHMFS_TEST_MODE" = cached ] || skip "passthrough keeps removed segments in the kernel"
+	local in=$BATS_TEST_TMPDIR/b.in out=$BATS_TEST_TMPDIR/b.out
+	mount_capped 4096:4096
+	mkdir "$MNT/a" "$MNT/b"
+	chown "$UA:$UA" "$MNT/a"
+	chown "$UB:$UB" "$MNT/b"
+	head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/bytes"
+	chmod a+r "$BATS_TEST_TMPDIR/bytes"
+	as "$UB" cp "$BATS_TEST_TMPDIR/bytes" "$MNT/b/shared"
+	chmod a+r "$MNT/b/shared"
+	# A opens B's segment first, then B does, and A uses up its share.
+	as "$UA" timeout "$SHMFS_TEST_BOUND" sh -c 'exec 3<"$1"; exec sleep 600' _ \
+		"$MNT/b/shared" &
+	BG_PIDS+=($!)
+	wait_status_opens 1
+	mkfifo "$in"
+	as "$UB" timeout "$SHMFS_TEST_BOUND" sh -c 'exec 3<"$1"; read -r go <"$2"; cat <&3' _ \
+		"$MNT/b/shared" "$in" >"$out" &
+	BG_PIDS+=($!)
+	wait_status_opens 2
+	hold "$UA" "$MNT/a" 6000 unlink
+	assert_line --index 0 "holding $PINS_PER_USER of 6000"
+
+	# B removes its segment: the pin is B's, since A has none left.
+	run as "$UB" rm "$MNT/b/shared"
+	assert_success
+	assert_equal "$(status_of removed_pins)" $((PINS_PER_USER + 1))
+	mkdir "$MNT/churn"
+	for ((i = 0; i < 3000; i++)); do
+		: >"$MNT/churn/c$i"
+	done
+	echo go >"$in"
+	wait "${BG_PIDS[1]}"
+	cmp "$BATS_TEST_TMPDIR/bytes" "$out"
+	end_hold
+	assert_line "intact $PINS_PER_USER"
 }

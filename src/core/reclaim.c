@@ -106,10 +106,18 @@ static void keep_or_refund(const struct shmfs_reclaim *r)
 	if (!inode)
 		return;
 	h = holder(r, inode);
-	/* The remover's own was refused at the probe, unless it raced in since. */
+	/*
+	 * The remover's own was refused at the probe, unless it raced in
+	 * since. A holder past its share leaves the remover to pay, if it
+	 * can: so no user spends another's share, nor loses the bytes of a
+	 * segment it holds too because another holder is past its own.
+	 */
 	if (!shmfs_pins_take(&t->pins, h, h == r->caller)) {
-		refund_bytes(r->quota, r->bytes_of);
-		return;
+		h = r->caller;
+		if (!shmfs_pins_take(&t->pins, h, false)) {
+			refund_bytes(r->quota, r->bytes_of);
+			return;
+		}
 	}
 	fd = shmfs_inode_fd_get(t, inode);
 	if (fd < 0) {

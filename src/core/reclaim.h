@@ -20,12 +20,13 @@
  * gives the bytes back.
  *
  * Users decide how many removed segments stay open, so each pin is
- * counted for the user who holds the segment open (pins.h), or who
- * removed it: a removal that would pin one more than the remover's share
- * of a segment the remover holds fails with EBUSY, as POSIX allows for a
- * file in use; a removal by anyone else goes on, but keeps no descriptor
- * for a holder past its share (whose reads of it may then fail). A
- * removal is probed before and settled after:
+ * counted for the user who holds the segment open (the first of its
+ * opens still held; pins.h), or who removed it: a removal that would pin
+ * one more than the remover's share of a segment the remover holds fails
+ * with EBUSY, as POSIX allows for a file in use; a removal by anyone else
+ * goes on, the remover paying for a holder past its share, or no
+ * descriptor kept when neither may (the holders' reads of it may then
+ * fail). A removal is probed before and settled after:
  *
  *   err = shmfs_reclaim_probe(&r, quota, inodes, dirfd, name, uid);
  *   if (!err)
