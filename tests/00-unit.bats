@@ -38,8 +38,12 @@ unit() {
 	unit segment
 }
 
-@test "unit: inode table: lookups counted, the root kept, colliding keys, descriptors" {
+@test "unit: inode table: lookups counted, the root kept, colliding keys, descriptors, data descriptors bounded" {
 	unit inode
+}
+
+@test "unit: pins: per-user shares and a total, thousands of users coming and going" {
+	unit pins
 }
 
 @test "unit: store: open, locked, counted, discarded; planted links and open directories refused" {

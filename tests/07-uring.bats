@@ -31,10 +31,6 @@ setup() {
 		skip "io_uring disabled by sysctl kernel.io_uring_disabled"
 }
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 possible_cpus() {
 	python3 - <<-'EOF'
 	n = 0

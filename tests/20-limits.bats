@@ -40,11 +40,6 @@ mount_limited() {
 	fi
 }
 
-# status_of KEY: one value from "shmfs status --raw".
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 # wait_status KEY VALUE: wait (at most 5 s) until status says KEY=VALUE
 # (a release reaches the daemon just after close returns).
 wait_status() {

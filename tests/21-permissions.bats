@@ -46,10 +46,6 @@ t_io() {
 	"$SHMFS_TEST_BIN/t_io" "$@"
 }
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 @test "root's mount: the root is 1777 and the kernel mount has allow_other and default_permissions" {
 	shmfs_mount
 	run stat -c '%a %U %G' "$MNT"

@@ -45,10 +45,6 @@ mount_on_small() {
 	shmfs_mount -o "store=$SMALL/store"
 }
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 # used DIR: bytes in use on the file system of DIR.
 used() {
 	df -B1 --output=used "$1" | tail -n 1 | tr -d ' '

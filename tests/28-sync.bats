@@ -14,10 +14,6 @@ load helpers
 
 MIB=$((1024 * 1024))
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 # wait_line FILE LINE: wait (at most 20 s) until FILE has the line LINE.
 wait_line() {
 	local i

@@ -16,10 +16,6 @@ MIB=$((1024 * 1024))
 OPTS=
 STORE=
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
 # mount_dirstore OPTS: a directory store at $STORE, with the limits OPTS.
 mount_dirstore() {
 	OPTS=$1

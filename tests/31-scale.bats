@@ -23,22 +23,6 @@ setup() {
 	requires root cmd:setpriv cmd:prlimit
 }
 
-status_of() {
-	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
-}
-
-# The daemon's open descriptors.
-daemon_fds() {
-	ls "/proc/$SHMFS_PID/fd" | wc -l
-}
-
-# assert_fds_below N: the daemon holds fewer than N descriptors.
-assert_fds_below() {
-	local n
-	n=$(daemon_fds)
-	[ "$n" -lt "$1" ] || fail "the daemon holds $n descriptors, not fewer than $1"
-}
-
 @test "100,000 segments under a 4096-descriptor limit: made, listed, read and removed" {
 	mount_capped 4096:4096
 	assert_fd_limit 4096 4096

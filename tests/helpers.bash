@@ -179,6 +179,23 @@ assert_fd_limit() {
 	assert_output --regexp "^Max open files +$1 +$2 +files"
 }
 
+# The daemon's open descriptors.
+daemon_fds() {
+	ls "/proc/$SHMFS_PID/fd" | wc -l
+}
+
+# assert_fds_below N: the daemon holds fewer than N descriptors.
+assert_fds_below() {
+	local n
+	n=$(daemon_fds)
+	[ "$n" -lt "$1" ] || fail "the daemon holds $n descriptors, not fewer than $1"
+}
+
+# status_of KEY: the value of KEY in the raw status of MNT.
+status_of() {
+	"$SHMFS" status --raw "$MNT" | sed -n "s/^$1=//p"
+}
+
 # bats makes its directories 0700: let other users through to BATS_TEST_TMPDIR.
 let_users_in() {
 	local d=$BATS_TEST_TMPDIR

@@ -3,7 +3,9 @@
  * The inode table: a chained hash table under one mutex. Lookups and
  * forgets are short; data-path operations never take the table lock.
  * A new entry takes its object's file handle outside the lock, and its
- * descriptor goes to the cache after it.
+ * descriptor goes to the cache after it. Data descriptors are opened
+ * again through /proc/self/fd from the O_PATH ones, which works for a
+ * segment with no name left too.
  */
 #include "inode.h"
 #include "procfd.h"
@@ -30,14 +32,15 @@ static void inode_setup(struct shmfs_inode *inode, const struct stat *sb)
 	inode->dev = sb->st_dev;
 	inode->ino = sb->st_ino;
 	inode->type = sb->st_mode & S_IFMT;
-	inode->data_fd = -1;
 	inode->unlinked_fd = -1;
+	inode->kept_data_fd = -1;
 	inode->transient = -1;
 	inode->fsflags = -1;
+	shmfs_fdslot_init(&inode->data);
 	pthread_mutex_init(&inode->lock, NULL);
 }
 
-int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, uint32_t max_fds)
+int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, const struct shmfs_fd_budget *b)
 {
 	struct stat sb;
 	int err;
@@ -50,7 +53,12 @@ int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, uint32_t max
 	if (!t->root_path)
 		return -errno;
 	t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
-	err = t->buckets ? shmfs_fdcache_init(&t->fds, rootfd, max_fds) : -ENOMEM;
+	err = t->buckets ? shmfs_fdcache_init(&t->fds, rootfd, b->path_fds) : -ENOMEM;
+	if (!err) {
+		err = shmfs_fdcache_init(&t->data_fds, -1, b->data_fds);
+		if (err)
+			shmfs_fdcache_release(&t->fds);
+	}
 	if (err) {
 		free(t->buckets);
 		t->buckets = NULL;
@@ -60,6 +68,8 @@ int shmfs_inode_table_init(struct shmfs_inode_table *t, int rootfd, uint32_t max
 	}
 	t->nbuckets = INITIAL_BUCKETS;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->release_lock, NULL);
+	shmfs_pins_init(&t->pins, b->pins, b->pins_per_user);
 	inode_setup(&t->root, &sb);
 	shmfs_fdcache_ent_init(&t->root.path, rootfd); /* no handle: kept */
 	t->rootfd = rootfd;
@@ -152,7 +162,7 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 	pthread_mutex_unlock(&t->lock);
 	if (e) {
 		/* It may have lost its descriptor: this one saves a reopen. */
-		shmfs_fdcache_offer(&t->fds, &e->path, fd);
+		shmfs_fdcache_offer(&t->fds, &e->path.fd, fd, false);
 		return e;
 	}
 	made = inode_new(t, fd, sb, &kept);
@@ -180,7 +190,7 @@ struct shmfs_inode *shmfs_inode_table_get(struct shmfs_inode_table *t, int fd,
 	}
 	/* The lookup counted here keeps e in the table meanwhile. */
 	if (!kept)
-		shmfs_fdcache_offer(&t->fds, &e->path, fd);
+		shmfs_fdcache_offer(&t->fds, &e->path.fd, fd, false);
 	return e;
 }
 
@@ -224,11 +234,14 @@ static void unlink_entry(struct shmfs_inode_table *t, struct shmfs_inode *inode)
 
 void shmfs_inode_free(struct shmfs_inode_table *t, struct shmfs_inode *inode)
 {
-	if (inode->unlinked_fd >= 0)
+	if (inode->unlinked_fd >= 0) {
 		shmfs_inode_fd_put(t, inode, inode->unlinked_fd);
-	shmfs_fdcache_ent_release(&t->fds, &inode->path);
-	if (inode->data_fd >= 0)
-		close(inode->data_fd);
+		shmfs_pins_give(&t->pins, inode->unlinked_uid);
+	}
+	if (inode->kept_data_fd >= 0)
+		shmfs_inode_data_put(t, inode, inode->kept_data_fd);
+	shmfs_fdslot_release(&t->data_fds, &inode->data);
+	shmfs_fdslot_release(&t->fds, &inode->path.fd);
 	pthread_mutex_destroy(&inode->lock);
 	free(inode);
 }
@@ -261,15 +274,25 @@ void shmfs_inode_table_release(struct shmfs_inode_table *t)
 	free(t->buckets);
 	t->buckets = NULL;
 	if (t->rootfd >= 0)
-		shmfs_fdcache_ent_release(&t->fds, &t->root.path);
+		shmfs_fdslot_release(&t->fds, &t->root.path.fd);
 	t->rootfd = -1;
 	free(t->root_path);
 	t->root_path = NULL;
+	shmfs_fdcache_release(&t->data_fds);
 	shmfs_fdcache_release(&t->fds);
+	shmfs_pins_release(&t->pins);
+	pthread_mutex_destroy(&t->release_lock);
 	pthread_mutex_destroy(&t->root.lock);
 }
 
-int shmfs_inode_data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode, bool *rw)
+bool shmfs_inode_table_shrink(struct shmfs_inode_table *t)
+{
+	unsigned int n = shmfs_fdcache_shrink(&t->data_fds, 64);
+
+	return n + shmfs_fdcache_shrink(&t->fds, 64) > 0;
+}
+
+int shmfs_inode_open(struct shmfs_inode_table *t, struct shmfs_inode *inode, int flags)
 {
 	char path[SHMFS_PROC_PATH_MAX];
 	int pfd = shmfs_inode_fd_get(t, inode);
@@ -278,17 +301,56 @@ int shmfs_inode_data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode
 	if (pfd < 0)
 		return pfd;
 	shmfs_proc_path(path, pfd);
-	*rw = true;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	/* EPERM: immutable or append-only (chattr), yet readable. */
-	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
-		*rw = false;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && shmfs_inode_table_shrink(t))
+		fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		fd = -errno;
 	shmfs_inode_fd_put(t, inode, pfd);
 	return fd;
+}
+
+/* A new data descriptor of inode: read-write if the daemon may (*rw), else read-only. */
+static int data_open(struct shmfs_inode_table *t, struct shmfs_inode *inode, bool *rw)
+{
+	int fd = shmfs_inode_open(t, inode, O_RDWR);
+
+	*rw = fd >= 0;
+	/* EPERM: immutable or append-only (chattr), yet readable. */
+	if (fd == -EACCES || fd == -EPERM)
+		fd = shmfs_inode_open(t, inode, O_RDONLY);
+	return fd;
+}
+
+/* Lend fd, opened for s (or -errno), to the data descriptors' cache. */
+static int lend(struct shmfs_inode_table *t, struct shmfs_fdslot *s, int fd, bool *tag)
+{
+	if (fd < 0)
+		return fd;
+	atomic_fetch_add_explicit(&t->data_fds.nr_reopen, 1, memory_order_relaxed);
+	return shmfs_fdcache_lend(&t->data_fds, s, fd, tag);
+}
+
+int shmfs_inode_data_get(struct shmfs_inode_table *t, struct shmfs_inode *inode, bool write,
+			 bool *rw)
+{
+	int fd = shmfs_fdcache_borrow(&inode->data, write, rw);
+
+	return fd >= 0 ? fd : lend(t, &inode->data, data_open(t, inode, rw), rw);
+}
+
+int shmfs_inode_slot_get(struct shmfs_inode_table *t, struct shmfs_inode *inode,
+			 struct shmfs_fdslot *s, int flags)
+{
+	bool tag = false;
+	int fd = shmfs_fdcache_borrow(s, false, &tag);
+
+	return fd >= 0 ? fd : lend(t, s, shmfs_inode_open(t, inode, flags), &tag);
+}
+
+void shmfs_inode_data_offer(struct shmfs_inode_table *t, struct shmfs_inode *inode, int fd)
+{
+	shmfs_fdcache_offer(&t->data_fds, &inode->data, fd, true);
 }
 
 size_t shmfs_inode_table_count(struct shmfs_inode_table *t)

@@ -129,7 +129,6 @@ int shmfs_quota_init(struct shmfs_quota *l, int dirfd, uint64_t max_bytes, uint6
 	l->max_inodes = max_inodes;
 	atomic_init(&l->bytes, u.charge);
 	atomic_init(&l->inodes, u.inodes);
-	pthread_mutex_init(&l->release_lock, NULL);
 	return err;
 }
 

@@ -13,7 +13,6 @@
 #ifndef SHMFS_QUOTA_H
 #define SHMFS_QUOTA_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,12 +24,6 @@ struct shmfs_quota {
 	uint64_t max_inodes; /* 0: no limit */
 	atomic_uint_fast64_t bytes;
 	atomic_uint_fast64_t inodes;
-	/*
-	 * Held while it is decided who gives a segment's bytes back: the
-	 * removal of its last name, or the end of the daemon's last
-	 * reference to it (reclaim.h). Taken before the inode table's lock.
-	 */
-	pthread_mutex_t release_lock;
 };
 
 /* What a tree of the store holds. */

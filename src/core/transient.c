@@ -118,9 +118,11 @@ int shmfs_transient_remove(struct shmfs_inode_table *t, struct shmfs_quota *q, i
 	f->nlink = sb.st_nlink;
 	if (sb.st_nlink != 1)
 		return -EMLINK;
-	shmfs_reclaim_probe(&freed, q, f->dirfd, f->base);
-	err = unlinkat(f->dirfd, f->base, 0) ? -errno : 0;
-	shmfs_reclaim_settle(&freed, t, !err);
+	/* The daemon's own removal: root's, with no share to keep to. */
+	err = shmfs_reclaim_probe(&freed, q, t, f->dirfd, f->base, 0);
+	if (!err)
+		err = unlinkat(f->dirfd, f->base, 0) ? -errno : 0;
+	shmfs_reclaim_settle(&freed, !err);
 	return err;
 }
 

@@ -249,7 +249,7 @@ static int run(struct shmfs_fs *fs, struct shmfs_options *o, struct shmfs_transp
 			o->acl ? "acl" : "xattr");
 		goto out_store;
 	}
-	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd, fs->inode_fds_max);
+	err = shmfs_inode_table_init(&fs->inodes, fs->store.rootfd, &fs->fd_budget);
 	if (err) {
 		fprintf(stderr, "shmfs: cannot read the store's root: %s\n", strerror(-err));
 		goto out_store;
@@ -347,19 +347,27 @@ static rlim_t raise_fd_limit(void)
 
 /*
  * Share the descriptor limit out: a quarter of it, at most FD_CACHE_MAX,
- * may hold the O_PATH descriptors of cached inodes (inode.h), and half
- * as many the data descriptors of segments nobody has open (ops_file.c);
- * the rest serve open files and directories.
+ * may hold the O_PATH descriptors of cached inodes (inode.h), and half as
+ * many each the data descriptors of open segments and directories, and
+ * the descriptors pinned by removed segments (a quarter of those for one
+ * user); the rest serve requests in flight and the daemon itself. As many
+ * passthrough registrations as data descriptors are kept for segments
+ * nobody has open (ops_file.c).
  */
 static void fd_budget(struct shmfs_fs *fs)
 {
 	rlim_t limit = raise_fd_limit();
 	rlim_t quarter = limit == RLIM_INFINITY ? FD_CACHE_MAX : limit / 4;
+	unsigned int eighth;
 
 	if (quarter > FD_CACHE_MAX)
 		quarter = FD_CACHE_MAX;
-	fs->inode_fds_max = (unsigned int)quarter;
-	fs->data_idle_max = quarter / 2 > DATA_IDLE_MIN ? (unsigned int)quarter / 2 : DATA_IDLE_MIN;
+	eighth = quarter / 2 > BACKING_IDLE_MIN ? (unsigned int)quarter / 2 : BACKING_IDLE_MIN;
+	fs->fd_budget.path_fds = (uint32_t)quarter;
+	fs->fd_budget.data_fds = eighth;
+	fs->fd_budget.pins = eighth;
+	fs->fd_budget.pins_per_user = eighth / 4;
+	fs->backing_idle_max = eighth;
 }
 
 int shmfs_daemon_main(int argc, char **argv)

@@ -16,7 +16,7 @@
 #include "store.h"
 #include "transport.h"
 
-#define DATA_IDLE_MIN 64
+#define BACKING_IDLE_MIN 64
 
 struct shmfs_fs {
 	const struct shmfs_options *opts;
@@ -40,13 +40,14 @@ struct shmfs_fs {
 	 */
 	pthread_rwlock_t names_lock;
 	/*
-	 * Descriptors of segments nobody has open, kept for their next open
-	 * (ops_file.c): at most data_idle_max, at least DATA_IDLE_MIN.
+	 * Passthrough registrations of segments nobody has open, kept for
+	 * their next open (ops_file.c): at most backing_idle_max, at least
+	 * BACKING_IDLE_MIN. Each holds a file open in the kernel.
 	 */
-	atomic_uint data_idle;
-	unsigned int data_idle_max;
-	/* O_PATH descriptors of cached inodes kept open (inode.h), when bounded. */
-	unsigned int inode_fds_max;
+	atomic_uint backing_idle;
+	unsigned int backing_idle_max;
+	/* The share of the descriptor limit for each of the table's caches (inode.h). */
+	struct shmfs_fd_budget fd_budget;
 
 	/* Statistics for "shmfs status"; relaxed atomics. */
 	atomic_uint_fast64_t nr_open;

@@ -54,8 +54,7 @@ int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent, const ch
 		return pfd;
 	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	/* Out of descriptors: the cache gives some back. */
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
-	    shmfs_fdcache_shrink(&fs->inodes.fds, 64))
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && shmfs_inode_table_shrink(&fs->inodes))
 		fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		fd = -errno;
@@ -181,6 +180,8 @@ static void shmfs_op_init(void *userdata, struct fuse_conn_info *conn)
 		return;
 	}
 	fs->passthrough = shmfs_transport_passthrough(fs->transport);
+	/* Cached: nothing but the daemon's descriptor keeps a removed segment. */
+	fs->inodes.keep_removed = !fs->passthrough;
 	if (!fs->passthrough && geteuid() == 0) {
 		pthread_t t;
 
@@ -220,9 +221,9 @@ void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t
 	if (!inode)
 		return;
 	/* No open is left: the kernel releases every file before it forgets. */
-	if (inode->data_fd >= 0)
-		atomic_fetch_sub(&fs->data_idle, 1);
-	shmfs_data_put(fs, inode);
+	if (inode->backing_id)
+		atomic_fetch_sub(&fs->backing_idle, 1);
+	shmfs_backing_put(fs, inode);
 	shmfs_inode_free(&fs->inodes, inode);
 }
 

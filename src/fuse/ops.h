@@ -84,10 +84,10 @@ int shmfs_entry_lookup(struct shmfs_fs *fs, struct shmfs_inode *parent, const ch
  */
 void shmfs_forget_inode(struct shmfs_fs *fs, struct shmfs_inode *inode, uint64_t n);
 /*
- * Give back inode's shared data descriptor and its backing id. Inode lock
+ * Give back inode's passthrough registration (its backing id). Inode lock
  * held, or the inode out of every other thread's reach (forgotten).
  */
-void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode);
+void shmfs_backing_put(struct shmfs_fs *fs, struct shmfs_inode *inode);
 /*
  * Give a new object parent/name (or fd when >= 0) to the caller, keeping
  * the set-ID bits that the store gave it when mode (the mode it was made

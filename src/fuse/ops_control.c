@@ -13,22 +13,32 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* The descriptors of cached inodes: "key=value" lines. */
+/* The descriptors of cached inodes and of data: "key=value" lines. */
 static int status_fds(struct shmfs_fs *fs, char *buf, size_t len)
 {
-	struct shmfs_fdcache *c = &fs->inodes.fds;
+	struct shmfs_fdcache *c = &fs->inodes.fds, *d = &fs->inodes.data_fds;
+	struct shmfs_pins *p = &fs->inodes.pins;
 	struct rlimit rl = { 0, 0 };
+	unsigned int pinned;
 
 	getrlimit(RLIMIT_NOFILE, &rl);
+	pthread_mutex_lock(&p->lock);
+	pinned = p->count;
+	pthread_mutex_unlock(&p->lock);
 	return snprintf(
 		buf, len,
 		"cached_inodes=%zu\ninode_fds=%s%s\ninode_fds_open=%u\n"
-		"inode_fds_max=%u\ninode_fd_reopens=%" PRIuFAST64 "\nfd_limit=%llu\n",
+		"inode_fds_max=%u\ninode_fd_reopens=%" PRIuFAST64 "\n"
+		"data_fds_open=%u\ndata_fds_max=%u\ndata_fd_opens=%" PRIuFAST64 "\n"
+		"removed_pins=%u\nremoved_pins_max=%u\nremoved_pins_per_user=%u\n"
+		"fd_limit=%llu\n",
 		shmfs_inode_table_count(&fs->inodes),
 		c->bounded ? "bounded" : "one per inode: ", c->bounded ? "" : c->why_unbounded,
 		atomic_load_explicit(&c->nr_open, memory_order_relaxed), c->max,
 		atomic_load_explicit(&c->nr_reopen, memory_order_relaxed),
-		(unsigned long long)rl.rlim_cur);
+		atomic_load_explicit(&d->nr_open, memory_order_relaxed), d->max,
+		atomic_load_explicit(&d->nr_reopen, memory_order_relaxed), pinned, p->max,
+		p->per_user, (unsigned long long)rl.rlim_cur);
 }
 
 /* tmpfs's huge=, mpol= and noswap, as the store's tmpfs has them now; absent for a directory. */

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Directory listing. A handle is a DIR stream of the backing directory;
- * offsets are the stream's telldir cookies, so a listing resumed at any
- * offset continues where the kernel left off. readdirplus also looks each
- * entry up, saving the lookups that "ls -l" would otherwise send.
+ * Directory listing. A handle keeps its descriptor of the backing
+ * directory in the data descriptors' cache (inode.h), so no number of
+ * open directories uses up the daemon's descriptors: a request borrows
+ * it, opening the directory again if it was closed to make room. Offsets
+ * are the backing file system's own cookies (d_off), so every request
+ * seeks to where the kernel asks and reads from there; nothing is kept
+ * between requests but the descriptor. readdirplus also looks each entry
+ * up, saving the lookups that "ls -l" would otherwise send.
  */
 #include "ops.h"
 
@@ -14,50 +18,40 @@
 #include <string.h>
 #include <unistd.h>
 
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY)
+/* Room for at least one entry of the longest name: getdents64 needs it. */
+#define DIRENTS_MIN 1024
+
 struct dir_handle {
-	DIR *dp;
-	off_t offset;	      /* where dp stands */
-	struct dirent *entry; /* read ahead, not yet sent; NULL if none */
+	struct shmfs_fdslot fd; /* in the data descriptors' cache */
 };
 
 void shmfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
-	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	struct dir_handle *d = calloc(1, sizeof(*d));
-	int pfd, fd, err;
+	int fd;
 
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	pfd = shmfs_inode_fd_get(t, inode);
-	if (pfd < 0) {
-		err = -pfd;
-		goto out_err;
+	/* Opened now, so that an open that cannot be made fails here. */
+	fd = shmfs_inode_open(t, shmfs_req_inode(req, ino), DIR_FLAGS);
+	if (fd < 0) {
+		free(d);
+		fuse_reply_err(req, -fd);
+		return;
 	}
-	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	err = fd < 0 ? errno : 0;
-	shmfs_inode_fd_put(t, inode, pfd);
-	if (fd < 0)
-		goto out_err;
-	d->dp = fdopendir(fd);
-	if (!d->dp) {
-		err = errno;
-		close(fd);
-		goto out_err;
-	}
+	shmfs_fdslot_init(&d->fd);
+	shmfs_inode_slot_offer(t, &d->fd, fd);
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
-	return;
-out_err:
-	free(d);
-	fuse_reply_err(req, err);
 }
 
-static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent *de, char *p,
+static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent64 *de, char *p,
 			size_t rem, bool plus, int *err)
 {
 	struct fuse_entry_param e;
@@ -80,53 +74,68 @@ static size_t add_entry(fuse_req_t req, struct shmfs_inode *dir, struct dirent *
 	return n;
 }
 
+/*
+ * Fill buf (size bytes) with the entries of the directory open as fd from
+ * off on, read in blocks of esize bytes. Returns the bytes filled; *err
+ * tells of an error that stopped it (what came before it stays filled).
+ */
+static size_t fill(fuse_req_t req, struct shmfs_inode *dir, int fd, off_t off, char *buf,
+		   size_t size, char *ents, size_t esize, bool plus, int *err)
+{
+	size_t rem = size;
+	ssize_t n;
+
+	if (lseek(fd, off, SEEK_SET) < 0) {
+		*err = -errno;
+		return 0;
+	}
+	while ((n = getdents64(fd, ents, esize)) > 0) {
+		for (ssize_t at = 0; at < n;) {
+			struct dirent64 *de = (struct dirent64 *)(ents + at);
+			size_t used = add_entry(req, dir, de, buf + size - rem, rem, plus, err);
+
+			at += de->d_reclen;
+			if (*err == -ENOENT) { /* gone since it was read: skip it */
+				*err = 0;
+				continue;
+			}
+			if (*err || used > rem)
+				return size - rem;
+			rem -= used;
+		}
+	}
+	if (n < 0)
+		*err = -errno;
+	return size - rem;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	struct shmfs_inode *dir = shmfs_req_inode(req, ino);
-	char *buf = malloc(size), *p = buf;
-	size_t rem = size;
-	int err = 0;
+	/* An entry of readdirplus says far more than getdents64 gives for it. */
+	size_t esize = plus ? size / 4 : size, n = 0;
+	char *buf, *ents;
+	int err = 0, fd;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+	if (esize < DIRENTS_MIN)
+		esize = DIRENTS_MIN;
+	buf = malloc(size);
+	ents = malloc(esize);
+	fd = buf && ents ? shmfs_inode_slot_get(t, dir, &d->fd, DIR_FLAGS) : -ENOMEM;
+	if (fd >= 0) {
+		n = fill(req, dir, fd, off, buf, size, ents, esize, plus, &err);
+		shmfs_inode_slot_put(t, &d->fd, fd);
+	} else {
+		err = fd;
 	}
-	if (off != d->offset) {
-		seekdir(d->dp, off);
-		d->entry = NULL;
-		d->offset = off;
-	}
-	for (;;) {
-		size_t n;
-
-		if (!d->entry) {
-			errno = 0;
-			d->entry = readdir(d->dp);
-			if (!d->entry) {
-				err = errno;
-				break;
-			}
-		}
-		n = add_entry(req, dir, d->entry, p, rem, plus, &err);
-		if (err == -ENOENT) { /* gone since readdir: skip it */
-			err = 0;
-			d->offset = d->entry->d_off;
-			d->entry = NULL;
-			continue;
-		}
-		if (err || n > rem)
-			break;
-		p += n;
-		rem -= n;
-		d->offset = d->entry->d_off;
-		d->entry = NULL;
-	}
-	if (err && p == buf)
-		fuse_reply_err(req, err < 0 ? -err : err);
+	if (err && !n)
+		fuse_reply_err(req, -err);
 	else
-		fuse_reply_buf(req, buf, size - rem);
+		fuse_reply_buf(req, buf, n);
+	free(ents);
 	free(buf);
 }
 
@@ -146,7 +155,7 @@ void shmfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 {
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 
-	closedir(d->dp);
+	shmfs_inode_slot_release(&shmfs_req_fs(req)->inodes, &d->fd);
 	free(d);
 	fuse_reply_err(req, 0);
 }

@@ -2,27 +2,32 @@
 /*
  * Open files and their data.
  *
- * Every inode that has been opened keeps one descriptor of its backing
- * file (read-write when the daemon may) until the kernel forgets it, so
- * later opens and releases cost no system call at all. Only so many are
- * kept for segments that nobody has open (fs->data_idle_max, an eighth of
- * the descriptor limit): past that, the last release gives it back.
+ * The daemon's descriptors of segments' data sit in a bounded cache
+ * (inode.h: shmfs_inode_data_get()): each request borrows one for as long
+ * as it runs, and one that was closed to make room is opened again, so no
+ * number of open files can use up the daemon's descriptors. A cached one
+ * costs no system call.
  *
- * Passthrough: that descriptor is registered with the kernel once; every
- * open of the inode answers with its backing id. Reads, writes and mmap
- * never reach the daemon.
+ * Passthrough: an inode's backing file is registered with the kernel at
+ * its first open, and every open of the inode answers with its backing
+ * id; reads, writes and mmap never reach the daemon. The kernel keeps its
+ * own reference to the file, so the daemon's descriptor goes back to the
+ * cache at once. Only so many registrations are kept for segments that
+ * nobody has open (fs->backing_idle_max, an eighth of the descriptor
+ * limit): past that, the last release gives it back.
  *
- * Cached: the handle of an open is the shared descriptor (or, when the
- * open needs to write and the shared one cannot, a descriptor of its
- * own); the kernel keeps the page cache across opens, so all processes
- * that go through the mount share the same pages, and the daemon reads
- * and writes the backing file when the kernel asks. Every page below a
- * segment's length is reserved in the store (segment.h), so the kernel's
- * write-back of mapped pages always finds room, and fsync is answered by
- * the daemon, so it fails once there is none.
+ * Cached: an open has no descriptor of its own; the kernel keeps the page
+ * cache across opens, so all processes that go through the mount share
+ * the same pages, and the daemon reads and writes the backing file when
+ * the kernel asks. Every page below a segment's length is reserved in the
+ * store (segment.h), so the kernel's write-back of mapped pages always
+ * finds room, and fsync is answered by the daemon, so it fails once there
+ * is none. A segment removed while it is open keeps a pinned descriptor
+ * (reclaim.h), since nothing else holds its bytes.
  */
 #include "ops.h"
 #include "reaper.h"
+#include "reclaim.h"
 #include "ops_tmpfs.h"
 #include "segment.h"
 #include "transient.h"
@@ -30,14 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-
-/* An open's handle (cached mode) that is its own descriptor, closed at release. */
-#define FH_OWNED (1ULL << 32)
-
-static int fh_fd(uint64_t fh)
-{
-	return (int)(fh & 0xffffffffu);
-}
 
 /*
  * The segment whose backing file is open as fd: the cached path keeps
@@ -48,129 +45,123 @@ static struct shmfs_segment segment_of(struct shmfs_fs *fs, int fd)
 	return shmfs_store_segment(&fs->store, fd, !fs->passthrough);
 }
 
-void shmfs_data_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
+void shmfs_backing_put(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	if (inode->backing_id)
 		shmfs_transport_backing_close(fs->transport, inode->backing_id);
-	if (inode->data_fd >= 0)
-		close(inode->data_fd);
 	inode->backing_id = 0;
-	inode->data_fd = -1;
-	inode->data_rw = false;
+	inode->backing_rw = false;
 }
 
 /*
- * Make inode's shared descriptor, from fd (read-write, taken) when it has
- * none, or by opening one; a read-only one is replaced by a writable one
- * when an open wants to write and no open holds it. Inode lock held.
+ * Register inode's backing file with the kernel when it has none, or
+ * when an open wants to write through a read-only one and no open holds
+ * it. Inode lock held.
  */
-static int data_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode, bool write,
-		    int fd)
+static int backing_get(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode, bool write)
 {
-	bool rw = true;
-	int id = 0;
+	bool rw;
+	int fd, id;
 
-	if (inode->data_fd >= 0 && (inode->data_rw || !write || inode->nopen)) {
-		if (fd >= 0)
-			close(fd);
+	if (inode->backing_id && (inode->backing_rw || !write || inode->nopen))
 		return 0;
-	}
-	if (fd < 0)
-		fd = shmfs_inode_data_open(&fs->inodes, inode, &rw);
+	fd = shmfs_inode_data_get(&fs->inodes, inode, true, &rw);
 	if (fd < 0)
 		return fd;
-	if (inode->data_fd >= 0 && !rw) {
-		close(fd); /* no better than the one it has */
-		return 0;
-	}
-	if (fs->passthrough) {
-		id = shmfs_transport_backing_open(fs->transport, fd);
-		if (id < 0) {
-			close(fd);
-			return id;
-		}
-	}
-	shmfs_data_put(fs, inode);
-	inode->data_fd = fd;
-	inode->data_rw = rw;
+	id = inode->backing_id && !rw ? 0 : shmfs_transport_backing_open(fs->transport, fd);
+	shmfs_inode_data_put(&fs->inodes, inode, fd);
+	if (id <= 0)
+		return id; /* 0: no better than the one it has */
+	shmfs_backing_put(fs, inode);
 	inode->backing_id = id;
+	inode->backing_rw = rw;
 	return 0;
 }
 
 static void inode_close(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
-	bool remove;
+	bool last, remove;
 
 	shmfs_inode_lock(inode);
 	__atomic_store_n(&inode->nopen, inode->nopen - 1, __ATOMIC_RELAXED);
-	if (inode->nopen == 0 && inode->data_fd >= 0) {
+	last = inode->nopen == 0;
+	if (last && inode->kept_data_fd >= 0) {
+		shmfs_inode_data_put(&fs->inodes, inode, inode->kept_data_fd);
+		inode->kept_data_fd = -1;
+	}
+	if (last && inode->backing_id) {
 		/* Keep it for the next open, within the budget. */
-		if (atomic_fetch_add(&fs->data_idle, 1) >= fs->data_idle_max) {
-			atomic_fetch_sub(&fs->data_idle, 1);
-			shmfs_data_put(fs, inode);
+		if (atomic_fetch_add(&fs->backing_idle, 1) >= fs->backing_idle_max) {
+			atomic_fetch_sub(&fs->backing_idle, 1);
+			shmfs_backing_put(fs, inode);
 		}
 	}
-	remove = inode->nopen == 0 && shmfs_transient_marked(&fs->inodes, inode);
+	remove = last && shmfs_transient_marked(&fs->inodes, inode);
 	pthread_mutex_unlock(&inode->lock);
+	if (last)
+		shmfs_reclaim_closed(fs->store.quota, &fs->inodes, inode);
 	if (remove)
 		shmfs_reaper_take(fs, inode);
 	atomic_fetch_sub_explicit(&fs->nr_open, 1, memory_order_relaxed);
 }
 
 /*
- * Set up fi for an open of inode. fd is a read-write descriptor of the
- * backing file made for this request (or -1), and is taken.
+ * Truncate an open with O_TRUNC, and make sure that the daemon can reach
+ * the segment's data: a descriptor borrowed and given back. Inode lock held.
  */
-static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
-		     struct fuse_file_info *fi, int fd)
+static int data_check(struct shmfs_fs *fs, struct shmfs_inode *inode, bool write, bool trunc)
 {
-	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	bool idle;
-	uint64_t fh;
+	struct shmfs_segment seg;
 	bool rw;
-	int err;
+	int fd, err = 0;
+
+	if (fs->passthrough && !trunc)
+		return 0;
+	fd = shmfs_inode_data_get(&fs->inodes, inode, write, &rw);
+	if (fd < 0)
+		return fd;
+	if (trunc) {
+		seg = segment_of(fs, fd);
+		err = shmfs_segment_truncate(&seg, 0);
+	}
+	shmfs_inode_data_put(&fs->inodes, inode, fd);
+	return err;
+}
+
+/* Set up fi for an open of inode by the caller of req (made: which made it). */
+static int file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
+		     struct fuse_file_info *fi, bool made)
+{
+	bool trunc = fi->flags & O_TRUNC;
+	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || trunc;
+	bool idle;
+	int err = 0;
 
 	shmfs_inode_lock(inode);
-	idle = inode->data_fd >= 0 && inode->nopen == 0;
-	err = data_get(fs, req, inode, write, fd);
+	idle = inode->backing_id && inode->nopen == 0;
+	if (fs->passthrough)
+		err = backing_get(fs, req, inode, write);
 	if (!err && write)
-		err = shmfs_fsflags_may_write(fs, inode, fd >= 0);
+		err = shmfs_fsflags_may_write(fs, inode, made);
+	if (!err)
+		err = data_check(fs, inode, write, trunc);
 	if (err)
 		goto out;
-	fh = (uint64_t)inode->data_fd;
-	if (write && !inode->data_rw && !fs->passthrough) {
-		/* Others hold the read-only shared one: this open has its own. */
-		err = shmfs_inode_data_open(&fs->inodes, inode, &rw);
-		if (err < 0)
-			goto out;
-		fh = (uint64_t)err | FH_OWNED;
-		err = 0;
-	}
-	if (fi->flags & O_TRUNC) {
-		struct shmfs_segment seg = segment_of(fs, fh_fd(fh));
-
-		err = shmfs_segment_truncate(&seg, 0);
-		if (err) {
-			if (fh & FH_OWNED)
-				close(fh_fd(fh));
-			goto out;
-		}
-	}
 	if (idle)
-		atomic_fetch_sub(&fs->data_idle, 1);
+		atomic_fetch_sub(&fs->backing_idle, 1);
+	if (inode->nopen == 0)
+		inode->open_uid = fuse_req_ctx(req)->uid;
 	__atomic_store_n(&inode->nopen, inode->nopen + 1, __ATOMIC_RELAXED);
 	atomic_fetch_add_explicit(&fs->nr_open, 1, memory_order_relaxed);
 	fi->noflush = 1;
-	if (fs->passthrough) {
-		fi->fh = 0;
+	fi->fh = 0;
+	if (fs->passthrough)
 		shmfs_transport_open_reply(fs->transport, fi, inode->backing_id);
-	} else {
-		fi->fh = fh;
+	else
 		fi->keep_cache = 1;
-	}
 out:
 	if (err && !idle && inode->nopen == 0)
-		shmfs_data_put(fs, inode); /* made for this open: not kept */
+		shmfs_backing_put(fs, inode); /* made for this open: not kept */
 	pthread_mutex_unlock(&inode->lock);
 	return err;
 }
@@ -226,9 +217,9 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (pfd < 0)
 		return;
 	/*
-	 * The descriptor becomes the one every open of the segment shares:
-	 * none of the caller's own flags (O_TRUNC is done by file_open, which
-	 * keeps a daemon-kept size limit's count).
+	 * The descriptor becomes the segment's data descriptor: none of the
+	 * caller's own flags (O_TRUNC is done by file_open, which keeps a
+	 * daemon-kept size limit's count).
 	 */
 	fd = create_segment(req, p, pfd, name, mode);
 	if (fd < 0) {
@@ -250,7 +241,7 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		fuse_reply_err(req, -err);
 		return;
 	}
-	err = file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
+	err = shmfs_file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
 	if (err) {
 		shmfs_forget_inode(fs, shmfs_req_inode(req, e.ino), 1);
 		fuse_reply_err(req, -err);
@@ -261,7 +252,7 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 void shmfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int err = file_open(shmfs_req_fs(req), req, shmfs_req_inode(req, ino), fi, -1);
+	int err = file_open(shmfs_req_fs(req), req, shmfs_req_inode(req, ino), fi, false);
 
 	if (err)
 		fuse_reply_err(req, -err);
@@ -272,13 +263,23 @@ void shmfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
+	struct shmfs_fs *fs = shmfs_req_fs(req);
+	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	bool rw;
+	int fd;
 
-	atomic_fetch_add_explicit(&shmfs_req_fs(req)->nr_read, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&fs->nr_read, 1, memory_order_relaxed);
+	fd = shmfs_inode_data_get(&fs->inodes, inode, false, &rw);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = fh_fd(fi->fh);
+	buf.buf[0].fd = fd;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	shmfs_inode_data_put(&fs->inodes, inode, fd);
 }
 
 void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -286,14 +287,23 @@ void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
-	struct shmfs_segment seg = segment_of(fs, fh_fd(fi->fh));
+	struct shmfs_segment seg;
 	ssize_t n;
+	bool rw;
+	int fd;
 
 	atomic_fetch_add_explicit(&fs->nr_write, 1, memory_order_relaxed);
+	fd = shmfs_inode_data_get(&fs->inodes, inode, true, &rw);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	seg = segment_of(fs, fd);
 	/* The inode lock keeps the length stable while the write grows it. */
 	shmfs_inode_lock(inode);
 	n = shmfs_segment_write(&seg, buf, size, off);
 	pthread_mutex_unlock(&inode->lock);
+	shmfs_inode_data_put(&fs->inodes, inode, fd);
 	/*
 	 * The kernel takes a short reply to a write-back of dirty pages
 	 * (mmap stores) as done: say ENOSPC, so that msync and fsync report
@@ -327,56 +337,29 @@ void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 
 void shmfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = shmfs_req_fs(req);
-
-	if (!fs->passthrough && (fi->fh & FH_OWNED))
-		close(fh_fd(fi->fh));
-	inode_close(fs, shmfs_req_inode(req, ino));
+	inode_close(shmfs_req_fs(req), shmfs_req_inode(req, ino));
 	fuse_reply_err(req, 0);
 }
 
 /*
- * The descriptor that changes inode's data for this request, or -1: the
- * open's own (the kernel asks only through opens for writing), else the
- * shared one if it may write. Inode lock held.
+ * Lock inode for a change of its data, with a descriptor that may make
+ * it (borrowed: data_unlock() gives it back). The descriptor, or -errno
+ * with the inode unlocked.
  */
-static int data_fd(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi)
+static int data_lock(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
-	if (fi && !fs->passthrough)
-		return fh_fd(fi->fh);
-	return inode->data_rw ? inode->data_fd : -1;
-}
-
-/*
- * Lock inode for a change of its data, and find the descriptor to make
- * it through: the request's handle, the passthrough backing file, or one
- * opened for it (*own, which data_unlock() closes). The descriptor, or
- * -errno with the inode unlocked.
- */
-static int data_lock(struct shmfs_fs *fs, struct shmfs_inode *inode, struct fuse_file_info *fi,
-		     int *own)
-{
-	int fd;
 	bool rw;
+	int fd = shmfs_inode_data_get(&fs->inodes, inode, true, &rw);
 
-	*own = -1;
-	shmfs_inode_lock(inode);
-	fd = data_fd(fs, inode, fi);
 	if (fd >= 0)
-		return fd;
-	pthread_mutex_unlock(&inode->lock);
-	*own = shmfs_inode_data_open(&fs->inodes, inode, &rw);
-	if (*own < 0)
-		return *own;
-	shmfs_inode_lock(inode);
-	return *own;
+		shmfs_inode_lock(inode);
+	return fd;
 }
 
-static void data_unlock(struct shmfs_inode *inode, int own)
+static void data_unlock(struct shmfs_fs *fs, struct shmfs_inode *inode, int fd)
 {
 	pthread_mutex_unlock(&inode->lock);
-	if (own >= 0)
-		close(own);
+	shmfs_inode_data_put(&fs->inodes, inode, fd);
 }
 
 void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
@@ -384,13 +367,13 @@ void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, 
 {
 	struct shmfs_fs *fs = shmfs_req_fs(req);
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
-	int own, fd = data_lock(fs, inode, fi, &own), err = fd;
+	int fd = data_lock(fs, inode), err = fd;
 
 	if (fd >= 0) {
 		struct shmfs_segment seg = segment_of(fs, fd);
 
 		err = shmfs_segment_fallocate(&seg, mode, offset, length);
-		data_unlock(inode, own);
+		data_unlock(fs, inode, fd);
 	}
 	fuse_reply_err(req, -err);
 }
@@ -399,24 +382,26 @@ int shmfs_file_truncate(struct shmfs_fs *fs, struct shmfs_inode *inode, struct f
 			off_t size)
 {
 	struct shmfs_segment seg;
-	int own, fd, err;
+	int fd, err;
 
 	if (inode->type != S_IFREG)
 		return inode->type == S_IFDIR ? -EISDIR : -EINVAL;
 	err = shmfs_fsflags_may_truncate(fs, inode, fi != NULL);
 	if (err)
 		return err;
-	fd = data_lock(fs, inode, fi, &own);
+	fd = data_lock(fs, inode);
 	if (fd < 0)
 		return fd;
 	seg = segment_of(fs, fd);
 	err = shmfs_segment_truncate(&seg, size);
-	data_unlock(inode, own);
+	data_unlock(fs, inode, fd);
 	return err;
 }
 
 int shmfs_file_open(struct shmfs_fs *fs, fuse_req_t req, struct shmfs_inode *inode,
 		    struct fuse_file_info *fi, int fd)
 {
-	return file_open(fs, req, inode, fi, fd);
+	if (fd >= 0)
+		shmfs_inode_data_offer(&fs->inodes, inode, fd);
+	return file_open(fs, req, inode, fi, fd >= 0);
 }

@@ -83,17 +83,19 @@ static int flags_open(struct shmfs_fs *fs, struct shmfs_inode *inode)
 static int guard_get(struct shmfs_fs *fs, struct shmfs_inode *inode)
 {
 	unsigned int flags = 0;
-	int fd = inode->data_fd, err;
+	bool data = inode->type == S_IFREG, rw;
+	int fd, err;
 
 	if (inode->fsflags >= 0)
 		return inode->fsflags;
-	if (fd < 0)
-		fd = flags_open(fs, inode);
+	fd = data ? shmfs_inode_data_get(&fs->inodes, inode, false, &rw) : flags_open(fs, inode);
 	if (fd < 0)
 		return fd;
 	/* The kernel reads and writes an int, whatever the command's size says. */
 	err = ioctl(fd, FS_IOC_GETFLAGS, &flags) ? -errno : 0;
-	if (fd != inode->data_fd)
+	if (data)
+		shmfs_inode_data_put(&fs->inodes, inode, fd);
+	else
 		close(fd);
 	/* A store without inode flags has none to refuse anything. */
 	if (err == -ENOTTY || err == -EOPNOTSUPP || err == -EINVAL)
@@ -102,6 +104,26 @@ static int guard_get(struct shmfs_fs *fs, struct shmfs_inode *inode)
 		return err;
 	inode->fsflags = (int)(flags & GUARD_FL);
 	return inode->fsflags;
+}
+
+/*
+ * inode, open, is becoming immutable or append-only: keep a writable
+ * data descriptor borrowed until its last release, since none can be
+ * opened once the flag is set and the opens made before still write.
+ * Only a caller with CAP_LINUX_IMMUTABLE gets here. Inode lock held.
+ */
+static void guard_keep(struct shmfs_fs *fs, struct shmfs_inode *inode)
+{
+	bool rw;
+	int fd;
+
+	if (!inode->nopen || inode->kept_data_fd >= 0 || inode->type != S_IFREG)
+		return;
+	fd = shmfs_inode_data_get(&fs->inodes, inode, true, &rw);
+	if (fd >= 0 && rw)
+		inode->kept_data_fd = fd;
+	else if (fd >= 0)
+		shmfs_inode_data_put(&fs->inodes, inode, fd);
 }
 
 int shmfs_fsflags_may_write(struct shmfs_fs *fs, struct shmfs_inode *inode, bool made)
@@ -213,6 +235,8 @@ static int set_flags(fuse_req_t req, struct shmfs_inode *inode, unsigned int cmd
 	err = ioctl(fd, fsx ? FS_IOC_FSGETXATTR : FS_IOC_GETFLAGS, &old) ? -errno : 0;
 	if (!err)
 		err = may_set(req, fd, &old, new, fsx);
+	if (!err && (arg_flags(new, fsx) & GUARD_FL))
+		guard_keep(fs, inode);
 	if (!err && ioctl(fd, cmd, new))
 		err = -errno;
 	if (!err)

@@ -163,9 +163,11 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	if (pfd < 0)
 		return;
 	shmfs_names_begin(fs);
-	shmfs_reclaim_probe(&freed, fs->store.quota, pfd, name);
-	err = unlinkat(pfd, name, flags) ? errno : 0;
-	shmfs_reclaim_settle(&freed, &fs->inodes, !err);
+	err = -shmfs_reclaim_probe(&freed, fs->store.quota, &fs->inodes, pfd, name,
+				   fuse_req_ctx(req)->uid);
+	if (!err)
+		err = unlinkat(pfd, name, flags) ? errno : 0;
+	shmfs_reclaim_settle(&freed, !err);
 	shmfs_names_end(fs);
 	shmfs_inode_fd_put(&fs->inodes, p, pfd);
 	fuse_reply_err(req, err);
@@ -189,15 +191,17 @@ void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	struct shmfs_inode *p = shmfs_req_inode(req, parent);
 	struct shmfs_inode *np = shmfs_req_inode(req, newparent);
 	struct shmfs_reclaim replaced = { 0 };
-	int pfd, npfd, err;
+	int pfd, npfd, err = 0;
 
 	if (!fds_get(req, t, p, &pfd, np, &npfd))
 		return;
 	shmfs_names_begin(fs);
 	if (!(flags & RENAME_EXCHANGE))
-		shmfs_reclaim_probe(&replaced, fs->store.quota, npfd, newname);
-	err = renameat2(pfd, name, npfd, newname, flags) ? errno : 0;
-	shmfs_reclaim_settle(&replaced, &fs->inodes, !err);
+		err = -shmfs_reclaim_probe(&replaced, fs->store.quota, t, npfd, newname,
+					   fuse_req_ctx(req)->uid);
+	if (!err)
+		err = renameat2(pfd, name, npfd, newname, flags) ? errno : 0;
+	shmfs_reclaim_settle(&replaced, !err);
 	shmfs_names_end(fs);
 	shmfs_inode_fd_put(t, np, npfd);
 	shmfs_inode_fd_put(t, p, pfd);

@@ -6,9 +6,8 @@
  * FUSE passthrough forwards reads, writes and mappings to the backing
  * file but not lseek. Without an answer it would call the whole length
  * data, so tar -S and cp --sparse would copy holes as zeros. The backing
- * file knows where its holes are; the inode's shared descriptor asks it
- * (an lseek comes through an open file, so the inode has one, and its
- * file position is never used: every other access is positioned).
+ * file knows where its holes are; the inode's data descriptor asks it
+ * (its file position is never used: every other access is positioned).
  *
  * In the cached path every page below a segment's length is reserved in
  * the store as it grows (segment.h), but tmpfs counts a page reserved and
@@ -25,23 +24,26 @@
 void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		    struct fuse_file_info *fi)
 {
+	struct shmfs_inode_table *t = &shmfs_req_fs(req)->inodes;
 	struct shmfs_inode *inode = shmfs_req_inode(req, ino);
 	off_t res;
-	int err;
+	bool rw;
+	int fd, err;
 
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	shmfs_inode_lock(inode);
-	if (inode->data_fd < 0) {
-		res = -1;
-		errno = EBADF;
-	} else {
-		res = lseek(inode->data_fd, off, whence);
+	fd = shmfs_inode_data_get(t, inode, false, &rw);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
 	}
+	shmfs_inode_lock(inode);
+	res = lseek(fd, off, whence);
 	err = errno;
 	pthread_mutex_unlock(&inode->lock);
+	shmfs_inode_data_put(t, inode, fd);
 	if (res < 0)
 		fuse_reply_err(req, err);
 	else

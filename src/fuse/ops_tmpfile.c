@@ -15,6 +15,7 @@
  */
 #include "ops.h"
 #include "ops_tmpfs.h"
+#include "reclaim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +75,12 @@ void shmfs_op_tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, struct fus
 		return;
 	}
 	inode = shmfs_req_inode(req, e.ino);
-	err = shmfs_file_open(fs, req, inode, fi, fd);
+	/* Cached: nothing else keeps it, and its user has only a share of such pins. */
+	err = shmfs_reclaim_keep(&fs->inodes, inode, fuse_req_ctx(req)->uid);
+	if (err)
+		close(fd);
+	else
+		err = shmfs_file_open(fs, req, inode, fi, fd);
 	if (err) {
 		shmfs_forget_inode(fs, inode, 1);
 		fuse_reply_err(req, -err);

@@ -16,6 +16,10 @@
  * scan (mapscan.h), so no user can stall the reaper; no request thread
  * ever scans.
  *
+ * A waiting segment is kept as its file handle, not a descriptor, when
+ * the daemon can reopen handles (fdcache.h): users choose how many
+ * segments wait, and they must not use up the daemon's descriptors.
+ *
  * A removal runs while no other request changes names (the names lock,
  * held for writing). The kernel is told to forget the dentry by the
  * reaper, never from a request handler.
@@ -38,7 +42,9 @@
 #define REAP_INTERVAL_MS 500
 
 struct transient_entry {
-	int fd; /* O_PATH, owned; -1 once removed */
+	bool waiting; /* not removed yet */
+	int fd;	      /* O_PATH, owned, when it has no handle; else -1 */
+	struct shmfs_handle handle;
 	dev_t dev;
 	ino_t ino;
 	bool mapped; /* some process maps it (reaper only) */
@@ -135,6 +141,23 @@ out:
 	shmfs_transient_found_release(&f);
 }
 
+/* Remove the segment that e waits for, reached by its handle or descriptor. */
+static void remove_waiting(struct shmfs_fs *fs, struct transient_entry *e)
+{
+	int fd = e->fd;
+
+	if (fd < 0)
+		fd = shmfs_fdcache_open_handle(&fs->inodes.fds, &e->handle, e->dev, e->ino);
+	if (fd >= 0)
+		remove_segment(fs, fd, e);
+	else if (fd != -ESTALE) /* gone: nothing left to remove */
+		shmfs_warn_errno(-fd, "cannot reach transient segment %llu",
+				 (unsigned long long)e->ino);
+	if (fd >= 0 && fd != e->fd)
+		close(fd);
+	e->waiting = false;
+}
+
 /* Put e on the list; a new entry (not one put back) wakes the reaper. */
 static void enqueue(struct transient_entry *e, bool new)
 {
@@ -161,6 +184,7 @@ void shmfs_reaper_take(struct shmfs_fs *fs, struct shmfs_inode *inode)
 		return;
 	}
 	e->fd = -1;
+	e->waiting = true;
 	e->dev = inode->dev;
 	e->ino = inode->ino;
 	if (!fs->passthrough) {
@@ -171,10 +195,12 @@ void shmfs_reaper_take(struct shmfs_fs *fs, struct shmfs_inode *inode)
 			free(e);
 			return;
 		}
+		e->waiting = false;
 	} else {
-		e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (!shmfs_fdcache_handle(&fs->inodes.fds, fd, &e->handle))
+			e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		shmfs_inode_fd_put(&fs->inodes, inode, fd);
-		if (e->fd < 0) {
+		if (!e->handle.len && e->fd < 0) {
 			shmfs_warn_errno(errno, "cannot keep transient segment %llu for removal",
 					 (unsigned long long)e->ino);
 			free(e);
@@ -208,32 +234,32 @@ static void reap(struct shmfs_fs *fs)
 	pthread_mutex_unlock(&list_lock);
 	for (; e; e = next) {
 		next = e->next;
-		if (e->fd >= 0 && shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
+		if (e->waiting && shmfs_inode_table_nopen(&fs->inodes, e->dev, e->ino)) {
 			entry_free(e); /* open again: its release decides */
 			continue;
 		}
 		e->next = waiting;
 		waiting = e;
-		n += e->fd >= 0;
+		n += e->waiting;
 	}
 	v = n ? malloc(n * sizeof(*v)) : NULL;
 	if (v) {
 		size_t i = 0;
 
 		for (e = waiting; e; e = e->next)
-			if (e->fd >= 0)
+			if (e->waiting)
 				v[i++] = e;
 		mark_mapped(fs, v, n);
 		free(v);
 	}
 	for (e = waiting; e; e = next) {
 		next = e->next;
-		if (e->fd >= 0) {
+		if (e->waiting) {
 			if (!v || e->mapped) {
 				enqueue(e, false);
 				continue;
 			}
-			remove_segment(fs, e->fd, e);
+			remove_waiting(fs, e);
 		}
 		if (e->name)
 			fuse_lowlevel_notify_inval_entry(fs->se, e->parent, e->name,

@@ -2,11 +2,13 @@
 /*
  * Unit test of the inode table (core/inode.h): entries made, found and
  * forgotten, lookups counted, the root never forgotten, thousands of
- * keys sharing hash chains, and an entry's descriptors.
+ * keys sharing hash chains, an entry's descriptors, and data descriptors
+ * kept within their bound however many segments are in use.
  */
 #include "inode.h"
 #include "unit.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -53,10 +55,15 @@ static void check_lookups(struct shmfs_inode_table *t, int top)
 	      "the entry's descriptor is its object");
 	if (fd >= 0)
 		shmfs_inode_fd_put(t, e, fd);
-	fd = shmfs_inode_data_open(t, e, &rw);
+	fd = shmfs_inode_data_get(t, e, true, &rw);
 	CHECK(fd >= 0 && rw && pwrite(fd, "x", 1, 0) == 1, "a data descriptor, read-write");
-	if (fd >= 0)
-		close(fd);
+	if (fd >= 0) {
+		int again_fd = shmfs_inode_data_get(t, e, false, &rw);
+
+		CHECK(again_fd == fd && rw, "borrowed again: the same descriptor");
+		shmfs_inode_data_put(t, e, again_fd);
+		shmfs_inode_data_put(t, e, fd);
+	}
 
 	CHECK(shmfs_inode_table_forget(t, e, 1) == NULL, "one lookup left: it stays");
 	CHECK(shmfs_inode_table_find(t, sb.st_dev, sb.st_ino) == e, "still there");
@@ -126,8 +133,81 @@ static void check_collisions(struct shmfs_inode_table *t, int top)
 	close(fd);
 }
 
+/* The descriptors open in this process. */
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n - 3; /* ".", ".." and d's own */
+}
+
+/*
+ * DATA segments used in turn, and DATA at once, with room for 16 data
+ * descriptors (and 64 O_PATH ones): the cache never holds more than 16, each descriptor is
+ * its own segment's, and those borrowed at once all stay open until
+ * given back, the ones past the bound closed then.
+ */
+#define DATA 200
+static void check_data(struct shmfs_inode_table *t, int top)
+{
+	static struct shmfs_inode *v[DATA];
+	static int fds[DATA];
+	char name[32], buf[32];
+	int bad = 0, before = open_fds();
+	struct stat sb;
+	bool rw;
+
+	for (int i = 0; i < DATA; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		REQUIRE_ERR(unit_file(top, name, 0), 0);
+		v[i] = shmfs_inode_table_get(t, path_fd(top, name, &sb), &sb);
+		REQUIRE_ERR(v[i] ? 0 : -ENOMEM, 0);
+	}
+	for (int i = 0; i < DATA; i++) {
+		int fd = shmfs_inode_data_get(t, v[i], true, &rw), n = snprintf(buf, 32, "%d", i);
+
+		bad += fd < 0 || !rw || pwrite(fd, buf, (size_t)n, 0) != n;
+		if (fd >= 0)
+			shmfs_inode_data_put(t, v[i], fd);
+	}
+	CHECK(!bad, "%d segments not written through their data descriptors", bad);
+	CHECK(t->data_fds.nr_open <= 16, "%u data descriptors cached", t->data_fds.nr_open);
+	for (int i = 0; i < DATA; i++)
+		fds[i] = shmfs_inode_data_get(t, v[i], false, &rw);
+	for (int i = 0; i < DATA; i++) {
+		int n = snprintf(name, sizeof(name), "%d", i);
+
+		bad += fds[i] < 0 || pread(fds[i], buf, (size_t)n, 0) != n || memcmp(buf, name, n);
+	}
+	CHECK(!bad, "%d of %d borrowed at once did not read their own segment", bad, DATA);
+	for (int i = 0; i < DATA; i++)
+		if (fds[i] >= 0)
+			shmfs_inode_data_put(t, v[i], fds[i]);
+	/* The O_PATH descriptors of those segments are cached too, 64 at most. */
+	CHECK(t->data_fds.nr_open <= 16 && open_fds() <= before + 16 + 64,
+	      "given back: %u cached, %d more open than before", t->data_fds.nr_open,
+	      open_fds() - before);
+	for (int i = 0; i < DATA; i++) {
+		struct shmfs_inode *left = shmfs_inode_table_forget(t, v[i], 1);
+
+		bad += left != v[i];
+		if (left)
+			shmfs_inode_free(t, left);
+	}
+	CHECK(!bad && open_fds() <= before, "all forgotten: %d open, %d before", open_fds(),
+	      before);
+}
+
 int main(int argc, char **argv)
 {
+	struct shmfs_fd_budget b = {
+		.path_fds = 64, .data_fds = 16, .pins = 16, .pins_per_user = 4
+	};
 	struct shmfs_inode_table t;
 	struct rlimit rl;
 	char path[PATH_MAX], *real;
@@ -138,7 +218,7 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max < 2 * MANY ? rl.rlim_max : 2 * MANY;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	REQUIRE_ERR(shmfs_inode_table_init(&t, open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), 64),
+	REQUIRE_ERR(shmfs_inode_table_init(&t, open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), &b),
 		    0);
 	real = realpath(path, NULL);
 	CHECK(real && !strcmp(t.root_path, real), "the root's path: '%s'", t.root_path);
@@ -146,6 +226,7 @@ int main(int argc, char **argv)
 	check_lookups(&t, top);
 	check_root(&t, top);
 	check_collisions(&t, top);
+	check_data(&t, top);
 	shmfs_inode_table_release(&t);
 	close(top);
 	return check_report("inode");

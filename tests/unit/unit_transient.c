@@ -150,7 +150,8 @@ int main(int argc, char **argv)
 	int top = unit_scratch(argc, argv, "transient", path, sizeof(path));
 
 	check_rule();
-	REQUIRE_ERR(shmfs_inode_table_init(&t, open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), 64),
+	REQUIRE_ERR(shmfs_inode_table_init(&t, open(path, O_PATH | O_DIRECTORY | O_CLOEXEC),
+					   &(struct shmfs_fd_budget){ 64, 64, 64, 16 }),
 		    0);
 	check_mark(&t, top, geteuid() == 0);
 	check_remove(&t, top);
