@@ -81,6 +81,26 @@ assert os.pread(fd, 4, 0) == b"ABCD"' "$MNT/seg"
 	assert_output --partial "there is no store"
 }
 
+@test "root of a user namespace: the cached path, as passthrough needs the initial namespace's CAP_SYS_ADMIN" {
+	requires root cmd:unshare
+	unshare -Urm true 2>/dev/null || skip "no user namespaces"
+	mkdir "$BATS_TEST_TMPDIR/mnt"
+	run --separate-stderr timeout "$SHMFS_TEST_BOUND" unshare -Urm --propagation private \
+		bash -c 'm=$1 shmfs=$2
+		trap "\"$shmfs\" umount --discard \"$m\" >/dev/null 2>&1" EXIT
+		"$shmfs" mount "$m" || exit 10
+		"$shmfs" status --raw "$m" | grep "^data_path="
+		printf "made here" >"$m/seg" || exit 11
+		cat "$m/seg"; echo
+		ls -A "$m"
+		"$shmfs" umount --discard "$m" || exit 12
+		"$shmfs" mount -o passthrough=on "$m"; echo "exit $?"' \
+		_ "$BATS_TEST_TMPDIR/mnt" "$SHMFS"
+	assert_success
+	assert_equal "$output" "$(printf 'data_path=cached\nmade here\nseg\nexit 1')"
+	assert_equal "$stderr" "shmfs: passthrough=on, but the daemon's CAP_SYS_ADMIN is in a user namespace, and passthrough needs it in the initial one"
+}
+
 @test "a kernel without FUSE passthrough: passthrough=auto takes the cached path and says why" {
 	requires root no-passthrough
 	SHMFS_TEST_MODE=none shmfs_mount -d

@@ -8,6 +8,7 @@
 #include "caps.h"
 
 #include <linux/capability.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -40,4 +41,31 @@ bool shmfs_caps_in_my_userns(pid_t pid)
 bool shmfs_caps_sys_admin(void)
 {
 	return shmfs_caps_has(0, CAP_SYS_ADMIN);
+}
+
+/*
+ * The kernel's own identity map, "0 0 4294967295" and nothing else, is
+ * what only the initial user namespace has unless a privileged process
+ * gave a child namespace the same one; such a child is taken for the
+ * initial namespace, and the kernel's refusal is what its user then sees.
+ */
+bool shmfs_caps_in_initial_userns(void)
+{
+	unsigned long long inside, outside, count;
+	char rest[2];
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	bool initial = false;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%llu %llu %llu", &inside, &outside, &count) == 3)
+		initial = inside == 0 && outside == 0 && count == UINT32_MAX &&
+			  fscanf(f, "%1s", rest) != 1;
+	fclose(f);
+	return initial;
+}
+
+bool shmfs_caps_sys_admin_initial(void)
+{
+	return shmfs_caps_sys_admin() && shmfs_caps_in_initial_userns();
 }

@@ -231,23 +231,26 @@ void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	err = pathfd < 0 ? -errno : shmfs_entry_from_fd(fs, pathfd, &e);
 	if (err) {
 		close(fd);
+	} else {
+		err = shmfs_file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
+		if (err)
+			shmfs_forget_inode(fs, shmfs_req_inode(req, e.ino), 1);
+	}
+	/*
+	 * A create that fails leaves no name: nobody has seen it, as the
+	 * kernel holds the directory locked until this reply.
+	 */
+	if (err) {
 		shmfs_names_begin(fs);
 		if (!unlinkat(pfd, name, 0))
 			shmfs_quota_name_refund(fs->store.quota);
 		shmfs_names_end(fs);
 	}
 	shmfs_inode_fd_put(&fs->inodes, p, pfd);
-	if (err) {
+	if (err)
 		fuse_reply_err(req, -err);
-		return;
-	}
-	err = shmfs_file_open(fs, req, shmfs_req_inode(req, e.ino), fi, fd);
-	if (err) {
-		shmfs_forget_inode(fs, shmfs_req_inode(req, e.ino), 1);
-		fuse_reply_err(req, -err);
-		return;
-	}
-	fuse_reply_create(req, &e, fi);
+	else
+		fuse_reply_create(req, &e, fi);
 }
 
 void shmfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -12,13 +12,24 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 
-#define NO_CAP_SYS_ADMIN "the daemon lacks CAP_SYS_ADMIN"
+/* Why the daemon may not register backing files; NULL if it may. */
+static const char *passthrough_refused(void)
+{
+	if (!shmfs_caps_sys_admin())
+		return "the daemon lacks CAP_SYS_ADMIN";
+	if (!shmfs_caps_in_initial_userns())
+		return "the daemon's CAP_SYS_ADMIN is in a user namespace, and passthrough needs "
+		       "it in the initial one";
+	return NULL;
+}
 
 int shmfs_passthrough_check(enum shmfs_passthrough_mode mode, const char **why)
 {
-	if (mode != SHMFS_PASSTHROUGH_ON || shmfs_caps_sys_admin())
+	const char *refused = mode == SHMFS_PASSTHROUGH_ON ? passthrough_refused() : NULL;
+
+	if (!refused)
 		return 0;
-	*why = NO_CAP_SYS_ADMIN;
+	*why = refused;
 	return -EPERM;
 }
 
@@ -32,18 +43,17 @@ int shmfs_passthrough_attach(struct shmfs_passthrough *pt, int devfd,
 	pt->why_not = off_why ? off_why : "disabled by passthrough=off";
 	if (mode == SHMFS_PASSTHROUGH_OFF)
 		return 0;
-	pt->why_not = NO_CAP_SYS_ADMIN;
-	pt->possible = shmfs_caps_sys_admin();
+	pt->why_not = passthrough_refused();
+	pt->possible = !pt->why_not;
+	if (pt->possible)
+		pt->why_not = "the kernel does not offer FUSE passthrough";
 	return shmfs_passthrough_check(mode, &pt->why_not);
 }
 
 bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt, struct fuse_conn_info *conn)
 {
-	if (pt->mode != SHMFS_PASSTHROUGH_OFF && shmfs_caps_sys_admin()) {
+	if (pt->mode != SHMFS_PASSTHROUGH_OFF && pt->possible)
 		pt->active = shmfs_passthrough_shim_negotiate(conn);
-		if (!pt->active)
-			pt->why_not = "the kernel does not offer FUSE passthrough";
-	}
 	/* The kernel refuses passthrough with the writeback cache. */
 	if (pt->active)
 		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
