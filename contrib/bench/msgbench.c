@@ -13,8 +13,10 @@
  *     the clock stops when the child has reported what it received.
  * Transports (msgbench_*.c): mailbox, queue and queue-zc (libshmfs),
  * socketpair, pipe and mq (the kernel's), boost-mq (Boost.Interprocess,
- * where it was built), and memcpy of the same size in one process, the
- * bound.
+ * where it was built), latest-bound (the mailbox's pattern, three slots
+ * and a counter in plain shared memory, with nothing of libshmfs: the
+ * bound of latest-value streaming between two CPUs), and memcpy of the
+ * same size in one process, the bound of any copy.
  *
  * A mailbox holds the latest value, not a queue of them: one way, its
  * publisher publishes without pause and the reader takes the newest whole
@@ -50,11 +52,12 @@
 #define SOCKET 3
 
 static const struct transport *const transports[] = {
-	&shmfs_msgbench_mailbox,    &shmfs_msgbench_queue, &shmfs_msgbench_queue_zc,
-	&shmfs_msgbench_socketpair, &shmfs_msgbench_pipe,  &shmfs_msgbench_mq,
+	&shmfs_msgbench_mailbox,      &shmfs_msgbench_queue, &shmfs_msgbench_queue_zc,
+	&shmfs_msgbench_socketpair,   &shmfs_msgbench_pipe,  &shmfs_msgbench_mq,
 #ifdef SHMFS_MSGBENCH_BOOST
 	&shmfs_msgbench_boost,
 #endif
+	&shmfs_msgbench_latest_bound,
 };
 #define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
 
@@ -271,7 +274,7 @@ static void print_row(bool md, const char *const cells[7])
 		printf("| %s | %s | %s | %s | %s | %s | %s |\n", cells[0], cells[1], cells[2],
 		       cells[3], cells[4], cells[5], cells[6]);
 	else
-		printf("%-8s %-11s %11s %8s %11s %8s %8s\n", cells[0], cells[1], cells[2], cells[3],
+		printf("%-8s %-12s %11s %8s %11s %8s %8s\n", cells[0], cells[1], cells[2], cells[3],
 		       cells[4], cells[5], cells[6]);
 }
 
@@ -325,7 +328,7 @@ static void print_latest(bool md, int nsizes, const size_t *sizes, struct figure
 	       "the reader takes the newest\nwhole message each time (the "
 	       "MB/s above count those), skipping what was replaced unseen.\n");
 	printf(md ? "\n| %s | %s | %s | %s | %s |\n|:---|:---|---:|---:|---:|\n"
-		  : "%-8s %-11s %12s %12s %18s\n",
+		  : "%-8s %-12s %12s %12s %18s\n",
 	       h[0], h[1], h[2], h[3], h[4]);
 	for (int s = 0; s < nsizes; s++) {
 		for (size_t i = 0; i < NTRANSPORTS; i++) {
@@ -335,7 +338,7 @@ static void print_latest(bool md, int nsizes, const size_t *sizes, struct figure
 			fmt(sent, sizeof(sent), f[s][i].sent);
 			fmt(got, sizeof(got), f[s][i].got);
 			ratio(r, sizeof(r), f[s][i].got, f[s][i].sent);
-			printf(md ? "| %s | %s | %s | %s | %s |\n" : "%-8s %-11s %12s %12s %18s\n",
+			printf(md ? "| %s | %s | %s | %s | %s |\n" : "%-8s %-12s %12s %12s %18s\n",
 			       sz, transports[i]->name, sent, got, r);
 		}
 	}
@@ -370,10 +373,11 @@ static int usage(FILE *out, int status)
 	fputs("usage: shmfs-msgbench [--duration S] [--rounds N] "
 	      "[--sizes LIST] [--only LIST] [--markdown] DIR\n"
 	      "Messages between two processes: libshmfs on the shmfs mount DIR "
-	      "against\nsocketpair, pipe, POSIX mq, Boost.Interprocess (if built) "
-	      "and memcpy. Sizes default\nto 26,4096,65536,500000; --only names "
-	      "transports (mailbox,queue,queue-zc,socketpair,\npipe,mq,boost-mq; "
-	      "the socket is always measured, the ratios need it).\n",
+	      "against\nsocketpair, pipe, POSIX mq, Boost.Interprocess (if built), "
+	      "the bare latest-value\npattern and memcpy. Sizes default to "
+	      "26,4096,65536,500000; --only names\ntransports (mailbox,queue,"
+	      "queue-zc,socketpair,pipe,mq,boost-mq,latest-bound;\nthe socket "
+	      "is always measured, the ratios need it).\n",
 	      out);
 	return status;
 }

@@ -4,7 +4,8 @@
  * parent and its forked child over two one-way channels, 0 (parent to
  * child) and 1 (back). msgbench.c measures and prints; msgbench_shmfs.c
  * holds the libshmfs transports, msgbench_kernel.c the kernel's,
- * msgbench_boost.cc Boost.Interprocess (built only where Boost is).
+ * msgbench_boost.cc Boost.Interprocess (built only where Boost is),
+ * msgbench_bound.c the bare latest-value pattern the mailbox is held to.
  */
 #ifndef SHMFS_MSGBENCH_H
 #define SHMFS_MSGBENCH_H
@@ -56,7 +57,8 @@ int shmfs_msgbench_unstamp(const unsigned char *p, size_t size, uint64_t *n);
 size_t shmfs_msgbench_ring(size_t size);
 
 extern const struct transport shmfs_msgbench_mailbox, shmfs_msgbench_queue, shmfs_msgbench_queue_zc,
-	shmfs_msgbench_socketpair, shmfs_msgbench_pipe, shmfs_msgbench_mq, shmfs_msgbench_boost;
+	shmfs_msgbench_socketpair, shmfs_msgbench_pipe, shmfs_msgbench_mq, shmfs_msgbench_boost,
+	shmfs_msgbench_latest_bound;
 
 #ifdef __cplusplus
 }
