@@ -64,8 +64,3 @@ bool shmfs_caps_in_initial_userns(void)
 	fclose(f);
 	return initial;
 }
-
-bool shmfs_caps_sys_admin_initial(void)
-{
-	return shmfs_caps_sys_admin() && shmfs_caps_in_initial_userns();
-}

@@ -18,14 +18,12 @@ bool shmfs_caps_has(pid_t pid, int cap);
  * capabilities mean what they say for this daemon's files.
  */
 bool shmfs_caps_in_my_userns(pid_t pid);
-/* Whether this process lives in the machine's initial user namespace. */
-bool shmfs_caps_in_initial_userns(void);
 /*
- * CAP_SYS_ADMIN over the whole machine: in the effective set, in the
- * initial user namespace. FUSE passthrough needs this one; a root user
- * namespace's CAP_SYS_ADMIN is enough to mount FUSE and tmpfs, but the
- * kernel refuses its FUSE_DEV_IOC_BACKING_OPEN.
+ * Whether this process lives in the machine's initial user namespace.
+ * FUSE passthrough needs CAP_SYS_ADMIN there: a user namespace's root may
+ * mount FUSE and tmpfs, but the kernel refuses its
+ * FUSE_DEV_IOC_BACKING_OPEN.
  */
-bool shmfs_caps_sys_admin_initial(void);
+bool shmfs_caps_in_initial_userns(void);
 
 #endif

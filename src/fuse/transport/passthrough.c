@@ -36,6 +36,8 @@ int shmfs_passthrough_check(enum shmfs_passthrough_mode mode, const char **why)
 int shmfs_passthrough_attach(struct shmfs_passthrough *pt, int devfd,
 			     enum shmfs_passthrough_mode mode, const char *off_why)
 {
+	const char *refused;
+
 	pt->mode = mode;
 	pt->possible = false;
 	pt->active = false;
@@ -43,11 +45,10 @@ int shmfs_passthrough_attach(struct shmfs_passthrough *pt, int devfd,
 	pt->why_not = off_why ? off_why : "disabled by passthrough=off";
 	if (mode == SHMFS_PASSTHROUGH_OFF)
 		return 0;
-	pt->why_not = passthrough_refused();
-	pt->possible = !pt->why_not;
-	if (pt->possible)
-		pt->why_not = "the kernel does not offer FUSE passthrough";
-	return shmfs_passthrough_check(mode, &pt->why_not);
+	refused = passthrough_refused();
+	pt->possible = !refused;
+	pt->why_not = refused ? refused : "the kernel does not offer FUSE passthrough";
+	return refused && mode == SHMFS_PASSTHROUGH_ON ? -EPERM : 0;
 }
 
 bool shmfs_passthrough_negotiate(struct shmfs_passthrough *pt, struct fuse_conn_info *conn)
